@@ -1,0 +1,354 @@
+"""The ``mvbench`` command line.
+
+Usage errors (unknown names, bad values, unusable stores) print one line naming the problem and
+the fix, and exit with status 2; a grid with failed cells exits with status 1.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from . import registry, sources, store
+from .conditions import ConditionError
+from .data import DataValidationError
+from .grid import DEFAULT_CONFIG, GridError, as_list, load_config, spec_from_config
+from .method import ConfigError, describe_config
+from .registry import BrokenPluginError, UnknownNameError
+from .report import DEFAULT_METRICS, FORMATS
+from .sources import DatasetUnavailableError
+
+USAGE_ERRORS = (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
+                DatasetUnavailableError)
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+
+def usage_errors() -> tuple[type[BaseException], ...]:
+    from .tracking import TrackingError
+
+    return USAGE_ERRORS + (TrackingError,)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the click group, turning known errors into one-line messages."""
+    try:
+        code = cli.main(args=argv, prog_name="mvbench", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except usage_errors() as exc:
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mvbench")
+def cli() -> None:
+    """mvbench: which multi-view clustering method works best on your data, honestly and repeatably."""
+
+
+# -- run ---------------------------------------------------------------------------------------------
+def split_list(value: str | None) -> list[str]:
+    return [] if not value else [v.strip() for v in value.split(",") if v.strip()]
+
+
+def parse_floats(value: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in split_list(value)]
+    except ValueError:
+        raise CliError(f"{option} takes numbers separated by commas, got {value!r}") from None
+
+
+def build_config(config_file: str | None, methods: str | None, datasets: str | None, missing_rate: str | None,
+                 missing_view: str | None, subsample: str | None, seeds: int | None, experiment: str | None,
+                 imputation: str | None, params: tuple[str, ...]) -> dict[str, Any]:
+    """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
+    grid_options = any(v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds))
+    if config_file:
+        config = load_config(config_file)
+    elif grid_options:
+        default = load_config(DEFAULT_CONFIG)
+        config = {"methods": default["methods"], "datasets": default["datasets"], "seeds": 5}
+    else:
+        config = load_config(DEFAULT_CONFIG)
+    conditions = dict(config.get("conditions") or {})
+    if methods is not None:
+        config["methods"] = split_list(methods)
+    if datasets is not None:
+        config["datasets"] = split_list(datasets)
+    if missing_rate is not None:
+        conditions["missing_rate"] = parse_floats(missing_rate, "--missing-rate")
+    if missing_view is not None:
+        conditions["missing_view"] = split_list(missing_view)
+    if subsample is not None:
+        conditions["subsample"] = parse_floats(subsample, "--subsample")
+    config["conditions"] = conditions
+    for key, value in (("seeds", seeds), ("experiment", experiment), ("imputation", imputation)):
+        if value is not None:
+            config[key] = value
+    config.setdefault("experiment", "mvbench")
+    for item in params:
+        apply_param(config, item)
+    return config
+
+
+def apply_param(config: dict[str, Any], item: str) -> None:
+    """Apply ``METHOD.KEY=VALUE`` (VALUE is YAML: a list means a sweep) to the config's methods."""
+    target, sep, raw = item.partition("=")
+    method, dot, key = target.partition(".")
+    if not sep or not dot or not key:
+        raise CliError(f"--param takes METHOD.KEY=VALUE (e.g. km.view=1), got {item!r}")
+    value = yaml.safe_load(raw)
+    entries, found = [], False
+    for entry in config.get("methods") or []:
+        if entry == method:
+            entry, found = {method: {key: value}}, True
+        elif isinstance(entry, dict) and method in entry:
+            entry, found = {method: {**(entry[method] or {}), key: value}}, True
+        entries.append(entry)
+    if not found:
+        raise CliError(f"--param {item!r} names method {method!r}, which is not in the grid; add it to --methods")
+    config["methods"] = entries
+
+
+@cli.command()
+@click.option("--methods", help="Comma-separated method names (see `mvbench list methods`).")
+@click.option("--datasets", help="Comma-separated dataset names (see `mvbench datasets list`).")
+@click.option("--missing-rate", help="Fraction(s) in [0, 1) of samples that lose a view, e.g. 0,0.1,0.3.")
+@click.option("--missing-view", help="View to remove (name); default: a random view per incomplete sample.")
+@click.option("--subsample", help="Per-class fraction(s) (<= 1) or count(s) (> 1) of samples to keep.")
+@click.option("--seeds", type=click.IntRange(min=1), help="Repetitions per cell (default 5).")
+@click.option("--experiment", help="MLflow experiment name (default: mvbench).")
+@click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
+@click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
+@click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
+@click.option("--param", "params", multiple=True, help="METHOD.KEY=VALUE hyper-parameter; a YAML list sweeps.")
+@click.option("--imputation", type=click.Choice(["mean", "zero"]), help="Imputation for methods that need it.")
+@click.option("--data-dir", help="Folder of prepared datasets (default: $MVBENCH_DATA_DIR or ~/.local/share/mvbench).")
+@click.option("--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM).")
+@click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
+        config_file, params, imputation, data_dir, memory_limit, force, no_progress) -> int:
+    """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
+    from .report import aggregate, render, runs_frame
+    from .runner import plan, run_grid
+    from .tracking import Tracker, resolve_uri
+
+    config = build_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
+                          imputation, params)
+    spec = spec_from_config(config)
+    workers = workers or int(config.get("workers", 1))
+    limit = int(memory_limit * 2**30) if memory_limit else None
+    grid = plan(spec, data_dir, limit)
+    tracker = Tracker(tracking_uri, spec.experiment)
+    command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    outcome = run_grid(grid, tracker, workers=workers, force=force, command=command, config=config,
+                       show_progress=not no_progress)
+    counts = outcome.counts
+    if outcome.skipped_done:
+        click.echo(f"{outcome.skipped_done} of {len(grid.cells)} cells already finished in experiment "
+                   f"{spec.experiment!r}: skipped (--force reruns them)", err=True)
+    agg = aggregate(runs_frame(tracker, [c.key for c in grid.cells]), DEFAULT_METRICS)
+    click.echo(render(agg, "table", DEFAULT_METRICS, color=sys.stdout.isatty()))
+    click.echo(f"ran {len(outcome.ran)} cells: {counts['done']} done, {counts['failed']} failed, "
+               f"{counts['skipped']} skipped")
+    for result in outcome.ran:
+        if result.status != "done":
+            click.echo(f"  {result.status}: {result.cell.run_name}: {result.error}")
+    uri = resolve_uri(tracking_uri)
+    click.echo(f"open the MLflow UI: mvbench ui{'' if uri == resolve_uri(None) else ' --tracking-uri ' + uri}"
+               f"  (then http://127.0.0.1:5000, experiment {spec.experiment!r})")
+    if outcome.interrupted:
+        click.echo("interrupted: finished cells are logged; run the same command again to complete the grid")
+        return 130
+    return 1 if counts["failed"] else 0
+
+
+# -- report / status / ui -----------------------------------------------------------------------------
+@cli.command()
+@click.option("--experiment", default="mvbench", show_default=True)
+@click.option("--tracking-uri")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
+              help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+def report(experiment, tracking_uri, fmt, metrics, output) -> None:
+    """Rebuild the comparison table of an experiment from MLflow."""
+    from .report import aggregate, render, runs_frame
+    from .tracking import Tracker
+
+    tracker = Tracker(tracking_uri, experiment, create=False)
+    metric_list = split_list(metrics)
+    text = render(aggregate(runs_frame(tracker), metric_list), fmt, metric_list,
+                  color=output is None and sys.stdout.isatty())
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
+
+
+@cli.command()
+@click.option("--experiment", default="mvbench", show_default=True)
+@click.option("--tracking-uri")
+def status(experiment, tracking_uri) -> None:
+    """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
+    from mlflow.artifacts import load_dict
+
+    from .tracking import KEY_TAG, STATUS_TAG, Tracker
+
+    tracker = Tracker(tracking_uri, experiment, create=False)
+    parents = tracker.parent_runs()
+    if not parents:
+        raise CliError(f"experiment {experiment!r} has no grid runs yet: start one with mvbench run")
+    grid = load_dict(f"{parents[0].info.artifact_uri}/grid.json")["cells"]
+    latest = tracker.latest_by_key()
+    done_keys = {r.data.tags[KEY_TAG] for r in tracker.cell_runs("done")}
+    counts: dict[str, int] = {}
+    lines = []
+    for cell in grid:
+        run = latest.get(cell["key"])
+        state = "done" if cell["key"] in done_keys else (run.data.tags.get(STATUS_TAG) if run else "missing")
+        counts[state] = counts.get(state, 0) + 1
+        if state != "done":
+            error = run.data.tags.get("mvbench.error", "") if run else ""
+            lines.append(f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
+                         f"rep {cell['repetition']}" + (f": {error}" if error else ""))
+    summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "skipped", "missing"))
+    click.echo(f"experiment {experiment!r}, latest grid ({len(grid)} cells): {summary}")
+    for line in lines:
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--tracking-uri")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def ui(tracking_uri, port, host) -> int:
+    """Start the MLflow UI on the same store."""
+    from .tracking import resolve_uri
+
+    uri = resolve_uri(tracking_uri)
+    click.echo(f"MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it")
+    return subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
+                            "--port", str(port)])
+
+
+# -- list -------------------------------------------------------------------------------------------------
+@cli.command(name="list")
+@click.argument("what", type=click.Choice(["methods", "datasets"]))
+@click.option("--verbose", "-v", is_flag=True, help="Show hyper-parameters and defaults.")
+def list_(what, verbose) -> None:
+    """List registered methods or datasets (broken plugins show their import error)."""
+    reg = registry.methods() if what == "methods" else registry.datasets()
+    for info in reg.info():
+        if info.broken:
+            click.echo(f"{info.name:22s} BROKEN  {info.error}")
+            continue
+        obj = reg.get(info.name)
+        doc = (obj.__doc__ or "").strip().splitlines()
+        summary = getattr(obj, "description", "") or (doc[0] if doc else "")
+        extra = ""
+        if what == "methods":
+            caps = obj.capabilities
+            extra = f"[{'missing-views' if caps.handles_missing else 'imputed'}, views {caps.min_views}-" \
+                    f"{caps.max_views or 'any'}] "
+        click.echo(f"{info.name:22s} {extra}{summary}")
+        if verbose:
+            config_cls = obj.Config if what == "methods" else obj.Params
+            for name, type_name, default in describe_config(config_cls):
+                click.echo(f"    {name}: {type_name} = {default}")
+
+
+# -- datasets -------------------------------------------------------------------------------------------
+@cli.group(name="datasets")
+def datasets_group() -> None:
+    """List, inspect, prepare and validate datasets."""
+
+
+@datasets_group.command(name="list")
+@click.option("--data-dir")
+def datasets_list(data_dir) -> None:
+    """Registered datasets: size, views, K, whether prepared here, and where they come from."""
+    click.echo(f"{'name':16s} {'n':>7s} {'V':>3s} {'K':>4s}  {'prepared':8s} source")
+    for info in registry.datasets().info():
+        if info.broken:
+            click.echo(f"{info.name:16s} BROKEN {info.error}")
+            continue
+        source = sources.get_source(info.name)
+        path = sources.prepared_path(info.name, None, data_dir)
+        n = v = "?"
+        k: Any = source.n_clusters or "?"
+        if path.exists():
+            data = store.load(path)
+            n, v, k = data.n_samples, data.n_views, data.n_clusters
+        click.echo(f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} "
+                   f"{source.description}")
+
+
+def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"{option} takes KEY=VALUE, got {item!r}")
+        out[key] = yaml.safe_load(raw)
+    return out
+
+
+@datasets_group.command(name="prepare")
+@click.argument("name")
+@click.option("--raw", help="Folder or file holding the raw source.")
+@click.option("--param", "params", multiple=True, help="Builder option KEY=VALUE.")
+@click.option("--data-dir")
+@click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
+def datasets_prepare(name, raw, params, data_dir, force) -> None:
+    """Build dataset NAME from its raw source into the data directory."""
+    path = sources.prepare(name, parse_kv(params, "--param"), data_dir, raw, force=force)
+    data = store.load(path)
+    click.echo(f"{name}: {path} (n={data.n_samples}, views={data.n_views}, K={data.n_clusters})")
+
+
+@datasets_group.command(name="info")
+@click.argument("name")
+@click.option("--data-dir")
+def datasets_info(name, data_dir) -> None:
+    """The card and views of dataset NAME (prepared file, or a path to an .h5 file)."""
+    path = Path(name) if name.endswith(".h5") else sources.prepared_path(name, None, data_dir)
+    if not path.exists():
+        source = sources.get_source(name)
+        click.echo(f"{name}: not prepared ({source.description}); run `mvbench datasets prepare {name}`")
+        return
+    data = store.load(path)
+    click.echo(yaml.safe_dump({"file": str(path), "n": data.n_samples, "K": data.n_clusters,
+                               "views": {n: d for n, d in zip(data.view_names, data.view_dims)},
+                               "observed_fraction": {n: round(float(data.mask[:, v].mean()), 4)
+                                                     for v, n in enumerate(data.view_names)},
+                               "card": data.card.to_dict()}, sort_keys=False, allow_unicode=True))
+
+
+@datasets_group.command(name="validate")
+@click.argument("file", type=click.Path())
+def datasets_validate(file) -> None:
+    """Check an mvbench HDF5 file against the schema (exit 2 with the problem if invalid)."""
+    data = store.validate_file(file)
+    click.echo(f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "
+               f"K={data.n_clusters}, sha256={data.card.sha256[:16]})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

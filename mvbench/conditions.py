@@ -1,0 +1,124 @@
+"""Experimental conditions applied to a dataset before a method sees it, and seed derivation.
+
+Semantics (recorded as params on every run):
+
+- **Subsample** (``subsample``): per class, keep a fraction (0 < s <= 1) or a count (s > 1, an
+  integer) of the samples, chosen at random; the kept samples of a smaller fraction are a subset of
+  those of a larger one (one permutation per class, prefixes taken).
+- **Missing views** (``missing_rate`` r in [0, 1), ``missing_view``): round(r * n) samples become
+  incomplete. They are drawn among the eligible samples: those with at least two observed views
+  and, when ``missing_view`` names a view, with that view observed. Each drawn sample loses
+  ``missing_view``, or, when it is ``None``, one of its observed views chosen at random. A sample
+  never loses all views. Draws for a smaller rate are a subset of those for a larger rate. Removed
+  rows are zeroed and flagged in the mask, on top of the dataset's natural missing views.
+
+Every random choice derives from a hash of (dataset, condition kind, repetition) only — never from
+the method — so all methods of a grid see identical masks and subsamples (paired comparisons).
+The method's own seed adds the method name to that hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .data import MultiViewDataset
+
+
+class ConditionError(ValueError):
+    """A condition cannot be applied (one-line message)."""
+
+
+def derive_seed(*parts: object) -> int:
+    """A 32-bit seed from a stable hash of ``parts`` (same parts, same seed, any machine)."""
+    blob = "\x1f".join(repr(p) for p in parts).encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One point of the condition grid."""
+
+    missing_rate: float = 0.0
+    missing_view: str | None = None
+    subsample: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.missing_rate < 1.0:
+            raise ConditionError(f"missing rate {self.missing_rate} is outside [0, 1): use e.g. 0.3")
+        if self.subsample is not None:
+            s = self.subsample
+            if s <= 0 or (s > 1 and float(s) != int(s)):
+                raise ConditionError(
+                    f"subsample {s} must be a fraction in (0, 1] or a whole number of samples per class"
+                )
+
+    def as_params(self) -> dict[str, object]:
+        return {"missing_rate": self.missing_rate, "missing_view": self.missing_view or "random",
+                "subsample": 1.0 if self.subsample is None else self.subsample}
+
+    def key(self) -> str:
+        d = asdict(self)
+        return ",".join(f"{k}={d[k]}" for k in sorted(d))
+
+    def label(self) -> str:
+        """Short human-readable form for tables."""
+        parts = []
+        if self.missing_rate:
+            parts.append(f"miss={self.missing_rate:g}" + (f"({self.missing_view})" if self.missing_view else ""))
+        if self.subsample is not None and self.subsample != 1:
+            parts.append(f"sub={self.subsample:g}")
+        return " ".join(parts) or "complete"
+
+    def apply(self, data: MultiViewDataset, repetition: int) -> MultiViewDataset:
+        """The dataset as seen under this condition in repetition ``repetition``."""
+        if self.subsample is not None and self.subsample != 1:
+            data = data.subset(subsample_index(data, self.subsample, derive_seed(data.name, "subsample", repetition)))
+        if self.missing_rate > 0:
+            view = None if self.missing_view is None else data.view_index(self.missing_view)
+            seed = derive_seed(data.name, "missing", self.missing_view, self.subsample, repetition)
+            data = data.with_mask(missing_mask(data.mask, self.missing_rate, view, seed))
+        return data
+
+
+def subsample_index(data: MultiViewDataset, subsample: float, seed: int) -> np.ndarray:
+    """Sorted indices of a per-class random subsample (fraction or count per class)."""
+    if data.labels is None:
+        raise ConditionError(f"dataset {data.name!r} has no labels: per-class subsampling needs them")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(data.labels):
+        members = np.flatnonzero(data.labels == c)
+        perm = members[rng.permutation(len(members))]
+        count = int(round(subsample * len(members))) if subsample <= 1 else int(subsample)
+        keep.append(perm[: max(1, min(count, len(members)))])
+    return np.sort(np.concatenate(keep))
+
+
+def missing_mask(mask: np.ndarray, rate: float, view: int | None, seed: int) -> np.ndarray:
+    """A copy of ``mask`` with views removed from round(rate * n) samples (see module doc)."""
+    n, n_views = mask.shape
+    if n_views < 2:
+        raise ConditionError("a missing-view condition needs a dataset with at least two views")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    pick = rng.random(n)  # per-sample draw of the view to drop (used when view is None)
+    eligible = mask.sum(axis=1) >= 2
+    if view is not None:
+        eligible &= mask[:, view]
+    n_missing = int(round(rate * n))
+    candidates = order[eligible[order]]
+    if n_missing > len(candidates):
+        raise ConditionError(
+            f"missing rate {rate} needs {n_missing} samples that can lose a view, but only "
+            f"{len(candidates)} can: lower --missing-rate"
+        )
+    new = mask.copy()
+    for i in candidates[:n_missing]:
+        if view is not None:
+            new[i, view] = False
+        else:
+            observed = np.flatnonzero(mask[i])
+            new[i, observed[int(pick[i] * len(observed))]] = False
+    return new

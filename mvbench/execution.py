@@ -1,0 +1,155 @@
+"""Running one cell: load the dataset, apply the condition, fit the method, score it.
+
+This is what a worker process executes; it never touches the tracking store (one writer logs).
+Any exception inside the cell becomes a FAILED result carrying its traceback.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import store
+from .data import MultiViewDataset
+from .grid import Cell
+from .imputation import impute
+from .method import Method, build_config
+from .metrics import evaluate
+
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+
+
+@dataclass
+class CellTask:
+    """Everything a worker needs: the cell, the prepared dataset file and the method class."""
+
+    cell: Cell
+    dataset_path: Path
+    method_cls: type
+    memory_limit_bytes: int | None = None
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+    info: dict[str, float] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    error: str = ""
+    traceback: str = ""
+    imputed: bool = False
+
+
+_DATASETS: dict[Path, MultiViewDataset] = {}
+
+
+def cached_dataset(path: Path) -> MultiViewDataset:
+    """Datasets are read once per process and shared by its cells."""
+    if path not in _DATASETS:
+        _DATASETS[path] = store.load(path)
+    return _DATASETS[path]
+
+
+class PeakMemory:
+    """Peak resident memory (MB) of this process while the block runs.
+
+    Combines a 10 ms RSS sampler with the kernel's exact high-water mark, which counts only when
+    the block raised it.
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+
+    @staticmethod
+    def rss_bytes() -> int:
+        try:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_bytes = max(self.peak_bytes, self.rss_bytes())
+
+    def __enter__(self) -> "PeakMemory":
+        self._maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.peak_bytes = self.rss_bytes()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_bytes = max(self.peak_bytes, self.rss_bytes())
+        maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if maxrss_after > self._maxrss_before:
+            self.peak_bytes = max(self.peak_bytes, maxrss_after)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 2**20
+
+
+def run_cell(task: CellTask) -> CellResult:
+    """Execute one cell; never raises for errors inside the cell."""
+    cell = task.cell
+    try:
+        data = cell.condition.apply(cached_dataset(task.dataset_path), cell.repetition)
+        method_cls = task.method_cls
+        config = build_config(method_cls.Config, dict(cell.method_params), owner=cell.method)
+        method: Method = method_cls(config)
+        method_cls.capabilities.check_views(data.n_views, cell.method)
+        estimate = method_cls.memory_estimate(config, data.n_samples, list(data.view_dims))
+        if estimate is not None and task.memory_limit_bytes is not None and estimate > task.memory_limit_bytes:
+            return CellResult(cell, SKIPPED, error=(
+                f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
+                f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"))
+        imputed = not data.is_complete and not method_cls.capabilities.handles_missing
+        fit_data = impute(data, cell.imputation) if imputed else data
+        n_clusters = data.n_clusters
+        if n_clusters is None:
+            raise ValueError(f"dataset {cell.dataset!r} has no labels, so the number of clusters is unknown")
+        with PeakMemory() as memory:
+            start = time.perf_counter()
+            result = method.fit_predict(fit_data, n_clusters, cell.seed)
+            fit_seconds = time.perf_counter() - start
+        labels = np.asarray(result.labels)
+        if labels.shape != (data.n_samples,):
+            raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
+        metrics = evaluate(data.labels, labels)
+        metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb)
+        if estimate is not None:
+            metrics["memory_estimate_mb"] = estimate / 2**20
+        return CellResult(cell, DONE, metrics, training_curves(result, data.labels), dict(result.info),
+                          labels, data.ids, imputed=imputed)
+    except Exception as exc:  # a failure inside one cell never stops the grid
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
+
+
+def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[float]]:
+    """Per-epoch curves: the method's history terms, plus ACC/NMI of its per-epoch labels."""
+    curves: dict[str, list[float]] = {}
+    for epoch in result.history:
+        for key, value in epoch.items():
+            curves.setdefault(f"train/{key}", []).append(float(value))
+    if y_true is not None:
+        for labels in result.label_history:
+            scores = evaluate(y_true, labels)
+            curves.setdefault("train/acc", []).append(scores["acc"])
+            curves.setdefault("train/nmi", []).append(scores["nmi"])
+    return curves

@@ -1,0 +1,81 @@
+"""Executors: how cells are computed. Results always come back to the caller, which alone logs them.
+
+``SerialExecutor`` runs cells in this process; ``ProcessExecutor`` runs them in N worker processes
+(spawned, each limited to its share of the CPU threads). A distributed engine slots in as another
+class with the same ``map_unordered`` method (e.g. Ray tasks yielding results as they finish).
+"""
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(task)`` for every task, in completion order."""
+        ...
+
+
+class SerialExecutor:
+    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        for task in tasks:
+            yield fn(task)
+
+
+def limit_threads(n_threads: int) -> None:
+    """Cap BLAS/OpenMP and torch threads in this process (worker initialiser)."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n_threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n_threads)
+    try:
+        import torch
+
+        torch.set_num_threads(n_threads)
+    except ImportError:
+        pass
+
+
+class ProcessExecutor:
+    """Cells in ``workers`` spawned processes; a crashed worker fails only its own cell."""
+
+    def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
+        self.workers = workers
+        self.on_crash = on_crash
+        self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)
+
+    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        pending = list(tasks)
+        while pending:
+            context = multiprocessing.get_context("spawn")
+            with futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=limit_threads,
+                                             initargs=(self.threads_per_worker,)) as pool:
+                submitted = {pool.submit(fn, task): task for task in pending}
+                pending, delivered = [], set()
+                try:
+                    for future in futures.as_completed(submitted):
+                        try:
+                            result = future.result()
+                        except futures.process.BrokenProcessPool as exc:
+                            # The pool is gone: blame this cell, re-queue the others not delivered.
+                            if self.on_crash is None:
+                                raise
+                            yield self.on_crash(submitted[future], exc)
+                            pending = [t for f, t in submitted.items() if f not in delivered and f is not future]
+                            break
+                        delivered.add(future)
+                        yield result
+                except BaseException:
+                    for future in submitted:
+                        future.cancel()
+                    raise
+
+
+def make_executor(workers: int, on_crash: Callable | None = None) -> Executor:
+    return SerialExecutor() if workers <= 1 else ProcessExecutor(workers, on_crash)

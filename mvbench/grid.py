@@ -1,0 +1,221 @@
+"""Grid specification (CLI options or a YAML config) and its expansion into cells.
+
+A cell is one (method with resolved hyper-parameters, dataset, condition, repetition). Its key is
+a hash of all of these plus the dataset's content sha256 and the imputation, so an identical cell
+is recognised across invocations (resume) and a changed input is never mistaken for a done one.
+
+YAML config::
+
+    experiment: my_experiment          # optional
+    methods:                           # names, or {name: {param: value or [sweep values]}}
+      - km_concat
+      - km: {view: [pixels, dct]}
+    datasets:                          # names, or {name: {builder param: value or [sweep]}}
+      - digits
+      - synthetic: {separation: [2.0, 4.0]}
+    conditions:                        # each entry may be a value or a list (a sweep)
+      missing_rate: [0.0, 0.3]
+      missing_view: null               # null = a random view per incomplete sample
+      subsample: null                  # null = all samples
+    seeds: 5
+    imputation: mean
+
+A list given for a parameter whose type is itself a list (e.g. layer sizes) is one value; a list of
+such lists is a sweep.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_origin
+
+import yaml
+
+from .conditions import Condition, ConditionError, derive_seed
+from .method import ConfigError, build_config, config_to_dict
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+
+
+class GridError(ValueError):
+    """The grid specification is invalid (one-line message)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work of a grid."""
+
+    method: str
+    method_label: str
+    method_params: tuple[tuple[str, Any], ...]
+    dataset: str
+    dataset_label: str
+    dataset_params: tuple[tuple[str, Any], ...]
+    dataset_sha256: str
+    condition: Condition
+    repetition: int
+    imputation: str
+
+    @property
+    def seed(self) -> int:
+        """The method's seed: the (dataset, condition, repetition) stream plus the method."""
+        return derive_seed(self.dataset_label, self.condition.key(), self.repetition, self.method)
+
+    @property
+    def key(self) -> str:
+        blob = json.dumps({
+            "method": self.method, "params": list(self.method_params), "dataset": self.dataset,
+            "dataset_params": list(self.dataset_params), "sha256": self.dataset_sha256,
+            "condition": self.condition.key(), "repetition": self.repetition, "imputation": self.imputation,
+        }, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def run_name(self) -> str:
+        return f"{self.method_label} | {self.dataset_label} | {self.condition.label()} | rep {self.repetition}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"key": self.key, "method": self.method_label, "dataset": self.dataset_label,
+                "condition": self.condition.label(), "repetition": self.repetition}
+
+
+@dataclass
+class Entry:
+    """A method or dataset of the grid with its (possibly swept) parameters."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GridSpec:
+    methods: list[Entry]
+    datasets: list[Entry]
+    missing_rates: list[float] = field(default_factory=lambda: [0.0])
+    missing_views: list[str | None] = field(default_factory=lambda: [None])
+    subsamples: list[float | None] = field(default_factory=lambda: [None])
+    seeds: int = 5
+    imputation: str = "mean"
+    experiment: str = "mvbench"
+
+    def conditions(self) -> list[Condition]:
+        out = []
+        for sub, view, rate in itertools.product(self.subsamples, self.missing_views, self.missing_rates):
+            try:
+                out.append(Condition(float(rate), None if rate == 0 else view, sub))
+            except ConditionError as exc:
+                raise GridError(str(exc)) from None
+        return list(dict.fromkeys(out))
+
+
+def parse_entries(items: Any, what: str) -> list[Entry]:
+    """Entries from a YAML list (names, {name: params}, or {name:, params:})."""
+    if isinstance(items, str):
+        items = [s for s in (p.strip() for p in items.split(",")) if s]
+    if not isinstance(items, list) or not items:
+        raise GridError(f"'{what}' must be a non-empty list of names")
+    entries = []
+    for item in items:
+        if isinstance(item, str):
+            entries.append(Entry(item))
+        elif isinstance(item, dict) and "name" in item:
+            entries.append(Entry(str(item["name"]), dict(item.get("params") or {})))
+        elif isinstance(item, dict) and len(item) == 1:
+            (name, params), = item.items()
+            entries.append(Entry(str(name), dict(params or {})))
+        else:
+            raise GridError(f"cannot read {what} entry {item!r}: give a name or {{name: {{param: value}}}}")
+    return entries
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML grid config (one-line errors for unreadable files)."""
+    path = Path(path)
+    if not path.exists():
+        raise GridError(f"config file {path} does not exist")
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise GridError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(config, dict):
+        raise GridError(f"config file {path} must hold a mapping (methods:, datasets:, ...)")
+    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers"}
+    unknown = set(config) - known
+    if unknown:
+        raise GridError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")
+    return config
+
+
+def spec_from_config(config: dict[str, Any]) -> GridSpec:
+    conditions = config.get("conditions") or {}
+    unknown = set(conditions) - {"missing_rate", "missing_view", "subsample"}
+    if unknown:
+        raise GridError(f"unknown condition(s) {', '.join(sorted(unknown))}; valid: missing_rate, missing_view, subsample")
+    views = [None if v in (None, "random") else str(v) for v in as_list(conditions.get("missing_view"))]
+    subsamples = [None if s in (None, 1, 1.0) else float(s) for s in as_list(conditions.get("subsample"))]
+    try:
+        rates = [float(r) for r in as_list(conditions.get("missing_rate", 0.0))]
+    except (TypeError, ValueError):
+        raise GridError(f"missing_rate must be numbers, got {conditions.get('missing_rate')!r}") from None
+    seeds = config.get("seeds", 5)
+    if not isinstance(seeds, int) or seeds < 1:
+        raise GridError(f"seeds must be a positive integer, got {seeds!r}")
+    return GridSpec(
+        methods=parse_entries(config.get("methods"), "methods"),
+        datasets=parse_entries(config.get("datasets"), "datasets"),
+        missing_rates=rates, missing_views=views, subsamples=subsamples, seeds=seeds,
+        imputation=str(config.get("imputation", "mean")),
+        experiment=str(config.get("experiment", "mvbench")),
+    )
+
+
+def expand_params(config_cls: type, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cartesian product of swept parameters (see module doc for list-typed fields)."""
+    hints = typing.get_type_hints(config_cls) if dataclasses.is_dataclass(config_cls) else {}
+    axes = []
+    for key, value in params.items():
+        hint = hints.get(key)
+        list_typed = hint is not None and (get_origin(hint) in (list, tuple) or any(
+            get_origin(a) in (list, tuple) for a in typing.get_args(hint)))
+        if isinstance(value, list) and (not list_typed or (value and isinstance(value[0], list))):
+            axes.append([(key, v) for v in value])
+        else:
+            axes.append([(key, value)])
+    return [dict(combo) for combo in itertools.product(*axes)] if axes else [{}]
+
+
+def label(name: str, params: dict[str, Any]) -> str:
+    if not params:
+        return name
+    return name + "(" + ", ".join(f"{k}={_short(v)}" for k, v in params.items()) + ")"
+
+
+def _short(value: Any) -> str:
+    return format(value, "g") if isinstance(value, float) else str(value)
+
+
+def resolve_method(entry_name: str, params: dict[str, Any], method_cls: type) -> tuple[tuple[str, Any], ...]:
+    """All hyper-parameters (defaults filled in) of one method variant, validated."""
+    config = build_config(method_cls.Config, params, owner=entry_name)
+    return tuple(sorted(config_to_dict(config).items()))
+
+
+def freeze(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
+    return value
+
+
+__all__ = ["Cell", "Entry", "GridSpec", "GridError", "ConfigError", "load_config", "spec_from_config",
+           "expand_params", "label", "resolve_method", "DEFAULT_CONFIG"]

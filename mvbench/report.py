@@ -1,0 +1,125 @@
+"""Comparison tables rebuilt from MLflow alone: mean ± std over seeds, best in bold.
+
+Rows are methods (in the order they were first run), columns are dataset x metric, one table per
+condition. The latest finished run of each cell counts; failed and skipped cells are left out and
+the number of seeds behind each mean is kept (column ``n``).
+"""
+from __future__ import annotations
+
+import io
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .tracking import KEY_TAG, STATUS_TAG, Tracker
+
+DEFAULT_METRICS = ("acc", "nmi", "ari")
+FORMATS = ("table", "csv", "markdown", "latex")
+
+
+def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per cell (its latest run), finished cells only."""
+    wanted = set(keys) if keys is not None else None
+    rows = []
+    for key, run in tracker.latest_by_key().items():
+        tags = run.data.tags
+        if tags.get(STATUS_TAG) != "done" or (wanted is not None and key not in wanted):
+            continue
+        rows.append({"key": key, "method": tags.get("mvbench.method_label", run.data.params.get("method")),
+                     "dataset": tags.get("mvbench.dataset_label", run.data.params.get("dataset")),
+                     "condition": tags.get("mvbench.condition", ""), "start": run.info.start_time,
+                     "repetition": int(run.data.params.get("repetition", 0)), **run.data.metrics})
+    return pd.DataFrame(rows)
+
+
+def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
+    """Long table: condition, dataset, method, n, <metric>_mean, <metric>_std."""
+    metrics = [m for m in metrics if m in frame.columns]
+    if frame.empty or not metrics:
+        return pd.DataFrame(columns=["condition", "dataset", "method", "n"])
+    order = {m: i for i, m in enumerate(frame.sort_values("start")["method"].drop_duplicates())}
+    grouped = frame.groupby(["condition", "dataset", "method"], sort=False)
+    out = grouped[metrics].agg(["mean", "std"])
+    out.columns = [f"{m}_{s}" for m, s in out.columns]
+    out.insert(0, "n", grouped.size())
+    out = out.reset_index()
+    out["_order"] = out["method"].map(order)
+    return out.sort_values(["condition", "dataset", "_order"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _cell(mean: float, std: float, n: int) -> str:
+    if np.isnan(mean):
+        return "–"
+    return f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[str], list[list[tuple[str, bool]]]]]:
+    """Per condition: (condition, column headers, rows of (text, is_best))."""
+    metrics = [m for m in metrics if f"{m}_mean" in agg.columns]
+    out = []
+    for condition, part in agg.groupby("condition", sort=False):
+        datasets = list(dict.fromkeys(part["dataset"]))
+        methods = list(dict.fromkeys(part["method"]))
+        headers = ["method"] + [f"{d} {m.upper()}" for d in datasets for m in metrics]
+        best = {(d, m): part.loc[part["dataset"] == d, f"{m}_mean"].max() for d in datasets for m in metrics}
+        rows = []
+        for method in methods:
+            row = [(method, False)]
+            for d in datasets:
+                hit = part[(part["dataset"] == d) & (part["method"] == method)]
+                for m in metrics:
+                    if hit.empty:
+                        row.append(("–", False))
+                        continue
+                    mean, std, n = hit[f"{m}_mean"].iloc[0], hit[f"{m}_std"].iloc[0], int(hit["n"].iloc[0])
+                    row.append((_cell(mean, std, n), bool(np.isclose(mean, best[(d, m)]) and len(methods) > 1)))
+            rows.append(row)
+        out.append((str(condition), headers, rows))
+    return out
+
+
+def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAULT_METRICS,
+           color: bool = False) -> str:
+    """The aggregated results as text in ``fmt`` (table, csv, markdown or latex).
+
+    In the plain ``table`` format, best entries are bold when ``color`` is on, else marked ``*``.
+    """
+    metrics = list(metrics)
+    if fmt == "csv":
+        return agg.to_csv(index=False, float_format="%.6g")
+    if agg.empty:
+        return "no finished runs to report"
+    parts = []
+    for condition, headers, rows in blocks(agg, metrics):
+        if fmt == "markdown":
+            parts.append(f"**{condition}**\n\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
+            for row in rows:
+                parts.append("| " + " | ".join(f"**{t}**" if b else t for t, b in row) + " |")
+            parts.append("")
+        elif fmt == "latex":
+            parts.append(f"% {condition}\n\\begin{{tabular}}{{l{'c' * (len(headers) - 1)}}}\n\\toprule")
+            parts.append(" & ".join(h.replace("_", r"\_") for h in headers) + r" \\ \midrule")
+            for row in rows:
+                cells = [(t.replace("±", r"$\pm$").replace("_", r"\_"), b) for t, b in row]
+                parts.append(" & ".join(rf"\textbf{{{t}}}" if b else t for t, b in cells) + r" \\")
+            parts.append("\\bottomrule\n\\end{tabular}\n")
+        elif fmt == "table":
+            parts.append(_rich_table(condition, headers, rows, color))
+        else:
+            raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return "\n".join(parts)
+
+
+def _rich_table(condition: str, headers: list[str], rows: list[list[tuple[str, bool]]], color: bool) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"condition: {condition}  (mean ± std over seeds; best {'in bold' if color else 'marked *'})")
+    for h in headers:
+        table.add_column(h, justify="left" if h == "method" else "right")
+    for row in rows:
+        table.add_row(*[(f"[bold]{t}[/bold]" if color else f"{t} *") if b else t for t, b in row])
+    buf = io.StringIO()
+    Console(file=buf, width=max(100, 18 * len(headers)), force_terminal=color).print(table)
+    return buf.getvalue()

@@ -1,0 +1,128 @@
+"""The grid runner: validate a grid up front, skip finished cells, compute the rest, log each.
+
+Everything that can be wrong with the input (names, hyper-parameters, conditions, datasets, the
+tracking store) is checked before the parent run is created, so bad input logs nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import registry, sources, store
+from .execution import DONE, FAILED, CellResult, CellTask, run_cell
+from .executors import make_executor
+from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method
+from .progress import grid_progress
+from .tracking import Tracker, summarise
+
+
+@dataclass
+class PlannedGrid:
+    """A validated grid: its cells and what each needs to run."""
+
+    spec: GridSpec
+    cells: list[Cell]
+    tasks: dict[str, CellTask]
+
+
+@dataclass
+class GridOutcome:
+    cells: list[Cell]
+    ran: list[CellResult] = field(default_factory=list)
+    skipped_done: int = 0
+    parent_run_id: str | None = None
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summarise(self.ran)
+
+
+def total_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None = None) -> PlannedGrid:
+    """Resolve every name and parameter, prepare datasets, expand the cells (no logging)."""
+    if spec.imputation not in ("mean", "zero"):
+        raise GridError(f"unknown imputation {spec.imputation!r}: use mean or zero")
+    if spec.seeds < 1:
+        raise GridError(f"--seeds must be at least 1, got {spec.seeds}")
+    conditions = spec.conditions()
+    methods = []
+    for entry in spec.methods:
+        method_cls = registry.methods().get(entry.name)
+        for params in expand_params(method_cls.Config, entry.params):
+            resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
+            methods.append((entry.name, label(entry.name, params), resolved, method_cls))
+    datasets = []
+    for entry in spec.datasets:
+        source = sources.get_source(entry.name)
+        for params in expand_params(source.Params, entry.params):
+            path = sources.prepare(entry.name, params, data_root)
+            data = store.load(path)
+            for condition in conditions:
+                if condition.missing_view is not None:
+                    data.view_index(condition.missing_view)  # raises naming the valid views
+            datasets.append((entry.name, label(entry.name, params), tuple((k, freeze(v)) for k, v in params.items()),
+                             data.card.sha256, path))
+    limit = memory_limit if memory_limit is not None else total_memory_bytes()
+    cells, tasks = [], {}
+    for ds_name, ds_label, ds_params, sha, path in datasets:
+        for condition in conditions:
+            for method_name, method_label, method_params, method_cls in methods:
+                for rep in range(spec.seeds):
+                    cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
+                                condition, rep, spec.imputation)
+                    if cell.key not in tasks:
+                        cells.append(cell)
+                        tasks[cell.key] = CellTask(cell, path, method_cls, limit)
+    return PlannedGrid(spec, cells, tasks)
+
+
+def crashed_result(task: CellTask, exc: BaseException) -> CellResult:
+    return CellResult(task.cell, FAILED, error=f"worker process died ({type(exc).__name__}): out of memory or a crash "
+                                                f"in native code")
+
+
+def run_grid(
+    grid: PlannedGrid,
+    tracker: Tracker,
+    workers: int = 1,
+    force: bool = False,
+    command: str = "",
+    config: dict[str, Any] | None = None,
+    on_result: Callable[[CellResult], None] | None = None,
+    show_progress: bool = True,
+) -> GridOutcome:
+    """Run the cells not yet finished in the experiment and log each as soon as it completes."""
+    outcome = GridOutcome(grid.cells)
+    done = set() if force else tracker.completed_keys()
+    todo = [grid.tasks[c.key] for c in grid.cells if c.key not in done]
+    outcome.skipped_done = len(grid.cells) - len(todo)
+    if not todo:
+        return outcome
+    outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
+    executor = make_executor(workers, on_crash=crashed_result)
+    status = "FINISHED"
+    try:
+        with grid_progress(len(todo), enabled=show_progress) as advance:
+            for result in executor.map_unordered(run_cell, todo):
+                tracker.log_cell(outcome.parent_run_id, result)
+                outcome.ran.append(result)
+                if on_result:
+                    on_result(result)
+                advance(result)
+    except KeyboardInterrupt:
+        status, outcome.interrupted = "KILLED", True
+    finally:
+        if outcome.ran and any(r.status == FAILED for r in outcome.ran) and status == "FINISHED":
+            status = "FAILED"
+        tracker.end_grid(outcome.parent_run_id, outcome.counts, status)
+    return outcome
+
+
+__all__ = ["plan", "run_grid", "PlannedGrid", "GridOutcome", "DONE"]

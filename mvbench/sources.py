@@ -1,0 +1,120 @@
+"""The dataset plugin interface and the local catalogue of prepared dataset files.
+
+A dataset plugin is a :class:`DatasetSource` subclass registered in the ``mvbench.datasets``
+entry-point group. It builds a :class:`~mvbench.data.MultiViewDataset` from its raw source; the
+catalogue writes it once to ``<data dir>/<name>.h5`` and later runs read that file.
+
+The data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR``, else
+``$XDG_DATA_HOME/mvbench`` (``~/.local/share/mvbench``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from . import registry, store
+from .data import MultiViewDataset
+from .method import NoConfig, build_config, config_to_dict
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The dataset is not prepared and its raw source is not at hand (message says how to get it)."""
+
+
+class DatasetSource(ABC):
+    """A named dataset that knows how to build itself from its raw source.
+
+    Subclasses set ``description``, ``n_clusters`` (if known) and, when building takes options,
+    ``Params`` (a dataclass); they implement :meth:`build`. Sources that need files override
+    :meth:`default_raw`, :meth:`raw_available` and :meth:`raw_hint`.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    n_clusters: ClassVar[int | None] = None
+    Params: ClassVar[type] = NoConfig
+
+    def default_raw(self) -> Path | None:
+        """Where the raw source is looked for when no ``--raw`` is given."""
+        return None
+
+    def raw_available(self, raw: Path | None) -> bool:
+        return True
+
+    def raw_hint(self) -> str:
+        """One sentence: what is missing and how to get it."""
+        return ""
+
+    @abstractmethod
+    def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
+        """Build the dataset in memory (the catalogue validates and stores it)."""
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The folder holding prepared dataset files."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("MVBENCH_DATA_DIR"):
+        return Path(os.environ["MVBENCH_DATA_DIR"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "mvbench"
+
+
+def get_source(name: str) -> DatasetSource:
+    """Instantiate the registered source ``name`` (raises UnknownNameError / BrokenPluginError)."""
+    cls = registry.datasets().get(name)
+    source = cls() if isinstance(cls, type) else cls
+    return source
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """Short stable hash of non-default builder params ('' when there are none)."""
+    if not params:
+        return ""
+    blob = json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def prepared_path(name: str, params: dict[str, Any] | None = None, root: str | os.PathLike | None = None) -> Path:
+    key = params_key(params or {})
+    return data_dir(root) / (f"{name}-{key}.h5" if key else f"{name}.h5")
+
+
+def prepare(
+    name: str,
+    params: dict[str, Any] | None = None,
+    root: str | os.PathLike | None = None,
+    raw: str | os.PathLike | None = None,
+    force: bool = False,
+) -> Path:
+    """Build ``name`` from its raw source and store it; returns the file (kept if already there)."""
+    source = get_source(name)
+    params = params or {}
+    config = build_config(source.Params, params, owner=f"dataset {name}")
+    path = prepared_path(name, params, root)
+    if path.exists() and not force:
+        return path
+    raw_path = Path(raw).expanduser() if raw else source.default_raw()
+    if not source.raw_available(raw_path):
+        raise DatasetUnavailableError(f"dataset {name!r} is not prepared and its raw source is missing: "
+                                      f"{source.raw_hint() or 'give --raw DIR'}")
+    data = source.build(raw_path, config)
+    data.card.name = name
+    if params:
+        data.card.extra = {**data.card.extra, "build_params": config_to_dict(config)}
+    store.save(data, path)
+    return path
+
+
+def load_dataset(
+    name: str,
+    params: dict[str, Any] | None = None,
+    root: str | os.PathLike | None = None,
+    raw: str | os.PathLike | None = None,
+) -> MultiViewDataset:
+    """The prepared dataset ``name``, preparing it first when its raw source is at hand."""
+    return store.load(prepare(name, params, root, raw))

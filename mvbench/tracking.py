@@ -1,0 +1,194 @@
+"""MLflow tracking: one parent run per invocation, one child run per cell.
+
+Only the process that owns a :class:`Tracker` writes to the store (workers return results), so a
+local sqlite store is never written concurrently. Nothing is overwritten: a re-run (``--force``)
+adds a new child run and reports use the latest finished run of each cell.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from .execution import DONE, FAILED, SKIPPED, CellResult
+from .grid import Cell
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
+_MLFLOW_STATUS = {DONE: "FINISHED", FAILED: "FAILED", SKIPPED: "KILLED"}
+
+
+class TrackingError(RuntimeError):
+    """The tracking store cannot be reached or used (one-line message)."""
+
+
+def resolve_uri(uri: str | None) -> str:
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+@lru_cache(maxsize=1)
+def mvbench_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mvbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the mvbench source tree, when it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+class Tracker:
+    """Reads and writes mvbench runs of one MLflow experiment."""
+
+    def __init__(self, uri: str | None, experiment: str, create: bool = True) -> None:
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        from mlflow.tracking import MlflowClient
+
+        self.uri = resolve_uri(uri)
+        self.experiment_name = experiment
+        try:
+            self.client = MlflowClient(tracking_uri=self.uri)
+            exp = self.client.get_experiment_by_name(experiment)
+        except Exception as exc:  # MLflow raises many types for an unusable store
+            raise TrackingError(f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; "
+                                f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
+        if exp is None:
+            if not create:
+                raise TrackingError(f"no experiment named {experiment!r} in {self.uri}: "
+                                    f"run `mvbench run --experiment {experiment}` first")
+            self.experiment_id = self.client.create_experiment(experiment)
+        else:
+            self.experiment_id = exp.experiment_id
+
+    # -- reading ----------------------------------------------------------------------------------
+    def cell_runs(self, status: str | None = None) -> list[Any]:
+        """All child runs of mvbench cells in the experiment (optionally of one mvbench status)."""
+        query = f"tags.`{KIND_TAG}` = 'cell'"
+        if status:
+            query += f" and tags.`{STATUS_TAG}` = '{status}'"
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs([self.experiment_id], query, max_results=5000, page_token=token,
+                                           order_by=["attributes.start_time DESC"])
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def latest_by_key(self) -> dict[str, Any]:
+        """The most recent run of each cell key (any status)."""
+        latest: dict[str, Any] = {}
+        for run in self.cell_runs():
+            key = run.data.tags.get(KEY_TAG)
+            if key and key not in latest:  # runs come newest first
+                latest[key] = run
+        return latest
+
+    def completed_keys(self) -> set[str]:
+        """Keys of cells with a finished (done or skipped) run: resume skips these."""
+        return {r.data.tags[KEY_TAG] for r in self.cell_runs() if r.data.tags.get(STATUS_TAG) in (DONE, SKIPPED)}
+
+    def parent_runs(self) -> list[Any]:
+        return self.client.search_runs([self.experiment_id], f"tags.`{KIND_TAG}` = 'grid'",
+                                       order_by=["attributes.start_time DESC"], max_results=1000)
+
+    # -- writing ----------------------------------------------------------------------------------
+    def start_grid(self, cells: list[Cell], command: str, config: dict[str, Any]) -> str:
+        run = self.client.create_run(self.experiment_id, run_name=f"grid {time.strftime('%Y-%m-%d %H:%M:%S')}",
+                                     tags={KIND_TAG: "grid", "mvbench.version": mvbench_version(),
+                                           "mvbench.git_commit": git_commit(), "mvbench.command": command[:5000],
+                                           "mvbench.n_cells": str(len(cells))})
+        run_id = run.info.run_id
+        self.client.log_dict(run_id, {"cells": [c.describe() for c in cells]}, "grid.json")
+        self.client.log_dict(run_id, config, "config.yaml")
+        return run_id
+
+    def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED") -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(run_id, metrics=[Metric(f"cells_{k}", float(v), now, 0) for k, v in counts.items()])
+        self.client.set_terminated(run_id, status)
+
+    def log_cell(self, parent_id: str, result: CellResult) -> str:
+        from mlflow.entities import Metric, Param
+
+        cell = result.cell
+        tags = {
+            "mlflow.parentRunId": parent_id, KIND_TAG: "cell", KEY_TAG: cell.key, STATUS_TAG: result.status,
+            "mvbench.dataset_sha256": cell.dataset_sha256, "mvbench.version": mvbench_version(),
+            "mvbench.git_commit": git_commit(), "mvbench.method_label": cell.method_label,
+            "mvbench.dataset_label": cell.dataset_label, "mvbench.condition": cell.condition.label(),
+        }
+        if result.error:
+            tags["mvbench.error"] = result.error[:4000]
+        run = self.client.create_run(self.experiment_id, run_name=cell.run_name, tags=tags)
+        run_id = run.info.run_id
+        now = int(time.time() * 1000)
+        params = {"method": cell.method, "dataset": cell.dataset, "repetition": cell.repetition, "seed": cell.seed,
+                  "imputation": cell.imputation if result.imputed else "none",
+                  **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
+                  **{f"method.{k}": v for k, v in cell.method_params},
+                  **{f"dataset.{k}": v for k, v in cell.dataset_params}}
+        metrics = [Metric(k, float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
+        for key, values in result.curves.items():
+            metrics.extend(Metric(key, float(v), now, step) for step, v in enumerate(values))
+        param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        # MLflow's batch limits: 100 params and 1000 entities per call.
+        self.client.log_batch(run_id, metrics=metrics[:900], params=param_list[:100])
+        for i in range(100, len(param_list), 100):
+            self.client.log_batch(run_id, params=param_list[i:i + 100])
+        for i in range(900, len(metrics), 1000):
+            self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
+        self._log_artifacts(run_id, result)
+        self.client.set_terminated(run_id, _MLFLOW_STATUS[result.status])
+        return run_id
+
+    def _log_artifacts(self, run_id: str, result: CellResult) -> None:
+        cell = result.cell
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp)
+            (tmp_path / "config.json").write_text(json.dumps({
+                "method": cell.method, "method_params": dict(cell.method_params), "dataset": cell.dataset,
+                "dataset_params": dict(cell.dataset_params), "dataset_sha256": cell.dataset_sha256,
+                "condition": cell.condition.as_params(), "repetition": cell.repetition, "seed": cell.seed,
+                "imputation": cell.imputation if result.imputed else "none", "cell_key": cell.key,
+            }, indent=2, default=str))
+            if result.labels is not None:
+                buf = io.StringIO()
+                buf.write("id,label\n")
+                for i, y in zip(result.ids, result.labels):
+                    buf.write(f"{i},{int(y)}\n")
+                (tmp_path / "labels.csv").write_text(buf.getvalue())
+            if result.traceback:
+                (tmp_path / "traceback.txt").write_text(result.traceback)
+            self.client.log_artifacts(run_id, tmp)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+def summarise(results: Iterable[CellResult]) -> dict[str, int]:
+    counts = {DONE: 0, FAILED: 0, SKIPPED: 0}
+    for r in results:
+        counts[r.status] += 1
+    return counts
