@@ -73,6 +73,8 @@ class Method(ABC):
     name: ClassVar[str] = ""
     Config: ClassVar[type] = NoConfig
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: Hyper-parameters for a fast smoke run on tiny data (used by the contract tests).
+    quick_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any | None = None, **params: Any) -> None:
         if config is None:
