@@ -5,7 +5,9 @@ entry-point group. It builds a :class:`~mvbench.data.MultiViewDataset` from its 
 catalogue writes it once to ``<data dir>/<name>.h5`` and later runs read that file.
 
 The data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR``, else
-``$XDG_DATA_HOME/mvbench`` (``~/.local/share/mvbench``).
+``$XDG_DATA_HOME/mvbench`` (``~/.local/share/mvbench``). Raw sources are looked for under
+``--raw``, else under ``$MVBENCH_RAW_DIR`` (a folder laid out like the project's shared data:
+``mat/``, ``pascal_sentences/``, ``web_news/``, ...), else under ``<data dir>/raw``.
 """
 from __future__ import annotations
 
@@ -62,6 +64,13 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
         return Path(os.environ["MVBENCH_DATA_DIR"]).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "mvbench"
+
+
+def raw_root(data_root: str | os.PathLike | None = None) -> Path:
+    """The folder where sources look for their raw files by default."""
+    if os.environ.get("MVBENCH_RAW_DIR"):
+        return Path(os.environ["MVBENCH_RAW_DIR"]).expanduser()
+    return data_dir(data_root) / "raw"
 
 
 def get_source(name: str) -> DatasetSource:
