@@ -86,7 +86,7 @@ class PeakMemory:
 
     def __enter__(self) -> "PeakMemory":
         self._maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        self.peak_bytes = self.rss_bytes()
+        self.start_bytes = self.peak_bytes = self.rss_bytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -102,6 +102,11 @@ class PeakMemory:
     @property
     def peak_mb(self) -> float:
         return self.peak_bytes / 2**20
+
+    @property
+    def increase_mb(self) -> float:
+        """Peak minus the resident memory when the block started (what the block itself added)."""
+        return max(0, self.peak_bytes - self.start_bytes) / 2**20
 
 
 def run_cell(task: CellTask) -> CellResult:
@@ -131,7 +136,7 @@ def run_cell(task: CellTask) -> CellResult:
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
         metrics = evaluate(data.labels, labels)
-        metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb)
+        metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
         return CellResult(cell, DONE, metrics, training_curves(result, data.labels), dict(result.info),

@@ -65,8 +65,9 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
             path = sources.prepare(entry.name, params, data_root)
             data = store.load(path)
             for condition in conditions:
-                if condition.missing_view is not None:
-                    data.view_index(condition.missing_view)  # raises naming the valid views
+                if condition.missing_view is not None and condition.missing_view not in data.view_names:
+                    raise GridError(f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
+                                    f"--missing-view: choose one of {', '.join(data.view_names)}")
             datasets.append((entry.name, label(entry.name, params), tuple((k, freeze(v)) for k, v in params.items()),
                              data.card.sha256, path))
     limit = memory_limit if memory_limit is not None else total_memory_bytes()

@@ -7,6 +7,8 @@ adds a new child run and reports use the latest finished run of each cell.
 from __future__ import annotations
 
 import io
+import logging
+import re
 import json
 import os
 import subprocess
@@ -60,6 +62,9 @@ class Tracker:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
         from mlflow.tracking import MlflowClient
+
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
         self.uri = resolve_uri(uri)
         self.experiment_name = experiment
@@ -183,8 +188,12 @@ class Tracker:
 
 
 def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"
+    """A short one-line description of ``exc`` (the OS error when one is buried in it)."""
+    text = " ".join(str(exc).split())
+    errno = re.search(r"\[Errno -?\d+\] ([^\"')(]+)", text)
+    if errno:
+        return errno.group(1).strip()
+    return f"{type(exc).__name__}: {text[:200]}"
 
 
 def summarise(results: Iterable[CellResult]) -> dict[str, int]:

@@ -1,0 +1,42 @@
+"""Shared fixtures: isolated data dir, tracking store and small datasets."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mvbench.data import DatasetCard, MultiViewDataset
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path, monkeypatch):
+    """Every test gets its own data dir and working directory (mlflow.db lands there)."""
+    monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
+    if SHARED_DATA.exists() and "MVBENCH_RAW_DIR" not in os.environ:
+        monkeypatch.setenv("MVBENCH_RAW_DIR", str(SHARED_DATA))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+def blobs(n: int = 90, k: int = 3, dims: tuple[int, ...] = (4, 6), sep: float = 6.0, seed: int = 0,
+          names: tuple[str, ...] | None = None) -> MultiViewDataset:
+    """Well-separated Gaussian clusters seen by every view."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % k
+    views = []
+    for d in dims:
+        centres = rng.standard_normal((k, d)) * sep
+        views.append((centres[labels] + rng.standard_normal((n, d))).astype(np.float32))
+    names = names or tuple(f"v{i}" for i in range(len(dims)))
+    return MultiViewDataset(views, list(names), labels=labels, ids=[f"s{i}" for i in range(n)],
+                            card=DatasetCard(name="blobs"))
+
+
+@pytest.fixture
+def small_dataset() -> MultiViewDataset:
+    return blobs()

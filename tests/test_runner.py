@@ -1,0 +1,160 @@
+"""The grid runner end to end through the Python API, on a local sqlite MLflow store."""
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from mvbench import registry
+from mvbench.grid import Entry, GridSpec
+from mvbench.method import Capabilities, FitResult, Method
+from mvbench.report import aggregate, render, runs_frame
+from mvbench.runner import plan, run_grid
+from mvbench.tracking import Tracker
+
+
+@dataclass
+class ToyConfig:
+    fail_on_rep: int = -1
+    epochs: int = 3
+
+
+class Toy(Method):
+    """Labels from K-means-free rule: the argmax of the first view's first K features; optionally fails."""
+
+    Config = ToyConfig
+    capabilities = Capabilities(handles_missing=True)
+    seen_masks: list = []
+
+    def fit_predict(self, data, n_clusters, seed):
+        if self.config.fail_on_rep >= 0 and data.mask.sum() % 2 == 0 and seed % 2 == 0:
+            raise RuntimeError("planned failure")
+        Toy.seen_masks.append(data.mask.copy())
+        labels = np.argmax(data.view(0)[:, :n_clusters], axis=1)
+        history = [{"loss": 1.0 / (e + 1)} for e in range(self.config.epochs)]
+        return FitResult(labels, history=history, label_history=[labels] * self.config.epochs)
+
+
+class Boom(Method):
+    """Always fails."""
+
+    def fit_predict(self, data, n_clusters, seed):
+        raise ValueError("boom inside the method")
+
+
+@pytest.fixture(autouse=True)
+def toy_methods():
+    registry.methods().register("toy", Toy)
+    registry.methods().register("boom", Boom)
+    Toy.seen_masks = []
+    yield
+    registry._methods = None
+
+
+def spec(methods=("toy",), **kw) -> GridSpec:
+    return GridSpec(methods=[Entry(m) for m in methods], datasets=[Entry("synthetic", {"n_samples": 90})],
+                    seeds=kw.pop("seeds", 2), **kw)
+
+
+def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    grid = plan(spec(missing_rates=[0.0, 0.3]))
+    outcome = run_grid(grid, tracker, show_progress=False)
+    assert len(grid.cells) == 4 and outcome.counts == {"done": 4, "failed": 0, "skipped": 0}
+    runs = tracker.cell_runs()
+    assert len(runs) == 4
+    run = [r for r in runs if r.data.params["condition.missing_rate"] == "0.3"][0]
+    assert {"method", "dataset", "seed", "repetition", "method.epochs", "condition.missing_view",
+            "condition.subsample", "imputation", "dataset.n_samples"} <= set(run.data.params)
+    assert {"acc", "nmi", "ari", "purity", "fit_seconds", "peak_memory_mb"} <= set(run.data.metrics)
+    tags = run.data.tags
+    assert tags["mvbench.status"] == "done" and len(tags["mvbench.dataset_sha256"]) == 64
+    assert tags["mlflow.parentRunId"] == outcome.parent_run_id and tags["mvbench.version"]
+    artifacts = {a.path for a in tracker.client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"config.json", "labels.csv"}
+    curve = tracker.client.get_metric_history(run.info.run_id, "train/loss")
+    assert [m.step for m in curve] == [0, 1, 2] and curve[-1].value == pytest.approx(1 / 3)
+    assert len(tracker.client.get_metric_history(run.info.run_id, "train/acc")) == 3
+
+
+def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    run_grid(plan(spec()), tracker, show_progress=False)
+    again = run_grid(plan(spec()), tracker, show_progress=False)
+    assert again.ran == [] and again.skipped_done == 2 and again.parent_run_id is None
+    assert len(tracker.cell_runs()) == 2
+    bigger = run_grid(plan(spec(seeds=3)), tracker, show_progress=False)
+    assert len(bigger.ran) == 1  # only the missing repetition
+    forced = run_grid(plan(spec()), tracker, force=True, show_progress=False)
+    assert len(forced.ran) == 2 and len(tracker.cell_runs()) == 5
+
+
+def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    outcome = run_grid(plan(spec(methods=("boom", "toy"))), tracker, show_progress=False)
+    assert outcome.counts == {"done": 2, "failed": 2, "skipped": 0}
+    failed = tracker.cell_runs("failed")
+    assert len(failed) == 2 and failed[0].info.status == "FAILED"
+    assert failed[0].data.tags["mvbench.error"] == "ValueError: boom inside the method"
+    assert {a.path for a in tracker.client.list_artifacts(failed[0].info.run_id)} == {"config.json", "traceback.txt"}
+    # failed cells are retried on the next run, done ones are not
+    assert len(run_grid(plan(spec(methods=("boom", "toy"))), tracker, show_progress=False).ran) == 2
+
+
+def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    grid = plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+                         datasets=[Entry("synthetic", {"n_samples": 90})], missing_rates=[0.3], seeds=3))
+    run_grid(grid, tracker, show_progress=False)
+    by_method = {}
+    for run in tracker.cell_runs():
+        by_method.setdefault(run.data.params["method"], {})[run.data.params["repetition"]] = run
+    assert by_method["km_concat"]["0"].data.params["imputation"] == "mean"
+    assert by_method["toy"]["0"].data.params["imputation"] == "none"  # handles missing views itself
+    masks = Toy.seen_masks
+    assert len(masks) == 3 and not np.array_equal(masks[0], masks[1])
+    from mvbench.sources import load_dataset
+    data = load_dataset("synthetic", {"n_samples": 90})
+    for rep, mask in enumerate(masks):
+        np.testing.assert_array_equal(grid.cells[0].condition.apply(data, rep).mask, mask)
+    seeds = {run.data.params["seed"] for run in tracker.cell_runs()}
+    assert len(seeds) == 6  # the method seed adds the method to the paired data stream
+
+
+def test_parallel_workers_give_the_same_results(tmp_path):
+    serial = Tracker(f"sqlite:///{tmp_path}/a.db", "e")
+    parallel = Tracker(f"sqlite:///{tmp_path}/b.db", "e")
+    grid = GridSpec(methods=[Entry("km_concat", {"n_init": 2})], datasets=[Entry("synthetic", {"n_samples": 90})],
+                    missing_rates=[0.0, 0.2], seeds=2)
+    run_grid(plan(grid), serial, show_progress=False)
+    run_grid(plan(grid), parallel, workers=2, show_progress=False)
+    acc = lambda t: sorted((r.data.tags["mvbench.cell_key"], r.data.metrics["acc"]) for r in t.cell_runs())
+    assert acc(serial) == acc(parallel) and len(acc(serial)) == 4
+
+
+def test_memory_estimate_refuses_cells_up_front(tmp_path):
+    class Hungry(Toy):
+        @classmethod
+        def memory_estimate(cls, config, n_samples, view_dims):
+            return 8 * n_samples**2 * 1000
+
+    registry.methods().register("hungry", Hungry)
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    outcome = run_grid(plan(spec(methods=("hungry",), seeds=1), memory_limit=2**20), tracker, show_progress=False)
+    assert outcome.counts["skipped"] == 1
+    (run,) = tracker.cell_runs()
+    assert run.data.tags["mvbench.status"] == "skipped" and "GiB limit" in run.data.tags["mvbench.error"]
+
+
+def test_report_formats_mark_the_best(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    run_grid(plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+                           datasets=[Entry("synthetic", {"n_samples": 90})], seeds=2)), tracker, show_progress=False)
+    agg = aggregate(runs_frame(tracker))
+    assert list(agg["method"]) == ["toy", "km_concat(n_init=1)"] and list(agg["n"]) == [2, 2]
+    md = render(agg, "markdown")
+    assert md.count("**") >= 6 and "| method | synthetic(n_samples=90) ACC |" in md
+    tex = render(agg, "latex")
+    assert r"\textbf{" in tex and r"$\pm$" in tex
+    csv = render(agg, "csv")
+    assert csv.splitlines()[0].startswith("condition,dataset,method,n,acc_mean,acc_std")
+    assert "*" in render(agg, "table")
