@@ -1,0 +1,99 @@
+"""The command line as a user runs it: exit codes, one-line errors, resume, reports."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).parent / "plugins" / "mvbench-toy-plugin"
+
+
+def mvbench(*args, env=None, check=None):
+    proc = subprocess.run([sys.executable, "-m", "mvbench", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+    if check is not None:
+        assert proc.returncode == check, proc.stdout + proc.stderr
+    return proc
+
+
+def child_runs(db="mlflow.db", experiment="mvbench"):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{Path(db).resolve()}")  # absolute: MLflow caches stores by URI
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id], "tags.`mvbench.kind` = 'cell'", max_results=5000)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--methods", "nosuch"], "unknown method 'nosuch'; valid choices: "),
+    (["run", "--datasets", "digitz"], "unknown dataset 'digitz' (did you mean 'digits'?)"),
+    (["run", "--methods", "km", "--missing-rate", "1.0"], "missing rate 1.0 is outside [0, 1)"),
+    (["run", "--methods", "km", "--missing-rate", "abc"], "--missing-rate takes numbers"),
+    (["run", "--methods", "km", "--param", "km.nnit=3"], "unknown hyper-parameter 'nnit'"),
+    (["run", "--config", "nope.yaml"], "config file nope.yaml does not exist"),
+    (["run", "--methods", "km", "--tracking-uri", "http://127.0.0.1:9"], "cannot use tracking URI"),
+    (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
+    (["report", "--experiment", "never"], "no experiment named 'never'"),
+    (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),
+])
+def test_usage_errors_are_one_line_with_exit_code_2(args, message):
+    proc = mvbench(*args, check=2)
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if args[0] == "run":
+        assert not child_runs_exist()
+
+
+def child_runs_exist():
+    return Path("mlflow.db").exists() and len(child_runs()) > 0
+
+
+def test_default_run_then_identical_rerun_logs_nothing_new():
+    first = mvbench("run", "--no-progress", check=0)
+    assert "km_concat" in first.stdout and "mvbench ui" in first.stdout
+    n = len(child_runs())
+    assert n == 2 * 2 * 2 * 5  # methods x datasets x missing rates x seeds
+    second = mvbench("run", "--no-progress", check=0)
+    assert len(child_runs()) == n and "already finished" in second.stderr
+    status = mvbench("status", check=0)
+    assert f"{n} done, 0 failed, 0 skipped, 0 missing" in status.stdout
+    md = mvbench("report", "--format", "markdown", check=0).stdout
+    assert "| method | digits ACC | digits NMI | digits ARI |" in md and "**" in md
+    assert mvbench("report", "--format", "csv", check=0).stdout.startswith("condition,dataset,method,n,")
+
+
+def test_config_file_with_sweep_and_dataset_override(tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text("experiment: sweep\nmethods:\n  - km: {n_init: [1, 2], view: profiles}\n"
+                      "datasets: [synthetic]\nconditions: {missing_rate: [0.0]}\nseeds: 1\n")
+    proc = mvbench("run", "--config", str(config), "--datasets", "digits", "--no-progress", check=0)
+    runs = child_runs(experiment="sweep")
+    assert {r.data.params["method.n_init"] for r in runs} == {"1", "2"}
+    assert {r.data.params["dataset"] for r in runs} == {"digits"}
+    assert "km(n_init=1, view=profiles)" in proc.stdout
+
+
+def test_datasets_commands(tmp_path):
+    mvbench("datasets", "prepare", "digits", check=0)
+    listing = mvbench("datasets", "list", check=0).stdout
+    assert any(line.split()[:5] == ["digits", "1797", "4", "10", "yes"] for line in listing.splitlines())
+    path = Path(os.environ["MVBENCH_DATA_DIR"]) / "digits.h5"
+    assert "valid (schema 1, n=1797, views=4, K=10" in mvbench("datasets", "validate", str(path), check=0).stdout
+    assert "feature_extractors" in mvbench("datasets", "info", "digits", check=0).stdout
+
+
+def test_third_party_plugin_registered_only_by_entry_point(tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(PLUGIN)], check=True, capture_output=True)
+    env = {"PYTHONPATH": str(target)}
+    listing = mvbench("list", "methods", env=env, check=0).stdout
+    assert "toy_quantiles" in listing
+    assert "toy_broken" in listing and "BROKEN  ModuleNotFoundError" in listing
+    assert "km_concat" in listing  # a broken plugin does not break the others
+    proc = mvbench("run", "--methods", "toy_quantiles", "--datasets", "synthetic", "--seeds", "1", "--no-progress",
+                   env=env, check=0)
+    assert "toy_quantiles" in proc.stdout and len(child_runs()) == 1
+    broken = mvbench("run", "--methods", "toy_broken", "--datasets", "synthetic", env=env, check=2)
+    assert broken.stderr.count("\n") == 1 and "is broken: ModuleNotFoundError" in broken.stderr

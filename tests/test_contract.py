@@ -1,0 +1,78 @@
+"""The contract every registered method must honour, run automatically over the registry.
+
+A new plugin is checked for free: it only needs sensible ``quick_params`` (a fast smoke
+configuration). Each method runs on small synthetic data with clear clusters, through the same
+path the runner uses (imputation for methods that do not read the mask).
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from mvbench import registry
+from mvbench.conditions import Condition
+from mvbench.imputation import impute
+from mvbench.method import Capabilities, FitResult, build_config, describe_config
+
+from conftest import blobs
+
+METHODS = registry.methods().names()
+K = 3
+
+
+def make(name):
+    cls = registry.methods().get(name)
+    return cls, cls(build_config(cls.Config, dict(cls.quick_params), owner=name))
+
+
+def fit(name, data, seed=0):
+    cls, method = make(name)
+    if not cls.capabilities.handles_missing:
+        data = impute(data)
+    return method.fit_predict(data, K, seed)
+
+
+def two_views(**kw):
+    return blobs(n=150, k=K, dims=(12, 8), names=("image", "text"), **kw)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_declares_config_and_capabilities(name):
+    cls = registry.methods().get(name)
+    assert dataclasses.is_dataclass(cls.Config) and describe_config(cls.Config) is not None
+    assert isinstance(cls.capabilities, Capabilities)
+    cls.Config()  # every hyper-parameter has a default
+    build_config(cls.Config, dict(cls.quick_params), owner=name)
+    assert cls.__doc__ and len(cls.__doc__.strip()) > 20, "a method documents what it implements"
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_labels_shape_range_and_quality_on_clear_clusters(name):
+    data = two_views()
+    result = fit(name, data)
+    assert isinstance(result, FitResult)
+    labels = np.asarray(result.labels)
+    assert labels.shape == (data.n_samples,) and np.issubdtype(labels.dtype, np.integer)
+    assert labels.min() >= 0 and labels.max() < K
+    assert len(np.unique(labels)) > 1, "collapsed to a single cluster on well-separated data"
+    if result.embedding is not None:
+        assert len(result.embedding) == data.n_samples
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_same_seed_same_labels(name):
+    data = two_views()
+    np.testing.assert_array_equal(fit(name, data, seed=3).labels, fit(name, data, seed=3).labels)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_unobserved_rows_are_never_read(name):
+    """With 30% of one view missing, garbage in unobserved rows must not change the labels."""
+    data = Condition(0.3, "text").apply(two_views(), repetition=0)
+    views = [x.copy() for x in data.views]
+    rng = np.random.default_rng(0)
+    for v, x in enumerate(views):
+        hidden = ~data.mask[:, v]
+        x[hidden] = rng.normal(1e3, 1e2, size=(hidden.sum(), x.shape[1]))
+    garbage = type(data)(views, data.view_names, data.mask, data.labels, data.ids, data.card)
+    np.testing.assert_array_equal(fit(name, data, seed=1).labels, fit(name, garbage, seed=1).labels)
