@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import multiprocessing
 import os
+import sys
 from typing import Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -34,12 +35,8 @@ def limit_threads(n_threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(n_threads)
-    try:
-        import torch
-
-        torch.set_num_threads(n_threads)
-    except ImportError:
-        pass
+    if "torch" in sys.modules:  # otherwise torch reads OMP_NUM_THREADS when a method imports it
+        sys.modules["torch"].set_num_threads(n_threads)
 
 
 class ProcessExecutor:

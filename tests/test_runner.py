@@ -158,3 +158,23 @@ def test_report_formats_mark_the_best(tmp_path):
     csv = render(agg, "csv")
     assert csv.splitlines()[0].startswith("condition,dataset,method,n,acc_mean,acc_std")
     assert "*" in render(agg, "table")
+
+
+def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
+    class Interrupting(Toy):
+        calls = 0
+
+        def fit_predict(self, data, n_clusters, seed):
+            Interrupting.calls += 1
+            if Interrupting.calls == 3:
+                raise KeyboardInterrupt
+            return super().fit_predict(data, n_clusters, seed)
+
+    registry.methods().register("interrupting", Interrupting)
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    first = run_grid(plan(spec(methods=("interrupting",), seeds=4)), tracker, show_progress=False)
+    assert first.interrupted and first.counts["done"] == 2
+    parent = tracker.client.get_run(first.parent_run_id)
+    assert parent.info.status == "KILLED"
+    second = run_grid(plan(spec(methods=("interrupting",), seeds=4)), tracker, show_progress=False)
+    assert second.skipped_done == 2 and second.counts["done"] == 2 and len(tracker.cell_runs()) == 4
