@@ -185,21 +185,41 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
               help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
-def report(experiment, tracking_uri, fmt, metrics, output) -> None:
-    """Rebuild the comparison table of an experiment from MLflow."""
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the table to this file.")
+@click.option("--significance", is_flag=True, help="Add average ranks, Friedman and Wilcoxon tests (first metric).")
+@click.option("--plot", "plot_x", help="Plot the first metric against a condition (missing_rate, subsample) "
+                                       "or a swept hyper-parameter; saved as PNG and logged to the latest grid run.")
+@click.option("--plot-dir", default="plots", show_default=True, help="Folder for --plot PNGs.")
+def report(experiment, tracking_uri, fmt, metrics, output, significance, plot_x, plot_dir) -> None:
+    """Rebuild the comparison table of an experiment from MLflow (and plots, significance)."""
     from .report import aggregate, render, runs_frame
     from .tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
-    text = render(aggregate(runs_frame(tracker), metric_list), fmt, metric_list,
-                  color=output is None and sys.stdout.isatty())
+    frame = runs_frame(tracker)
+    text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
+    if significance and not frame.empty:
+        from .significance import summary
+
+        table, line = summary(frame, metric_list[0])
+        text += "\n" + (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
     if output:
         Path(output).write_text(text)
         click.echo(f"wrote {output}")
     else:
         click.echo(text)
+    if plot_x:
+        from .plots import plot
+
+        try:
+            path = plot(frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png")
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+        parents = tracker.parent_runs()
+        if parents:
+            tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
+        click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
 
 
 @cli.command()

@@ -26,10 +26,12 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
         tags = run.data.tags
         if tags.get(STATUS_TAG) != "done" or (wanted is not None and key not in wanted):
             continue
-        rows.append({"key": key, "method": tags.get("mvbench.method_label", run.data.params.get("method")),
-                     "dataset": tags.get("mvbench.dataset_label", run.data.params.get("dataset")),
+        params = run.data.params
+        rows.append({"key": key, "method": tags.get("mvbench.method_label", params.get("method")),
+                     "dataset": tags.get("mvbench.dataset_label", params.get("dataset")),
                      "condition": tags.get("mvbench.condition", ""), "start": run.info.start_time,
-                     "repetition": int(run.data.params.get("repetition", 0)), **run.data.metrics})
+                     "repetition": int(params.get("repetition", 0)),
+                     **{f"param:{k}": v for k, v in params.items()}, **run.data.metrics})
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,82 @@
+"""Line plots of a metric against a condition or a hyper-parameter, one line per method.
+
+``x`` is a condition (``missing_rate``, ``subsample``) or a method hyper-parameter name (e.g.
+``lam``). Each line is a method variant; the band is ± one standard deviation over seeds. One panel
+per dataset.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CONDITIONS = ("missing_rate", "subsample")
+
+
+def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
+    """Rows (dataset, line, x, mean, std, n) for the plot."""
+    column = f"param:condition.{x}" if x in CONDITIONS else f"param:method.{x}"
+    if column not in frame.columns or metric not in frame.columns:
+        raise ValueError(f"no runs record {x!r} and {metric!r}: plot a condition ({', '.join(CONDITIONS)}) "
+                         f"or a hyper-parameter swept in this experiment")
+    data = frame.dropna(subset=[column]).copy()
+    data["x"] = pd.to_numeric(data[column], errors="coerce")
+    data = data.dropna(subset=["x"])
+    if x in CONDITIONS:
+        data["line"] = data["method"]
+    else:  # a line per method and setting of its other hyper-parameters (and condition)
+        others = sorted(c for c in data.columns if c.startswith("param:method.") and c != column)
+        data["line"] = ["|".join(map(str, row)) for row in data[["param:method", *others, "condition"]].itertuples(index=False)]
+        labels = {}
+        for line, part in data.groupby("line"):
+            fixed = [f"{c.split('.', 1)[1]}={part[c].iloc[0]}" for c in others if part[c].nunique() == 1
+                     and frame.loc[frame["param:method"] == part["param:method"].iloc[0], c].nunique() > 1]
+            labels[line] = part["param:method"].iloc[0] + (f" ({', '.join(fixed)})" if fixed else "") + (
+                f" [{part['condition'].iloc[0]}]" if data["condition"].nunique() > 1 else "")
+        data["line"] = data["line"].map(labels)
+    grouped = data.groupby(["dataset", "line", "x"])[metric]
+    out = grouped.agg(["mean", "std", "size"]).reset_index().rename(columns={"size": "n"})
+    keep = out.groupby(["dataset", "line"])["x"].transform("nunique") > 1
+    return out[keep]
+
+
+def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
+    """Draw ``metric`` against ``x`` and save it as a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = curve_frame(frame, x, metric)
+    if curves.empty:
+        raise ValueError(f"nothing to plot: no method has finished runs at two or more values of {x!r}")
+    datasets = list(dict.fromkeys(curves["dataset"]))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.2), squeeze=False, sharey=True)
+    xlabel = {"missing_rate": "missing rate (fraction of samples missing a view)",
+              "subsample": "subsample (fraction or count per class)"}.get(x, x)
+    for ax, dataset in zip(axes[0], datasets):
+        part = curves[curves["dataset"] == dataset]
+        for line, pts in part.groupby("line", sort=False):
+            pts = pts.sort_values("x")
+            std = np.nan_to_num(pts["std"].to_numpy())
+            ax.plot(pts["x"], pts["mean"], marker="o", label=line)
+            ax.fill_between(pts["x"], pts["mean"] - std, pts["mean"] + std, alpha=0.15)
+        ax.set_title(dataset)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{metric.upper()} (mean ± std over seeds)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        h, lab = ax.get_legend_handles_labels()
+        for hh, ll in zip(h, lab):
+            if ll not in labels:
+                handles.append(hh)
+                labels.append(ll)
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + 0.05 * ((len(labels) - 1) // 4), 1, 1))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
