@@ -10,6 +10,7 @@ YAML config::
     methods:                           # names, or {name: {param: value or [sweep values]}}
       - km_concat
       - km: {view: [pixels, dct]}
+      - {name: km, params: {view: dct}, label: "KM (dct)", group: "Single view"}
     datasets:                          # names, or {name: {builder param: value or [sweep]}}
       - digits
       - synthetic: {separation: [2.0, 4.0]}
@@ -60,6 +61,7 @@ class Cell:
     condition: Condition
     repetition: int
     imputation: str
+    group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
 
     @property
     def seed(self) -> int:
@@ -86,10 +88,22 @@ class Cell:
 
 @dataclass
 class Entry:
-    """A method or dataset of the grid with its (possibly swept) parameters."""
+    """A method or dataset of the grid with its (possibly swept) parameters.
+
+    ``label`` replaces the name in reports (swept parameters are appended); ``group`` names the
+    block of rows a method belongs to in paper-style tables.
+    """
 
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
+    group: str = ""
+
+    def variant_label(self, params: dict[str, Any], swept: set[str]) -> str:
+        """How one expanded variant is called in reports."""
+        if self.label:
+            return label(self.label, {k: v for k, v in params.items() if k in swept})
+        return label(self.name, params)
 
 
 @dataclass
@@ -124,7 +138,12 @@ def parse_entries(items: Any, what: str) -> list[Entry]:
         if isinstance(item, str):
             entries.append(Entry(item))
         elif isinstance(item, dict) and "name" in item:
-            entries.append(Entry(str(item["name"]), dict(item.get("params") or {})))
+            unknown = set(item) - {"name", "params", "label", "group"}
+            if unknown:
+                raise GridError(f"{what} entry {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+                                f"valid: name, params, label, group")
+            entries.append(Entry(str(item["name"]), dict(item.get("params") or {}), str(item.get("label") or ""),
+                                 str(item.get("group") or "")))
         elif isinstance(item, dict) and len(item) == 1:
             (name, params), = item.items()
             entries.append(Entry(str(name), dict(params or {})))
@@ -178,18 +197,23 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     )
 
 
-def expand_params(config_cls: type, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The cartesian product of swept parameters (see module doc for list-typed fields)."""
+def swept_keys(config_cls: type, params: dict[str, Any]) -> set[str]:
+    """The parameters whose value is a list of settings to sweep (see module doc)."""
     hints = typing.get_type_hints(config_cls) if dataclasses.is_dataclass(config_cls) else {}
-    axes = []
+    swept = set()
     for key, value in params.items():
         hint = hints.get(key)
         list_typed = hint is not None and (get_origin(hint) in (list, tuple) or any(
             get_origin(a) in (list, tuple) for a in typing.get_args(hint)))
         if isinstance(value, list) and (not list_typed or (value and isinstance(value[0], list))):
-            axes.append([(key, v) for v in value])
-        else:
-            axes.append([(key, value)])
+            swept.add(key)
+    return swept
+
+
+def expand_params(config_cls: type, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cartesian product of swept parameters."""
+    swept = swept_keys(config_cls, params)
+    axes = [[(k, x) for x in v] if k in swept else [(k, v)] for k, v in params.items()]
     return [dict(combo) for combo in itertools.product(*axes)] if axes else [{}]
 
 
@@ -218,4 +242,4 @@ def freeze(value: Any) -> Any:
 
 
 __all__ = ["Cell", "Entry", "GridSpec", "GridError", "ConfigError", "load_config", "spec_from_config",
-           "expand_params", "label", "resolve_method", "DEFAULT_CONFIG"]
+           "expand_params", "swept_keys", "label", "resolve_method", "DEFAULT_CONFIG"]

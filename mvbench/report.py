@@ -28,6 +28,7 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
             continue
         params = run.data.params
         rows.append({"key": key, "method": tags.get("mvbench.method_label", params.get("method")),
+                     "group": tags.get("mvbench.group", ""),
                      "dataset": tags.get("mvbench.dataset_label", params.get("dataset")),
                      "condition": tags.get("mvbench.condition", ""), "start": run.info.start_time,
                      "repetition": int(params.get("repetition", 0)),
@@ -36,18 +37,23 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
-    """Long table: condition, dataset, method, n, <metric>_mean, <metric>_std."""
+    """Long table: condition, dataset, group, method, n, <metric>_mean, <metric>_std.
+
+    Methods keep the order in which they were first run (groups likewise)."""
     metrics = [m for m in metrics if m in frame.columns]
     if frame.empty or not metrics:
-        return pd.DataFrame(columns=["condition", "dataset", "method", "n"])
-    order = {m: i for i, m in enumerate(frame.sort_values("start")["method"].drop_duplicates())}
-    grouped = frame.groupby(["condition", "dataset", "method"], sort=False)
+        return pd.DataFrame(columns=["condition", "dataset", "group", "method", "n"])
+    frame = frame.assign(group=frame["group"].fillna("")) if "group" in frame else frame.assign(group="")
+    first = frame.sort_values("start")
+    group_order = {g: i for i, g in enumerate(first["group"].drop_duplicates())}
+    method_order = {m: i for i, m in enumerate(first["method"].drop_duplicates())}
+    grouped = frame.groupby(["condition", "dataset", "group", "method"], sort=False)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = [f"{m}_{s}" for m, s in out.columns]
     out.insert(0, "n", grouped.size())
     out = out.reset_index()
-    out["_order"] = out["method"].map(order)
-    return out.sort_values(["condition", "dataset", "_order"]).drop(columns="_order").reset_index(drop=True)
+    out["_g"], out["_m"] = out["group"].map(group_order), out["method"].map(method_order)
+    return out.sort_values(["condition", "dataset", "_g", "_m"]).drop(columns=["_g", "_m"]).reset_index(drop=True)
 
 
 def _cell(mean: float, std: float, n: int) -> str:
@@ -56,13 +62,18 @@ def _cell(mean: float, std: float, n: int) -> str:
     return f"{mean:.3f} ± {0.0 if np.isnan(std) else std:.3f}" if n > 1 else f"{mean:.3f}"
 
 
-def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[str], list[list[tuple[str, bool]]]]]:
-    """Per condition: (condition, column headers, rows of (text, is_best))."""
+Row = list[tuple[str, bool]]
+
+
+def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[str], list[tuple[str, Row]]]]:
+    """Per condition: (condition, column headers, [(group, row of (text, is_best))])."""
     metrics = [m for m in metrics if f"{m}_mean" in agg.columns]
     out = []
     for condition, part in agg.groupby("condition", sort=False):
         datasets = list(dict.fromkeys(part["dataset"]))
-        methods = list(dict.fromkeys(part["method"]))
+        part = part.assign(_g=part["group"].map({g: i for i, g in enumerate(dict.fromkeys(agg["group"]))}))
+        methods = list(dict.fromkeys(part.sort_values("_g", kind="stable")["method"]))
+        group_of = dict(zip(part["method"], part["group"]))
         headers = ["method"] + [f"{d} {m.upper()}" for d in datasets for m in metrics]
         best = {(d, m): part.loc[part["dataset"] == d, f"{m}_mean"].max() for d in datasets for m in metrics}
         rows = []
@@ -76,7 +87,7 @@ def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[st
                         continue
                     mean, std, n = hit[f"{m}_mean"].iloc[0], hit[f"{m}_std"].iloc[0], int(hit["n"].iloc[0])
                     row.append((_cell(mean, std, n), bool(np.isclose(mean, best[(d, m)]) and len(methods) > 1)))
-            rows.append(row)
+            rows.append((group_of[method], row))
         out.append((str(condition), headers, rows))
     return out
 
@@ -96,13 +107,19 @@ def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAU
     for condition, headers, rows in blocks(agg, metrics):
         if fmt == "markdown":
             parts.append(f"**{condition}**\n\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
-            for row in rows:
-                parts.append("| " + " | ".join(f"**{t}**" if b else t for t, b in row) + " |")
+            for group, row in with_group_headers(rows):
+                if row is None:
+                    parts.append(f"| *{group}* |" + " |" * (len(headers) - 1))
+                else:
+                    parts.append("| " + " | ".join(f"**{t}**" if b else t for t, b in row) + " |")
             parts.append("")
         elif fmt == "latex":
             parts.append(f"% {condition}\n\\begin{{tabular}}{{l{'c' * (len(headers) - 1)}}}\n\\toprule")
             parts.append(" & ".join(h.replace("_", r"\_") for h in headers) + r" \\ \midrule")
-            for row in rows:
+            for group, row in with_group_headers(rows):
+                if row is None:
+                    parts.append(rf"\multicolumn{{{len(headers)}}}{{l}}{{\textit{{{group}}}}} \\")
+                    continue
                 cells = [(t.replace("±", r"$\pm$").replace("_", r"\_"), b) for t, b in row]
                 parts.append(" & ".join(rf"\textbf{{{t}}}" if b else t for t, b in cells) + r" \\")
             parts.append("\\bottomrule\n\\end{tabular}\n")
@@ -113,14 +130,30 @@ def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAU
     return "\n".join(parts)
 
 
-def _rich_table(condition: str, headers: list[str], rows: list[list[tuple[str, bool]]], color: bool) -> str:
+def with_group_headers(rows: list[tuple[str, Row]]) -> list[tuple[str, Row | None]]:
+    """Rows with a (group, None) header before each new non-empty group."""
+    out: list[tuple[str, Row | None]] = []
+    current = None
+    for group, row in rows:
+        if group and group != current:
+            out.append((group, None))
+        current = group
+        out.append((group, row))
+    return out
+
+
+def _rich_table(condition: str, headers: list[str], rows: list[tuple[str, Row]], color: bool) -> str:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"condition: {condition}  (mean ± std over seeds; best {'in bold' if color else 'marked *'})")
     for h in headers:
         table.add_column(h, justify="left" if h == "method" else "right")
-    for row in rows:
+    for group, row in with_group_headers(rows):
+        if row is None:
+            table.add_section()
+            table.add_row(f"[italic]{group}[/italic]" if color else f"-- {group} --", *[""] * (len(headers) - 1))
+            continue
         table.add_row(*[(f"[bold]{t}[/bold]" if color else f"{t} *") if b else t for t, b in row])
     buf = io.StringIO()
     Console(file=buf, width=max(100, 18 * len(headers)), force_terminal=color).print(table)

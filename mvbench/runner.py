@@ -14,7 +14,7 @@ from typing import Any, Callable
 from . import registry, sources, store
 from .execution import DONE, FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
-from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method
+from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
 from .progress import grid_progress
 from .tracking import Tracker, summarise
 
@@ -55,9 +55,10 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
     methods = []
     for entry in spec.methods:
         method_cls = registry.methods().get(entry.name)
+        swept = swept_keys(method_cls.Config, entry.params)
         for params in expand_params(method_cls.Config, entry.params):
             resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
-            methods.append((entry.name, label(entry.name, params), resolved, method_cls))
+            methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
     datasets = []
     for entry in spec.datasets:
         source = sources.get_source(entry.name)
@@ -74,10 +75,10 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
     cells, tasks = [], {}
     for ds_name, ds_label, ds_params, sha, path in datasets:
         for condition in conditions:
-            for method_name, method_label, method_params, method_cls in methods:
+            for method_name, method_label, method_params, method_cls, group in methods:
                 for rep in range(spec.seeds):
                     cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
-                                condition, rep, spec.imputation)
+                                condition, rep, spec.imputation, group)
                     if cell.key not in tasks:
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit)

@@ -141,6 +141,7 @@ class Tracker:
             "mvbench.dataset_sha256": cell.dataset_sha256, "mvbench.version": mvbench_version(),
             "mvbench.git_commit": git_commit(), "mvbench.method_label": cell.method_label,
             "mvbench.dataset_label": cell.dataset_label, "mvbench.condition": cell.condition.label(),
+            "mvbench.group": cell.group,
         }
         if result.error:
             tags["mvbench.error"] = result.error[:4000]

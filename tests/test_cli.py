@@ -60,7 +60,7 @@ def test_default_run_then_identical_rerun_logs_nothing_new():
     assert f"{n} done, 0 failed, 0 skipped, 0 missing" in status.stdout
     md = mvbench("report", "--format", "markdown", check=0).stdout
     assert "| method | digits ACC | digits NMI | digits ARI |" in md and "**" in md
-    assert mvbench("report", "--format", "csv", check=0).stdout.startswith("condition,dataset,method,n,")
+    assert mvbench("report", "--format", "csv", check=0).stdout.startswith("condition,dataset,group,method,n,")
 
 
 def test_config_file_with_sweep_and_dataset_override(tmp_path):

@@ -156,7 +156,7 @@ def test_report_formats_mark_the_best(tmp_path):
     tex = render(agg, "latex")
     assert r"\textbf{" in tex and r"$\pm$" in tex
     csv = render(agg, "csv")
-    assert csv.splitlines()[0].startswith("condition,dataset,method,n,acc_mean,acc_std")
+    assert csv.splitlines()[0].startswith("condition,dataset,group,method,n,acc_mean,acc_std")
     assert "*" in render(agg, "table")
 
 
@@ -178,3 +178,17 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
     assert parent.info.status == "KILLED"
     second = run_grid(plan(spec(methods=("interrupting",), seeds=4)), tracker, show_progress=False)
     assert second.skipped_done == 2 and second.counts["done"] == 2 and len(tracker.cell_runs()) == 4
+
+
+def test_labels_and_groups_shape_paper_style_tables(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    entries = [Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
+               Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys")]
+    run_grid(plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], seeds=1)), tracker,
+             show_progress=False)
+    agg = aggregate(runs_frame(tracker))
+    assert list(agg["method"]) == ["KM (concat)", "Toy(epochs=1)", "Toy(epochs=2)"]
+    md = render(agg, "markdown").splitlines()
+    assert md[4].startswith("| *Concatenation* |") and md[5].startswith("| KM (concat) |")
+    assert md[6].startswith("| *Toys* |") and md[7].startswith("| Toy(epochs=1) |")
+    assert r"\multicolumn{4}{l}{\textit{Toys}}" in render(agg, "latex")
