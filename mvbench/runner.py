@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import registry, sources, store
-from .execution import DONE, FAILED, CellResult, CellTask, run_cell
+from .execution import FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
 from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
 from .progress import grid_progress
@@ -127,4 +127,4 @@ def run_grid(
     return outcome
 
 
-__all__ = ["plan", "run_grid", "PlannedGrid", "GridOutcome", "DONE"]
+__all__ = ["plan", "run_grid", "PlannedGrid", "GridOutcome"]
