@@ -24,8 +24,9 @@ from .cache import FeatureCache, content_hash
 
 log = logging.getLogger(__name__)
 
-ImageInput = Union[str, os.PathLike, np.ndarray, None]
-"""A path to an image file, an H x W x 3 uint8 array, or None (no image)."""
+ImageInput = Union[str, os.PathLike, np.ndarray, Callable[[], np.ndarray], None]
+"""A path to an image file, an H x W x 3 uint8 array, a function returning one (read lazily from a
+large container file), or None (no image)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def image_encoder_spec(name: str) -> ImageEncoderSpec:
 
 def decode(image: ImageInput) -> tuple[Image.Image, str]:
     """The RGB image and its content hash (raises OSError/ValueError when it cannot be decoded)."""
+    if callable(image):
+        image = image()
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image arrays must be H x W x 3, got shape {image.shape}")
@@ -131,7 +134,7 @@ def encode_images(images: Sequence[ImageInput], encoder: str = "efficientnet_lit
         try:
             img, key = decode(images[i])
         except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError) as exc:
-            failures.append(f"{images[i] if not isinstance(images[i], np.ndarray) else f'array #{i}'}: {exc}")
+            failures.append(f"{images[i] if isinstance(images[i], (str, os.PathLike)) else f'image #{i}'}: {exc}")
             continue
         cached = cache.get(key)
         if cached is not None:
