@@ -26,7 +26,7 @@ from urllib.parse import urljoin
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
-from mvbench.sources import DatasetSource, data_dir, raw_root
+from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
 
 log = logging.getLogger(__name__)
 OFFICIAL_URL = "http://vision.cs.uiuc.edu/pascal-sentences/"
@@ -117,13 +117,13 @@ class PascalSentences(DatasetSource):
         shared = raw_root() / "pascal_sentences"
         return shared if shared.exists() else data_dir() / "raw" / "pascal_sentences"
 
-    def raw_hint(self) -> str:
-        return f"the page {OFFICIAL_URL} could not be fetched: pass --raw DIR holding pascal_sentences.json or index.html"
-
     def build(self, raw: Path | None, params: PascalParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()
         if not (raw / "pascal_sentences.json").exists() and not (raw / "index.html").exists():
-            fetch_official(raw, params.url)
+            try:
+                fetch_official(raw, params.url)
+            except DownloadError as exc:
+                raise DatasetUnavailableError(f"{exc}; or pass --raw DIR holding pascal_sentences.json or index.html") from None
         card = DatasetCard(
             name="pascal", source=OFFICIAL_URL,
             citation="Rashtchian, Young, Hodosh, Hockenmaier (2010). Collecting Image Annotations Using "
