@@ -17,6 +17,8 @@ class RangeHandler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         type(self).requests_seen.append((self.path, self.headers.get("Range")))
         path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
         if not path.is_file():
             self.send_error(404)
             return
