@@ -54,3 +54,21 @@ def test_builder_drops_records_without_any_view_and_needs_consistent_labels():
     recs[1].label = None
     with pytest.raises(ValueError, match="label all of them or none"):
         build_image_text(recs, DatasetCard(name="t"), FAST)
+
+
+def test_image_captions_source_from_a_folder(tmp_path, monkeypatch):
+    from mvbench.sources import DatasetUnavailableError, prepare
+    from mvbench import store
+    monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
+    raw = tmp_path / "mine"
+    write_jpeg(raw / "pics" / "1.jpg", 1)
+    write_jpeg(raw / "pics" / "2.png", 2)
+    (raw / "captions.json").write_text(json.dumps({"1.jpg": {"captions": ["a dog"], "label": "dog"},
+                                                   "2": {"captions": ["a cat"], "label": "cat"},
+                                                   "3.jpg": {"captions": ["a cow"], "label": "cow"}}))
+    params = {"text_encoder": "tfidf_svd", "text_dim": 1, "text_min_count": 1, "collection": "mine"}
+    data = store.load(prepare("image_captions", params, raw=raw))
+    assert list(data.ids) == ["1.jpg", "2", "3.jpg"] and data.mask[:, 0].tolist() == [True, True, False]
+    assert (tmp_path / "data" / "features").is_dir()  # the feature cache lives under the data dir
+    with pytest.raises(DatasetUnavailableError, match="captions.json"):
+        prepare("image_captions", {**params, "collection": "other"}, raw=tmp_path)
