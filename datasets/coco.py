@@ -37,6 +37,7 @@ import numpy as np
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
+from mvbench.progress import track
 from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def select(raw: Path, p: CocoParams) -> tuple[list[Record], dict[str, int]]:
 def fetch_images(raw: Path, records: list[Record], urls: dict[str, str]) -> None:
     """Download the selected images that are not yet in ``raw``; failures become missing views."""
     failed = []
-    for r in records:
+    for r in track(records, total=len(records), description="COCO images"):
         if r.image is not None and not Path(r.image).exists():
             try:
                 download(urls[r.id], r.image, progress=False)

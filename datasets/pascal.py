@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
+from mvbench.progress import track
 from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def fetch_official(raw: Path, url: str) -> None:
     page = download(url, raw / "index.html", progress=False)
     entries = parse_page(page.read_text(encoding="utf-8", errors="replace"))
     failed = []
-    for name, entry in entries.items():
+    for name, entry in track(entries.items(), total=len(entries), description="pascal images"):
         try:
             download(urljoin(url, entry["src"]), raw / entry["category"] / name, progress=False)
         except DownloadError as exc:
