@@ -22,7 +22,6 @@ Raw folder:
 """
 from __future__ import annotations
 
-import logging
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
 from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
 
-log = logging.getLogger(__name__)
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"
 

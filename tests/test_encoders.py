@@ -7,7 +7,7 @@ import torch
 
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
-from mvbench.features.efficientnet_lite import EfficientNetLite0, SameConv2d, pretrained_efficientnet_lite0
+from mvbench.features.efficientnet_lite import SameConv2d, pretrained_efficientnet_lite0
 from mvbench.features.images import encode_images
 from mvbench.features.resnet import ResNet50, pretrained_resnet50
 

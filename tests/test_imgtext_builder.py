@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 from imgtext_helpers import write_jpeg
@@ -72,3 +71,12 @@ def test_image_captions_source_from_a_folder(tmp_path, monkeypatch):
     assert (tmp_path / "data" / "features").is_dir()  # the feature cache lives under the data dir
     with pytest.raises(DatasetUnavailableError, match="captions.json"):
         prepare("image_captions", {**params, "collection": "other"}, raw=tmp_path)
+
+
+def test_bad_encoder_names_are_config_errors():
+    from mvbench.method import ConfigError, build_config
+    from mvbench.features.builder import ImageTextParams
+    with pytest.raises(ConfigError, match="choose one of efficientnet_lite0, resnet50"):
+        build_config(ImageTextParams, {"image_encoder": "vit"})
+    with pytest.raises(ConfigError, match="unknown text_encoder"):
+        build_config(ImageTextParams, {"text_encoder": "bert"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,8 @@ import numpy as np
 from ..data import DatasetCard, MultiViewDataset, encode_labels
 from .cache import default_cache_root
 from .images import IMAGE_ENCODERS, ImageInput, encode_images
-from .text import TextParams, describe, encode_texts
+from .text import TEXT_ENCODERS, TextParams, describe, encode_texts
 
-log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -171,6 +169,14 @@ class ImageTextParams:
     seed: int = 0
     batch_size: int = 32
     cache: bool = True
+
+    def __post_init__(self) -> None:
+        if self.image_encoder not in IMAGE_ENCODERS:
+            raise ValueError(f"unknown image_encoder {self.image_encoder!r}: choose one of {', '.join(IMAGE_ENCODERS)}")
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ValueError(f"unknown text_encoder {self.text_encoder!r}: choose one of {', '.join(TEXT_ENCODERS)}")
+        if min(self.text_dim, self.text_epochs, self.batch_size) < 1:
+            raise ValueError("text_dim, text_epochs and batch_size must be positive")
 
     def choice(self) -> EncoderChoice:
         return EncoderChoice(self.image_encoder, self.text_encoder,
