@@ -7,6 +7,7 @@ complete, so a half-downloaded file never takes the place of a good one.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import sys
 import urllib.error
@@ -80,8 +81,8 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, progr
                     while block := response.read(CHUNK):
                         f.write(block)
                         bar.advance(task, len(block))
-            except OSError as exc:
-                raise DownloadError(f"download of {url} interrupted ({exc}): run again to resume") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise DownloadError(f"download of {url} interrupted ({exc!r}): run again to resume") from None
             if total is not None and part.stat().st_size < total:
                 raise DownloadError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes: "
                                     "run again to resume")

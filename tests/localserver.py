@@ -10,6 +10,8 @@ class RangeHandler(SimpleHTTPRequestHandler):
     """Serves files from ``directory``; honours ``Range: bytes=N-`` with 206 responses."""
 
     requests_seen: list[tuple[str, str | None]] = []
+    honour_range = True
+    truncate_at: int | None = None  # send only this many body bytes, then drop the connection
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -23,7 +25,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
             self.send_error(404)
             return
         data = path.read_bytes()
-        rng = self.headers.get("Range")
+        rng = self.headers.get("Range") if self.honour_range else None
         start = 0
         if rng and rng.startswith("bytes="):
             start = int(rng[6:].split("-")[0])
@@ -38,14 +40,17 @@ class RangeHandler(SimpleHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
-        self.wfile.write(data[start:])
+        body = data[start:] if self.truncate_at is None else data[start:start + self.truncate_at]
+        self.wfile.write(body)
+        if self.truncate_at is not None:
+            self.close_connection = True
 
 
 class LocalServer:
     """Context manager: ``with LocalServer(folder) as base_url: ...``."""
 
-    def __init__(self, directory: Path) -> None:
-        handler = type("Handler", (RangeHandler,), {"requests_seen": []})
+    def __init__(self, directory: Path, **behaviour) -> None:
+        handler = type("Handler", (RangeHandler,), {"requests_seen": [], **behaviour})
         self.handler = handler
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
                                          lambda *a, **k: handler(*a, directory=str(directory), **k))

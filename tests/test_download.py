@@ -57,3 +57,31 @@ def test_missing_file_and_unreachable_host(served, tmp_path):
         download(f"{url}/nope.bin", tmp_path / "x", progress=False)
     with pytest.raises(DownloadError, match="cannot reach"):
         download("http://127.0.0.1:1/x", tmp_path / "y", progress=False, timeout=2)
+
+
+def test_interrupted_download_then_resume(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    blob = bytes(range(256)) * 1000
+    (root / "blob.bin").write_bytes(blob)
+    dest = tmp_path / "blob.bin"
+    with LocalServer(root, truncate_at=70_000) as url:
+        with pytest.raises(DownloadError, match="run again to resume"):
+            download(f"{url}/blob.bin", dest, progress=False)
+    part = dest.with_name("blob.bin.part")
+    assert not dest.exists() and part.stat().st_size == 70_000
+    with LocalServer(root) as url:
+        download(f"{url}/blob.bin", dest, sha256=hashlib.sha256(blob).hexdigest(), progress=False)
+    assert dest.read_bytes() == blob and not part.exists()
+
+
+def test_server_ignoring_range_restarts_from_scratch(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    blob = b"0123456789" * 5000
+    (root / "blob.bin").write_bytes(blob)
+    dest = tmp_path / "blob.bin"
+    dest.with_name("blob.bin.part").write_bytes(b"garbage")
+    with LocalServer(root, honour_range=False) as url:
+        download(f"{url}/blob.bin", dest, sha256=hashlib.sha256(blob).hexdigest(), progress=False)
+    assert dest.read_bytes() == blob
