@@ -32,6 +32,18 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
+def _use_data_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--data-dir`` applies to the whole process (feature caches, worker processes) via the env."""
+    if value:
+        os.environ["MVBENCH_DATA_DIR"] = str(Path(value).expanduser().resolve())
+    return value
+
+
+def data_dir_option(help_text: str = "Folder of prepared datasets (default: $MVBENCH_DATA_DIR or "
+                                     "~/.local/share/mvbench).") -> Any:
+    return click.option("--data-dir", callback=_use_data_dir, help=help_text)
+
+
 def usage_errors() -> tuple[type[BaseException], ...]:
     from .tracking import TrackingError
 
@@ -137,7 +149,7 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
 @click.option("--param", "params", multiple=True, help="METHOD.KEY=VALUE hyper-parameter; a YAML list sweeps.")
 @click.option("--imputation", type=click.Choice(["mean", "zero"]), help="Imputation for methods that need it.")
-@click.option("--data-dir", help="Folder of prepared datasets (default: $MVBENCH_DATA_DIR or ~/.local/share/mvbench).")
+@data_dir_option()
 @click.option("--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM).")
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
@@ -301,7 +313,7 @@ def datasets_group() -> None:
 
 
 @datasets_group.command(name="list")
-@click.option("--data-dir")
+@data_dir_option()
 def datasets_list(data_dir) -> None:
     """Registered datasets: size, views, K, whether prepared here, and where they come from."""
     click.echo(f"{'name':16s} {'n':>7s} {'V':>3s} {'K':>4s}  {'prepared':8s} source")
@@ -334,7 +346,7 @@ def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
 @click.argument("name")
 @click.option("--raw", help="Folder or file holding the raw source.")
 @click.option("--param", "params", multiple=True, help="Builder option KEY=VALUE.")
-@click.option("--data-dir")
+@data_dir_option()
 @click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
 def datasets_prepare(name, raw, params, data_dir, force) -> None:
     """Build dataset NAME from its raw source into the data directory."""
@@ -345,7 +357,7 @@ def datasets_prepare(name, raw, params, data_dir, force) -> None:
 
 @datasets_group.command(name="info")
 @click.argument("name")
-@click.option("--data-dir")
+@data_dir_option()
 def datasets_info(name, data_dir) -> None:
     """The card and views of dataset NAME (prepared file, or a path to an .h5 file)."""
     path = Path(name) if name.endswith(".h5") else sources.prepared_path(name, None, data_dir)
