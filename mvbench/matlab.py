@@ -4,7 +4,8 @@ The field ships multi-view data in many layouts; :func:`import_mat` detects them
 
 - views in a cell array (``X``, ``data``, ``fea``, ...), as numbered variables (``X1``, ``x2``,
   ``view3``...) or as other named matrices (``bbc``, ``guardian``...); each view n x d or d x n,
-  dense (any numeric dtype) or sparse;
+  dense (any numeric dtype) or sparse, or as MATLAB ``find`` triplets (m x 3: sample, feature,
+  value; the feature count is then the largest feature index, as ``spconvert`` does);
 - labels under ``y``/``Y``/``gt``/``gnd``/``truth``/``truelabel``/``label(s)``..., 0-, 1- or
   otherwise based, row or column vectors, one-hot matrices, or inside a cell (copies per view);
 - train/test splits (``x1_train``/``x1_test``/``gt_train``...), concatenated train, val, test;
@@ -239,7 +240,7 @@ def _find_views(variables: dict[str, Any], views_key: str | Sequence[str] | None
                 exclude: set[str]) -> tuple[list[Any], list[str], str, list[str]]:
     """The raw view matrices, default names, where they came from, and the keys used."""
     if views_key is not None:
-        keys = [k.strip() for k in views_key.split(",")] if isinstance(views_key, str) else list(views_key)
+        keys = list(views_key)
         missing = [k for k in keys if k not in variables]
         if missing:
             raise MatLayoutError(f"views_key {missing[0]!r} is not in the file; keys found: {', '.join(variables)}")
@@ -337,25 +338,42 @@ def _orient(views: list[Any], names: list[str], n: int, orientation: Orientation
             choice = "cols"
         elif rows == n_v == cols:
             choice = "square"
+        elif orientation == "auto" and (triplets := _from_triplets(x, n_v)) is not None:
+            choice, x = "triplets", triplets
         else:
             raise MatLayoutError(
                 f"view {names[v]!r} has shape {rows}x{cols} but the dataset has {n} samples"
                 f"{'' if n_v == n else f' ({n_v} observed in this view)'}: neither its rows nor its columns "
                 "match; check labels_key (--labels-key) and views_key (--views-key)")
-        if choice != "square" and x.shape[0 if choice == "rows" else 1] != n_v:
+        if choice in ("rows", "cols") and x.shape[0 if choice == "rows" else 1] != n_v:
             raise MatLayoutError(f"view {names[v]!r} has shape {rows}x{cols}: with orientation={orientation!r} "
                                  f"it should have {n_v} samples along its {choice}")
         how.append(choice)
         oriented.append(x)
         rows_of.append(None if n_v == n else index[v])
-    decided = [h for h in how if h != "square"]
+    decided = [h for h in how if h in ("rows", "cols")]
     if "square" in how:
         if not decided or len(set(decided)) > 1:
             raise MatLayoutError("a view is square (n x n) and the other views do not settle the orientation; "
                                  "pass orientation (--orientation rows|cols)")
         how = [decided[0] if h == "square" else h for h in how]
-    oriented = [x if h == "rows" else x.T for x, h in zip(oriented, how)]
+    oriented = [x.T if h == "cols" else x for x, h in zip(oriented, how)]
     return oriented, how, rows_of
+
+
+def _from_triplets(x: Any, n: int) -> sp.csr_matrix | None:
+    """A sparse n x d view from MATLAB ``find``/``spconvert`` triplets (sample, feature, value; 1-based)."""
+    if sp.issparse(x) or x.shape[1] != 3 or x.dtype.kind not in "iuf" or len(x) == 0:
+        return None
+    idx = x[:, :2]
+    if not (np.all(idx == np.round(idx)) and idx.min() >= 1):
+        return None
+    rows, cols = idx[:, 0].astype(np.int64) - 1, idx[:, 1].astype(np.int64) - 1
+    if rows.max() == n - 1:
+        return sp.csr_matrix((x[:, 2], (rows, cols)), shape=(n, int(cols.max()) + 1))  # duplicates are summed
+    if cols.max() == n - 1:
+        return sp.csr_matrix((x[:, 2], (cols, rows)), shape=(n, int(rows.max()) + 1))
+    return None
 
 
 def _index_cells(variables: dict[str, Any], n_views: int) -> tuple[str | None, list[np.ndarray] | None]:
@@ -446,10 +464,14 @@ def _parse_part(variables: dict[str, Any], options: dict[str, Any]) -> _Part:
         exclude.add(label_key)
     raw_views, names, views_from, view_keys = _find_views(variables, options.get("views_key"), exclude)
     index_key, index = _index_cells(variables, len(raw_views))
-    n = _sample_count(raw_views, labels)
+    orientation = options.get("orientation", "auto")
+    if labels is None and orientation != "auto":
+        n = raw_views[0].shape[0 if orientation == "rows" else 1]
+    else:
+        n = _sample_count(raw_views, labels)
     if index is not None and any(len(i) and i.max() >= n for i in index):
         index_key, index = None, None
-    views, how, rows_of = _orient(raw_views, names, n, options.get("orientation", "auto"), index)
+    views, how, rows_of = _orient(raw_views, names, n, orientation, index)
     mask = np.ones((n, len(views)), dtype=bool)
     info: dict[str, Any] = {"views_from": views_from, "orientation": how}
     if index is not None:
@@ -532,9 +554,12 @@ def import_mat(
     variables, fmt = read_mat(path)
     if not variables:
         raise MatLayoutError(f"{path} holds no variables")
+    if isinstance(views_key, str):
+        views_key = [k.strip() for k in views_key.split(",") if k.strip()]
     options = dict(views_key=views_key, labels_key=labels_key, orientation=orientation, mask_key=mask_key)
-    splits = {} if views_key is not None and all(
-        k in variables for k in ([views_key] if isinstance(views_key, str) else views_key)) else _split_groups(variables)
+    # split files (x1_train, x1_test...) unless the views were named by their full keys
+    named = views_key is not None and all(k in variables for k in views_key)
+    splits = {} if named else _split_groups(variables)
     try:
         if splits:
             parts = [_parse_part(group, options) for group in splits.values()]
@@ -575,10 +600,11 @@ def import_mat(
         extra["observed_fraction"] = [round(float(f), 4) for f in mask.mean(axis=0)]
     ids = ([f"{s}:{i}" for s, k in zip(splits, n_parts) for i in range(k)] if splits
            else [str(i) for i in range(mask.shape[0])])
+    del variables, parts, first  # keep only the views: each raw view is freed once converted
     dense = []
     for v in range(len(views)):
         dense.append(_dense_float32(views[v], mask[:, v]))
-        views[v] = None  # free the raw view as soon as its float32 copy exists
+        views[v] = None
     card = DatasetCard(name=name or path.stem, source=str(path), extra=extra,
                        description=f"imported from {path.name} ({fmt})")
     data = MultiViewDataset(dense, names, mask, labels, ids, card)

@@ -83,6 +83,16 @@ def test_sparse_views_kept_sparse_until_written(tmp_path):
     np.testing.assert_allclose(data.view(0), counts.toarray().astype(np.float32))
 
 
+def test_triplet_views(tmp_path):
+    counts = sp.random(N, 9, density=0.3, random_state=3, format="coo")
+    counts = sp.coo_matrix((counts.data, (counts.row, counts.col)), shape=(N, 9))
+    triplets = np.column_stack([counts.row + 1, counts.col + 1, counts.data])  # MATLAB [i, j, v] = find(S)
+    data = import_mat(save(tmp_path, "t.mat", {"X": cell(triplets, A), "Y": Y1}))
+    last = counts.col.max() + 1  # like spconvert, the width is the largest feature index
+    assert data.card.extra["orientation"] == ["triplets", "rows"] and data.view_dims[0] == last
+    np.testing.assert_allclose(data.view(0), counts.toarray()[:, :last].astype(np.float32))
+
+
 def test_train_test_split_concatenated(tmp_path):
     variables = {"x1_train": A[:8], "x1_test": A[8:], "x2_train": B[:8], "x2_test": B[8:],
                  "gt_train": Y1[:8, None], "gt_test": Y1[8:, None]}
