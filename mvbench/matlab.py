@@ -42,7 +42,6 @@ VIEW_NAME_KEYS = ("view_meaning", "view_names", "viewnames", "view_name", "views
 CLASS_NAME_KEYS = ("class_meaning", "class_names", "classnames", "categories")
 INDEX_KEYS = ("index", "idx", "ind_obs", "observed_index")
 INDICATOR_HINT = re.compile(r"miss|mask|status|^ind$|^w$|indicator|observed|exist", re.I)
-SPLITS = ("train", "val", "valid", "test")
 SPLIT_RE = re.compile(r"^(?:(?P<pre>train|val|valid|test)_?(?P<b1>.+)|(?P<b2>.+?)_?(?P<suf>train|val|valid|test))$",
                       re.I)
 NUMBERED_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_?(?P<num>\d+)$")
