@@ -199,9 +199,7 @@ def test_uninterpretable_files_get_precise_errors(tmp_path):
 
 
 # -- the real files ----------------------------------------------------------------------------------------
-RAW = Path(os.environ.get("MVBENCH_RAW_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-if not (RAW / "mat").is_dir():
-    RAW = Path("/work/shared/data")
+RAW = Path(os.environ.get("MVBENCH_RAW_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 REAL = {  # ../shared/data/README.md: n, view dims, K
     "handwritten": (2000, [216, 76, 64, 6, 240, 47], 10), "cub10": (600, [1024, 300], 10),
     "wikipedia": (2866, [128, 10], 10), "msrc_v1": (210, [24, 576, 512, 256, 254], 7),
