@@ -3,7 +3,8 @@
 Lloyd's algorithm with k-means++ seeding and ``n_init`` restarts (scikit-learn), keeping the
 restart of lowest inertia. Each view is normalised first (``normalization``): z-scoring suits dense
 features, L2 suits embeddings, TF-IDF + L2 suits term counts. ``km_concat`` normalises every view
-the same way, then concatenates them. Neither reads the missing-view mask: the runner imputes.
+the same way, scales each to unit total variance (``balance_views``, so that views weigh the same
+whatever their dimension), then concatenates them. Neither reads the missing-view mask: the runner imputes.
 """
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class KMeansConfig:
     def __post_init__(self) -> None:
         if self.n_init < 1 or self.max_iter < 1:
             raise ValueError("n_init and max_iter must be at least 1")
+
+
+@dataclass
+class ConcatConfig(KMeansConfig):
+    # Scale each normalised view to unit total variance before concatenating, so that every view
+    # weighs the same whatever its dimension (plain z-scoring lets a 1024-d view swamp a 10-d one).
+    balance_views: bool = True
 
 
 @dataclass
@@ -54,10 +62,12 @@ class KMeansSingleView(Method):
 class KMeansConcat(Method):
     """K-means on the concatenation of all normalised views (the table's "Concat + KM" row)."""
 
-    Config = KMeansConfig
+    Config = ConcatConfig
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        x = np.hstack([normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
-                       for v in range(data.n_views)])
+        views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v]) for v in range(data.n_views)]
+        if self.config.balance_views:
+            views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
+        x = np.hstack(views)
         return FitResult(labels=kmeans_labels(x, n_clusters, self.config, seed), embedding=x)
