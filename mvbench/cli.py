@@ -382,7 +382,7 @@ def datasets_info(name, data_dir) -> None:
               help="rows: views are n x d; cols: d x n.")
 @click.option("--view-names", help="Comma-separated view names, in order.")
 @click.option("--mask-key", help="0/1 n x V matrix (1 = observed) to use as the missing-view mask.")
-@click.option("--data-dir")
+@data_dir_option()
 @click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
