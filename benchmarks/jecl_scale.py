@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 
@@ -45,10 +46,13 @@ def main() -> None:
         start = time.perf_counter()
         result = JECL().fit_predict(data, args.k, seed=0)
         seconds = time.perf_counter() - start
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
     pre = sum(v for k, v in result.info.items() if k.startswith("pretrain_seconds"))
     print(f"n={args.n} dims=2048+300 K={args.k} threads={args.threads}")
     print(f"fit {seconds:.1f} s (pretraining {pre:.1f} s, clustering {seconds - pre:.1f} s, "
           f"{result.info['epochs']:.0f} epochs, converged={bool(result.info['converged'])})")
+    print(f"process CPU time {cpu:.0f} s (= {cpu / args.threads:.0f} s wall on {args.threads} idle cores)")
     print(f"peak RSS {memory.peak_mb:.0f} MB; ACC {evaluate(data.labels, result.labels)['acc']:.3f}")
 
 

@@ -43,8 +43,8 @@ class PretrainSettings:
 
     hidden: tuple[int, ...] = (500, 500, 2000)
     embedding_dim: int = 10
-    layer_epochs: int = 20
-    finetune_epochs: int = 40
+    layer_epochs: int = 10
+    finetune_epochs: int = 30
     batch_size: int = 256
     lr: float = 1e-3
     optimizer: str = "adam"
