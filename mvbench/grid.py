@@ -69,6 +69,11 @@ class Cell:
         return derive_seed(self.dataset_label, self.condition.key(), self.repetition, self.method)
 
     @property
+    def data_seed(self) -> int:
+        """The method-independent part: the same for every method of a (dataset, condition, repetition)."""
+        return derive_seed(self.dataset_label, self.condition.key(), self.repetition)
+
+    @property
     def key(self) -> str:
         blob = json.dumps({
             "method": self.method, "params": list(self.method_params), "dataset": self.dataset,

@@ -75,6 +75,9 @@ class Method(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: Hyper-parameters for a fast smoke run on tiny data (used by the contract tests).
     quick_params: ClassVar[dict[str, Any]] = {}
+    #: A seed shared by all methods of one (dataset, condition, repetition), set by the runner before
+    #: ``fit_predict`` (None outside it). Methods use it for work they share, e.g. cached pretraining.
+    data_seed: int | None = None
 
     def __init__(self, config: Any | None = None, **params: Any) -> None:
         if config is None:

@@ -1,0 +1,52 @@
+"""DEC, Deep Embedded Clustering (Xie, Girshick, Farhadi; ICML 2016): the table's DEC rows.
+
+An encoder initialised by a stacked denoising autoencoder (:mod:`.autoencoder`), K-means centroids
+(n_init 20) on its embedding, then the clustering phase of :mod:`.deep_clustering` with one view:
+Student's t q (eq. 1), target p = (q^2 / f) normalised (eq. 3) refreshed every ``update_interval``
+iterations on the full data, loss KL(P || Q) (eq. 2), SGD lr 0.01 momentum 0.9 batch 256, stop when
+fewer than ``tol`` (0.1%) of the labels change between refreshes or after ``max_epochs``.
+
+``view`` picks a view by name or index, or ``concat`` for the concatenation of all views, each
+normalised by ``normalization`` first. Deviations (epochs instead of iterations on feature data,
+Adam pretraining) are listed in :mod:`.autoencoder`. DEC does not read the mask: the runner imputes.
+
+The pretraining seed is ``data_seed`` (shared by every method of a dataset/condition/repetition,
+set by the runner) so DEC and the JECL variants on the same view reuse one cached autoencoder;
+outside the runner it is the ``seed`` argument.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mvbench.data import MultiViewDataset
+from mvbench.method import Capabilities, FitResult, Method
+from mvbench.preprocessing import normalize_view
+
+from .deep_clustering import QUICK_PARAMS, DeepClusteringConfig, deep_cluster
+
+
+@dataclass
+class DECConfig(DeepClusteringConfig):
+    view: str = "0"  # a view name, its index, or "concat"
+
+
+class DEC(Method):
+    """Deep Embedded Clustering on one view or on the concatenation of all views."""
+
+    Config = DECConfig
+    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    quick_params = dict(QUICK_PARAMS)
+
+    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        cfg = self.config
+        all_rows = np.ones(data.n_samples, dtype=bool)
+        if cfg.view == "concat":
+            x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in range(data.n_views)])
+            name = "concat"
+        else:
+            index = data.view_index(int(cfg.view) if cfg.view.isdigit() else cfg.view)
+            x, name = normalize_view(data.view(index), cfg.normalization), data.view_names[index]
+        pretrain_seed = seed if self.data_seed is None else self.data_seed
+        return deep_cluster([x], [all_rows], [name], [1.0], 0.0, 0.0, cfg, n_clusters, seed, pretrain_seed)
