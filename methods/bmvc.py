@@ -102,7 +102,7 @@ class BMVC(Method):
 
     Config = BMVCConfig
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
-    quick_params = {"n_bits": 32, "n_anchors": 100, "max_iter": 3, "inner_iter": 3}
+    quick_params = {"n_anchors": 30, "max_iter": 3, "inner_iter": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
