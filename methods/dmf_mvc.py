@@ -87,15 +87,25 @@ def _neg(a: np.ndarray) -> np.ndarray:
     return (np.abs(a) - a) / 2.0
 
 
+def right_pinv_product(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """``x @ pinv(h)`` for a wide ``h`` (k x n, k << n) as ``(x h^T) pinv(h h^T)``: a k x k pseudo-inverse
+    instead of an SVD of k x n (same result: pinv(H) = H^T pinv(H H^T))."""
+    return (x @ h.T) @ np.linalg.pinv(h @ h.T, hermitian=True)
+
+
+def left_pinv_product(psi: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``pinv(psi) @ y`` as ``pinv(psi^T psi) (psi^T y)`` (pinv(P) = pinv(P^T P) P^T)."""
+    return np.linalg.pinv(psi.T @ psi, hermitian=True) @ (psi.T @ y)
+
+
 def seminmf(x: np.ndarray, k: int, n_iter: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Semi-NMF X (d x n) ~ Z H with H >= 0 (Ding, Li, Jordan 2010): returns (Z, H)."""
     k = min(k, x.shape[1])
     assign = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=seed).fit_predict(x.T)
     h = np.full((k, x.shape[1]), 0.2)
     h[assign, np.arange(x.shape[1])] += 1.0
-    z = x @ np.linalg.pinv(h)
     for _ in range(n_iter):
-        z = x @ np.linalg.pinv(h)
+        z = right_pinv_product(x, h)
         zx, zz = z.T @ x, z.T @ z
         h *= np.sqrt((_pos(zx) + _neg(zz) @ h) / np.maximum(_neg(zx) + _pos(zz) @ h, _EPS))
     return z, h
@@ -173,8 +183,8 @@ class DMFMVC(Method):
             h_tilde.insert(0, zs[i] @ h_tilde[0])
         psi = None
         for i in range(m):
-            right = x @ np.linalg.pinv(h_tilde[i])
-            zs[i] = right if psi is None else np.linalg.pinv(psi) @ right
+            right = right_pinv_product(x, h_tilde[i])
+            zs[i] = right if psi is None else left_pinv_product(psi, right)
             psi = zs[i] if psi is None else psi @ zs[i]
         return psi
 

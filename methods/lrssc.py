@@ -30,7 +30,7 @@ whole iteration runs in ``dtype`` (float32 by default: the ADMM tolerance 1e-3 i
 round-off). ``history`` records per iteration the primal residual max|A - C_j| (which ADMM drives to
 0 as mu grows; the objective itself is not monotone under ADMM) and the objective of C2.
 
-Memory: 8 dense n x n arrays per view plus about 7 of workspace (SVD), see ``memory_estimate``; the
+Memory: 8 dense n x n arrays per view plus up to 10 of workspace (SVD, affinity) and a margin, see ``memory_estimate``; the
 runner refuses cells that do not fit. No deviations from the reference's update rules; its
 ``noisy=false`` variant (an extra multiplier on X - XA, not kernelisable) is not implemented.
 """
@@ -52,8 +52,9 @@ from ._spectral import spectral_clustering
 #: dense n x n arrays kept per view: V, A, C1, C2, C3, L2, L3, L4
 _PER_VIEW = 8
 #: dense n x n arrays of workspace: right-hand side, V^T M, SVD input copy, U, Vt, LAPACK work
-#: (gesdd needs about 4 n^2 more), sum of the C2's / centroid, and the final affinity
-_WORKSPACE = 10
+#: (gesdd needs about 4 n^2 more), sum of the C2s / centroid, the final affinity, and a 2 n^2
+#: margin for BLAS/LAPACK buffers that Python cannot see
+_WORKSPACE = 12
 
 
 @dataclass
@@ -98,7 +99,7 @@ class LRSSC(Method):
 
     @classmethod
     def memory_estimate(cls, config: LRSSCConfig, n_samples: int, view_dims: list[int]) -> int:
-        """Peak bytes: (8 per view + 10 workspace) dense n x n arrays, plus the views themselves."""
+        """Peak bytes: (8 per view + 12 workspace) dense n x n arrays, plus the views themselves."""
         itemsize = np.dtype(config.dtype).itemsize
         dense = (_PER_VIEW * len(view_dims) + _WORKSPACE) * n_samples * n_samples * itemsize
         return int(dense + 2 * 4 * n_samples * sum(view_dims))

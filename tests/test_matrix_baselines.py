@@ -80,7 +80,7 @@ def test_spectral_clustering_two_blocks():
 
 def test_lrssc_memory_estimate_by_hand():
     config = LRSSCConfig()
-    assert LRSSC.memory_estimate(config, 1000, [10, 20]) == (8 * 2 + 10) * 1000**2 * 4 + 8 * 1000 * 30
+    assert LRSSC.memory_estimate(config, 1000, [10, 20]) == (8 * 2 + 12) * 1000**2 * 4 + 8 * 1000 * 30
     double = LRSSCConfig(dtype="float64")
     assert LRSSC.memory_estimate(double, 1000, [10]) > LRSSC.memory_estimate(config, 1000, [10])
 
