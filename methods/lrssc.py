@@ -22,7 +22,12 @@ max|A - A_prev| are all below ``tol`` for every view, or after ``max_iter`` (ref
 or C* (centroid), then Ng–Jordan–Weiss spectral clustering.
 
 Defaults from the reference functions: mu 100, rho 1.5, mu_max 1e6, tol 1e-3, lambda = [0.3, 0.3, 0.3]
-(beta1 low-rank, beta2 sparsity, lambda consensus), linear kernel, raw features.
+(beta1 low-rank, beta2 sparsity, lambda consensus), linear kernel.
+
+Deviation: samples are L2-normalised by default (``normalization="l2"``); the reference's run
+scripts pass features as stored. The fixed lambdas and the mu schedule are scale-dependent, and the
+benchmark's views come at arbitrary scales: on msrc_v1 the raw features give ACC 0.23 after 20 s,
+unit-norm samples ACC 0.72 after 0.5 s (seed 0). ``normalization="none"`` restores the reference.
 
 Speed-ups (exact, not approximations): K^v is eigendecomposed once, K = V diag(s) V^T, so
 (K + c I)^-1 (K + M) = V diag(1/(s + c)) (diag(s) V^T + V^T M) for every mu without any inverse; the
@@ -67,7 +72,7 @@ class LRSSCConfig:
     tol: float = 1e-3
     max_iter: int = 0
     dtype: Literal["float32", "float64"] = "float32"
-    normalization: Normalization = "none"
+    normalization: Normalization = "l2"
 
     def __post_init__(self) -> None:
         if len(self.lambdas) != 3 or min(self.lambdas) < 0:
