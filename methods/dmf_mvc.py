@@ -15,6 +15,8 @@ Reference implementation: hdzhao/DMF_MVC (``deepMF_multiview.m``, ``demo_DMF.m``
   H_m <- H_m * sqrt(sum_v a_v^gamma ([Psi^T X]^+ + [Psi^T Psi]^- H_m + beta H_m A^v) /
                     sum_v a_v^gamma ([Psi^T X]^- + [Psi^T Psi]^+ H_m + beta H_m D^v)),
   then a_v = (gamma R_v)^(1/(1-gamma)) / sum_w (gamma R_w)^(1/(1-gamma)), R_v the view's bracket.
+  The pseudo-inverses are taken of k x k Gram matrices (pinv(H) = H^T pinv(H H^T)), exact and far
+  cheaper than an SVD of the k x n factor.
 - Read-out: Ng–Jordan–Weiss spectral clustering on a ``graph_k``-NN heat-kernel graph of H_m^T.
 - Defaults from ``demo_DMF.m``: layers [100, 50], 5-NN graphs, gamma 0.1, beta 0.01, 100 iterations.
 

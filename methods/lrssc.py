@@ -32,8 +32,9 @@ unit-norm samples ACC 0.72 after 0.5 s (seed 0). ``normalization="none"`` restor
 Speed-ups (exact, not approximations): K^v is eigendecomposed once, K = V diag(s) V^T, so
 (K + c I)^-1 (K + M) = V diag(1/(s + c)) (diag(s) V^T + V^T M) for every mu without any inverse; the
 whole iteration runs in ``dtype`` (float32 by default: the ADMM tolerance 1e-3 is far above float32
-round-off). ``history`` records per iteration the primal residual max|A - C_j| (which ADMM drives to
-0 as mu grows; the objective itself is not monotone under ADMM) and the objective of C2.
+round-off). ``history`` records per iteration the primal residual max_v,j |A^v - C_j^v|, the change
+max|A - A_prev| and mu: ADMM drives the residual to 0 as mu grows; the objective itself is not
+monotone under ADMM and is not computed (it would cost one more n x n SVD per view).
 
 Memory: 8 dense n x n arrays per view plus up to 10 of workspace (SVD, affinity) and a margin, see ``memory_estimate``; the
 runner refuses cells that do not fit. No deviations from the reference's update rules; its
