@@ -83,10 +83,16 @@ def adaptive_neighbors(x: np.ndarray, k: int) -> np.ndarray:
     if k < 1:
         raise ValueError(f"adaptive neighbours need at least 3 observed samples in a view; got {n}")
     sq = np.einsum("ij,ij->i", x, x)
-    dist = sq[:, None] + sq[None, :] - 2.0 * (x @ x.T)
+    dist = x @ x.T
+    dist *= -2.0
+    dist += sq[:, None]
+    dist += sq[None, :]
     np.fill_diagonal(dist, np.inf)
-    idx = np.argsort(dist, axis=1, kind="stable")[:, : k + 1]
+    idx = np.argpartition(dist, k, axis=1)[:, : k + 1]
     d = np.take_along_axis(dist, idx, axis=1)
+    del dist
+    order = np.argsort(d, axis=1, kind="stable")
+    idx, d = np.take_along_axis(idx, order, axis=1), np.take_along_axis(d, order, axis=1)
     d_last = d[:, k:k + 1]
     weights = (d_last - d[:, :k]) / (k * d_last - d[:, :k].sum(axis=1, keepdims=True) + _EPS)
     s = np.zeros((n, n))
@@ -96,17 +102,22 @@ def adaptive_neighbors(x: np.ndarray, k: int) -> np.ndarray:
 
 def complete_similarities(graphs: list[np.ndarray], mask: np.ndarray) -> list[np.ndarray]:
     """Fill the row of each sample missing from a view by the average of its rows in the views
-    that observe it, then symmetrise. ``graphs[v]`` is n x n with zero rows for missing samples."""
+    that observe it, then symmetrise. ``graphs[v]`` (n x n, zero rows for missing samples) is
+    overwritten in place and returned."""
     if (~mask.any(axis=1)).any():
         raise ValueError("a sample is observed in no view; drop it before clustering")
-    observed_sum = sum(np.where(mask[:, v:v + 1], g, 0.0) for v, g in enumerate(graphs))
-    row_sums = observed_sum.sum(axis=1, keepdims=True)
-    filler = observed_sum / np.where(row_sums > 0, row_sums, 1.0)
-    completed = []
+    filler = np.zeros_like(graphs[0])
     for v, g in enumerate(graphs):
-        s = np.where(mask[:, v:v + 1], g, filler)
-        completed.append((s + s.T) / 2)
-    return completed
+        filler[mask[:, v]] += g[mask[:, v]]
+    row_sums = filler.sum(axis=1, keepdims=True)
+    filler /= np.where(row_sums > 0, row_sums, 1.0)
+    for v, g in enumerate(graphs):
+        g[~mask[:, v]] = filler[~mask[:, v]]
+    del filler
+    for g in graphs:
+        g += g.T
+        g *= 0.5
+    return graphs
 
 
 def normalized_affinity(s: np.ndarray) -> np.ndarray:
@@ -165,18 +176,18 @@ def simplex_qp(h: np.ndarray, f: np.ndarray) -> np.ndarray:
     return best
 
 
-def view_weights(laplacians: list[np.ndarray], abs_spectra: list[np.ndarray], phi: np.ndarray,
+def view_weights(laplacians: list[np.ndarray], perturbation: np.ndarray, phi: np.ndarray,
                  beta: float) -> np.ndarray:
-    """Solve the PIC weight QP (step 6 of the module doc) with orthonormal eigenvectors."""
+    """Solve the PIC weight QP (step 6 of the module doc) with orthonormal eigenvectors;
+    ``perturbation[i] = sum_m tr(L^i U_m |Λ_m| U_m^T)``."""
     n_views = len(laplacians)
     gram = np.array([[np.vdot(laplacians[i], laplacians[j]) for j in range(n_views)] for i in range(n_views)])
     c = n_views * gram
-    f = np.array([sum(np.vdot(laplacians[i], a) for a in abs_spectra) for i in range(n_views)])
     q = np.diag(phi.sum(axis=1)) - phi
     q_norm = np.linalg.norm(q)
     scale = beta * np.linalg.norm(c) / q_norm if q_norm > 0 else 0.0
     h = c + scale * q
-    return simplex_qp((h + h.T) / 2, f)
+    return simplex_qp((h + h.T) / 2, perturbation)
 
 
 class PIC(Method):
@@ -201,16 +212,19 @@ class PIC(Method):
             graphs.append(g)
         laplacians = complete_similarities(graphs, mask)
         del graphs
-        abs_spectra, bases = [], []
+        perturbation, bases = np.zeros(len(laplacians)), []
         for lap in laplacians:
             normalized_affinity(lap)
+        for lap in laplacians:
             vals, vecs = np.linalg.eigh(lap)
-            abs_spectra.append((vecs * np.abs(vals)) @ vecs.T)
             bases.append(leading_eigvecs(vals, vecs, k))
+            vecs *= np.sqrt(np.abs(vals))
+            abs_spectrum = vecs @ vecs.T  # U |Λ| U^T
             del vecs
+            perturbation += [np.vdot(other, abs_spectrum) for other in laplacians]
+            del abs_spectrum
         phi = canonical_agreement(bases)
-        weights = view_weights(laplacians, abs_spectra, phi, self.config.beta)
-        del abs_spectra
+        weights = view_weights(laplacians, perturbation, phi, self.config.beta)
         fused = laplacians[0] * weights[0]
         for w, lap in zip(weights[1:], laplacians[1:]):
             fused += w * lap
@@ -225,9 +239,9 @@ class PIC(Method):
 
     @classmethod
     def memory_estimate(cls, config: PICConfig, n_samples: int, view_dims: list[int]) -> int:
-        """Peak bytes: V + 4 dense n x n float64 arrays (graphs or Laplacians of every view, plus one
-        eigen-decomposition with its input copy, vectors, |spectrum| product and a temporary)
-        and the largest z-scored view."""
+        """Peak bytes: V + 5 dense n x n float64 arrays (the graphs, then Laplacians, of every view;
+        during one eigen-decomposition its vectors, LAPACK's 2 n^2 workspace, the |spectrum| product
+        and a temporary) plus the largest z-scored view. Checked by benchmarks/pic_memory.py."""
         n, n_views = n_samples, len(view_dims)
-        dense = (n_views + 4) * n * n * 8
+        dense = (n_views + 5) * n * n * 8
         return int(dense + n * max(view_dims, default=0) * 8 * 2)
