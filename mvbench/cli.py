@@ -341,6 +341,34 @@ def datasets_info(name, data_dir) -> None:
                                "card": data.card.to_dict()}, sort_keys=False, allow_unicode=True))
 
 
+@datasets_group.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--name", required=True, help="Dataset name; the file becomes <data dir>/<name>.h5.")
+@click.option("--views-key", help="Cell array of the views, or comma-separated matrix keys (e.g. x1,x2).")
+@click.option("--labels-key", help="Variable holding the labels.")
+@click.option("--orientation", type=click.Choice(["auto", "rows", "cols"]), default="auto", show_default=True,
+              help="rows: views are n x d; cols: d x n.")
+@click.option("--view-names", help="Comma-separated view names, in order.")
+@click.option("--mask-key", help="0/1 n x V matrix (1 = observed) to use as the missing-view mask.")
+@click.option("--data-dir")
+@click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
+def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
+    """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
+    from .matlab import import_mat
+
+    path = sources.prepared_path(name, None, data_dir)
+    if path.exists() and not force:
+        raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")
+    data = import_mat(file, name=name, views_key=views_key, labels_key=labels_key, orientation=orientation,
+                      view_names=split_list(view_names) if view_names else None, mask_key=mask_key)
+    store.save(data, path)
+    extra = data.card.extra
+    dims = ", ".join(f"{n}:{d}" for n, d in zip(data.view_names, data.view_dims))
+    click.echo(f"{name}: {path} (n={data.n_samples}, views=[{dims}], K={data.n_clusters}, "
+               f"views from {extra['views_from']}, labels {extra.get('label_key')}, "
+               f"observed {data.mask.mean():.3f})")
+
+
 @datasets_group.command(name="validate")
 @click.argument("file", type=click.Path())
 def datasets_validate(file) -> None:
