@@ -34,8 +34,8 @@ Deviations from the reference code, with reasons:
   sorted entry, which is another sample when two samples coincide).
 - A view with fewer than k + 2 observed samples uses k = (observed - 2) neighbours.
 - K-means runs ``n_init`` restarts (k-means++, seeded) instead of MATLAB's single run.
-- Eigen-decompositions use ``numpy.linalg.eigh`` on the symmetric L (same vectors and |values|
-  as the reference's ``svd``, at a third of the cost).
+- Eigen-decompositions use ``numpy.linalg.eigh`` on the symmetric L (the same vectors and
+  |values| as the reference's ``svd``, at lower cost).
 
 Memory is dense O(n^2) per view and time O(V n^3); see :meth:`PIC.memory_estimate`.
 """
