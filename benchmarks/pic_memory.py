@@ -8,7 +8,6 @@ building the data (imports and data included in the baseline). Usage:
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 

@@ -38,7 +38,7 @@ from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
 from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
+from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 log = logging.getLogger(__name__)
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval2014.zip"
@@ -148,8 +148,7 @@ class _Coco(DatasetSource):
     Params = CocoParams
 
     def default_raw(self) -> Path | None:
-        shared = raw_root() / "coco"
-        return shared if shared.exists() else data_dir() / "raw" / "coco"
+        return raw_folder("coco")
 
     def build(self, raw: Path | None, params: CocoParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()

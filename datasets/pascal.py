@@ -27,7 +27,7 @@ from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
 from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
+from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 log = logging.getLogger(__name__)
 OFFICIAL_URL = "http://vision.cs.uiuc.edu/pascal-sentences/"
@@ -115,8 +115,7 @@ class PascalSentences(DatasetSource):
     Params = PascalParams
 
     def default_raw(self) -> Path | None:
-        shared = raw_root() / "pascal_sentences"
-        return shared if shared.exists() else data_dir() / "raw" / "pascal_sentences"
+        return raw_folder("pascal_sentences")
 
     def build(self, raw: Path | None, params: PascalParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()

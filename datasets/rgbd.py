@@ -33,7 +33,7 @@ import numpy as np
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
-from mvbench.sources import DatasetSource, DatasetUnavailableError, data_dir, raw_root
+from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"
@@ -90,8 +90,7 @@ class NyuRgbd(DatasetSource):
     Params = RgbdParams
 
     def default_raw(self) -> Path | None:
-        shared = raw_root() / "rgbd"
-        return shared if shared.exists() else data_dir() / "raw" / "rgbd"
+        return raw_folder("rgbd")
 
     def build(self, raw: Path | None, params: RgbdParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()

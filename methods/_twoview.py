@@ -7,6 +7,7 @@ ranking loss. All torch code runs in float32 on the CPU unless a device is given
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator, Literal
 
 import numpy as np
@@ -14,12 +15,43 @@ import torch
 from torch import nn
 
 from mvbench.data import MultiViewDataset
+from mvbench.method import Capabilities, Method
 from mvbench.preprocessing import normalize_view
+
+from .kmeans import KMeansConfig
 
 InputNorm = Literal["auto", "none", "zscore", "l2", "tfidf_l2", "minmax"]
 Embedding = Literal["concat", "view0", "view1", "mean"]
 IMAGE_NAMES = ("image", "img", "visual")
 TEXT_NAMES = ("text", "txt", "caption", "captions")
+
+
+@dataclass
+class TwoViewConfig:
+    """Hyper-parameters every two-view baseline shares: which views, their input normalisation, the
+    embedding clustered, K-means restarts, and whether to record the labels after every epoch."""
+
+    embedding: Embedding = "concat"
+    views: str = "auto"
+    input_norm: InputNorm = "auto"
+    n_init: int = 10
+    record_labels: bool = False
+
+
+class TwoViewMethod(Method):
+    """Base of the two-view baselines: complete data (imputed by the runner), exactly two views used."""
+
+    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
+
+    def two_views(self, data: MultiViewDataset) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two chosen views (``views``), normalised (``input_norm``), as float32 tensors."""
+        a, b = select_views(data, self.config.views)
+        return (torch.from_numpy(prepare_view(data, a, self.config.input_norm)),
+                torch.from_numpy(prepare_view(data, b, self.config.input_norm)))
+
+    def kmeans_config(self) -> KMeansConfig:
+        """K-means on the learnt embedding, as is (it is already normalised by the method)."""
+        return KMeansConfig(normalization="none", n_init=self.config.n_init)
 
 
 # -- data ------------------------------------------------------------------------------------------

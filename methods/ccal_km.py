@@ -43,16 +43,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (Embedding, InputNorm, batches, cca_whitened, encode, hinge_ranking,
-                       pick_embedding, prepare_view, seeded, select_views)
+from ._twoview import (TwoViewConfig, TwoViewMethod, batches, cca_whitened, encode, hinge_ranking,
+                       pick_embedding, seeded)
 from .kmeans import KMeansConfig, kmeans_labels
 
 
 @dataclass
-class CCALConfig:
+class CCALConfig(TwoViewConfig):
     latent: int = 128
     image_layers: int = 0
     text_layers: int = 2
@@ -63,11 +63,6 @@ class CCALConfig:
     l2: float = 1e-4
     batch_size: int = 1000
     epochs: int = 100
-    embedding: Embedding = "concat"
-    views: str = "auto"
-    input_norm: InputNorm = "auto"
-    n_init: int = 10
-    record_labels: bool = False
 
     def __post_init__(self) -> None:
         if min(self.latent, self.hidden, self.epochs) < 1 or self.batch_size < 2:
@@ -103,22 +98,19 @@ def cca_layer(h1: torch.Tensor, h2: torch.Tensor, r: float) -> tuple[torch.Tenso
     return p1.to(dtype), p2.to(dtype), c.to(dtype)
 
 
-class CCALKMeans(Method):
+class CCALKMeans(TwoViewMethod):
     """CCA layer + pairwise ranking loss + K-means (Dorfer et al. 2018); details in the module docstring."""
 
     Config = CCALConfig
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
     quick_params = {"latent": 8, "hidden": 32, "epochs": 5, "batch_size": 100, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         c = self.config
-        a, b = select_views(data, c.views)
-        x1 = torch.from_numpy(prepare_view(data, a, c.input_norm))
-        x2 = torch.from_numpy(prepare_view(data, b, c.input_norm))
+        x1, x2 = self.two_views(data)
         latent = self.effective_latent(x1.shape[1], x2.shape[1])
         if latent > min(len(x1), c.batch_size) // 2:
             raise ValueError(f"latent={latent} needs batches of at least {2 * latent} samples; lower latent")
-        km = KMeansConfig(normalization="none", n_init=c.n_init)
+        km = self.kmeans_config()
         history, label_history = [], []
         with seeded(seed) as gen:
             f1 = branch(x1.shape[1], c.hidden, c.image_layers, latent)

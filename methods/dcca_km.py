@@ -37,16 +37,16 @@ import torch
 from torch import nn
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (Embedding, InputNorm, batches, encode, linear_cca, mlp, pick_embedding,
-                       prepare_view, seeded, select_views, total_correlation)
+from ._twoview import (TwoViewConfig, TwoViewMethod, batches, encode, linear_cca, mlp, pick_embedding, seeded,
+                       total_correlation)
 from .kmeans import KMeansConfig, kmeans_labels
 
 
 @dataclass
-class DCCAConfig:
+class DCCAConfig(TwoViewConfig):
     hidden: list[int] = field(default_factory=lambda: [1024, 1024, 1024])
     out_dim: int = 10
     reg: float = 1e-3
@@ -56,11 +56,6 @@ class DCCAConfig:
     batch_size: int = 800
     epochs: int = 100
     cca_reg: float = 1e-4
-    embedding: Embedding = "concat"
-    views: str = "auto"
-    input_norm: InputNorm = "auto"
-    n_init: int = 10
-    record_labels: bool = False
 
     def __post_init__(self) -> None:
         if self.out_dim < 1 or self.epochs < 1 or self.batch_size < 2:
@@ -69,20 +64,17 @@ class DCCAConfig:
             raise ValueError("reg and lr must be > 0 and cca_reg >= 0")
 
 
-class DCCAKMeans(Method):
+class DCCAKMeans(TwoViewMethod):
     """Deep CCA + linear CCA + K-means (Andrew et al. 2013); details in the module docstring."""
 
     Config = DCCAConfig
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
     quick_params = {"hidden": [32], "out_dim": 4, "epochs": 5, "batch_size": 100, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         c = self.config
-        a, b = select_views(data, c.views)
-        x1 = torch.from_numpy(prepare_view(data, a, c.input_norm))
-        x2 = torch.from_numpy(prepare_view(data, b, c.input_norm))
+        x1, x2 = self.two_views(data)
         n = len(x1)
-        km = KMeansConfig(normalization="none", n_init=c.n_init)
+        km = self.kmeans_config()
         history, label_history = [], []
         with seeded(seed) as gen:
             f1 = mlp([x1.shape[1], *c.hidden, c.out_dim], nn.Sigmoid, batchnorm=True, final_bn_in=True)

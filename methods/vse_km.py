@@ -37,16 +37,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (Embedding, InputNorm, batches, encode, hinge_ranking, mlp, pick_embedding,
-                       prepare_view, seeded, select_views)
+from ._twoview import (TwoViewConfig, TwoViewMethod, batches, encode, hinge_ranking, mlp, pick_embedding,
+                       seeded)
 from .kmeans import KMeansConfig, kmeans_labels
 
 
 @dataclass
-class VSEConfig:
+class VSEConfig(TwoViewConfig):
     dim: int = 1024
     text_hidden: int = 1024
     margin: float = 0.2
@@ -54,11 +54,6 @@ class VSEConfig:
     batch_size: int = 128
     epochs: int = 15
     grad_clip: float = 2.0
-    embedding: Embedding = "concat"
-    views: str = "auto"
-    input_norm: InputNorm = "auto"
-    n_init: int = 10
-    record_labels: bool = False
 
     def __post_init__(self) -> None:
         if min(self.dim, self.text_hidden, self.epochs) < 1 or self.batch_size < 2:
@@ -78,19 +73,16 @@ class Normalized(nn.Module):
         return F.normalize(self.inner(x), dim=1)
 
 
-class VSEKMeans(Method):
+class VSEKMeans(TwoViewMethod):
     """Visual-semantic embedding + K-means (Kiros et al. 2014); details in the module docstring."""
 
     Config = VSEConfig
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
     quick_params = {"dim": 16, "text_hidden": 32, "epochs": 5, "batch_size": 50, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         c = self.config
-        a, b = select_views(data, c.views)
-        x1 = torch.from_numpy(prepare_view(data, a, c.input_norm))
-        x2 = torch.from_numpy(prepare_view(data, b, c.input_norm))
-        km = KMeansConfig(normalization="none", n_init=c.n_init)
+        x1, x2 = self.two_views(data)
+        km = self.kmeans_config()
         history, label_history = [], []
         with seeded(seed) as gen:
             image = Normalized(nn.Linear(x1.shape[1], c.dim))

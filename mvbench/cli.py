@@ -18,7 +18,7 @@ import yaml
 from . import registry, sources, store
 from .conditions import ConditionError
 from .data import DataValidationError
-from .grid import DEFAULT_CONFIG, GridError, as_list, load_config, spec_from_config
+from .grid import DEFAULT_CONFIG, GridError, load_config, spec_from_config
 from .method import ConfigError, describe_config
 from .registry import BrokenPluginError, UnknownNameError
 from .report import DEFAULT_METRICS, FORMATS

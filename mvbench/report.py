@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .tracking import KEY_TAG, STATUS_TAG, Tracker
+from .tracking import STATUS_TAG, Tracker
 
 DEFAULT_METRICS = ("acc", "nmi", "ari")
 FORMATS = ("table", "csv", "markdown", "latex")

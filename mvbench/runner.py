@@ -5,10 +5,8 @@ tracking store) is checked before the parent run is created, so bad input logs n
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from . import registry, sources, store

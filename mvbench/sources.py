@@ -73,6 +73,12 @@ def raw_root(data_root: str | os.PathLike | None = None) -> Path:
     return data_dir(data_root) / "raw"
 
 
+def raw_folder(name: str) -> Path:
+    """``<raw root>/name`` when it exists (a local copy), else ``<data dir>/raw/name`` (downloads go there)."""
+    local = raw_root() / name
+    return local if local.exists() else data_dir() / "raw" / name
+
+
 def get_source(name: str) -> DatasetSource:
     """Instantiate the registered source ``name`` (raises UnknownNameError / BrokenPluginError)."""
     cls = registry.datasets().get(name)
