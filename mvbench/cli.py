@@ -243,6 +243,8 @@ def status(experiment, tracking_uri) -> None:
 
     from .tracking import KEY_TAG, STATUS_TAG, Tracker
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
+
     tracker = Tracker(tracking_uri, experiment, create=False)
     parents = tracker.parent_runs()
     if not parents:

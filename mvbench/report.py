@@ -63,6 +63,12 @@ def _cell(mean: float, std: float, n: int) -> str:
 
 
 Row = list[tuple[str, bool]]
+LOWER_IS_BETTER = frozenset({"fit_seconds", "peak_memory_mb"})
+
+
+def _best(means: pd.Series, metric: str) -> float:
+    """The best mean of a column: the smallest for costs (time, memory), else the largest."""
+    return means.min() if metric in LOWER_IS_BETTER else means.max()
 
 
 def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[str], list[tuple[str, Row]]]]:
@@ -75,7 +81,7 @@ def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[st
         methods = list(dict.fromkeys(part.sort_values("_g", kind="stable")["method"]))
         group_of = dict(zip(part["method"], part["group"]))
         headers = ["method"] + [f"{d} {m.upper()}" for d in datasets for m in metrics]
-        best = {(d, m): part.loc[part["dataset"] == d, f"{m}_mean"].max() for d in datasets for m in metrics}
+        best = {(d, m): _best(part.loc[part["dataset"] == d, f"{m}_mean"], m) for d in datasets for m in metrics}
         rows = []
         for method in methods:
             row = [(method, False)]

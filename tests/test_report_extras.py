@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from mvbench.plots import curve_frame, plot
+from mvbench.report import aggregate, blocks
 from mvbench.significance import holm, summary
 
 
@@ -38,3 +39,12 @@ def test_curves_and_png(tmp_path):
     assert path.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="no runs record 'lam'"):
         curve_frame(frame(), "lam", "acc")
+
+
+def test_costs_mark_the_smallest_as_best():
+    runs = pd.DataFrame([{"dataset": "d", "condition": "", "group": "", "method": m, "start": i, "repetition": 0,
+                          "acc": acc, "fit_seconds": secs}
+                         for i, (m, acc, secs) in enumerate((("fast", 0.6, 1.0), ("slow", 0.8, 9.0)))])
+    _, _, rows = blocks(aggregate(runs, ["acc", "fit_seconds"]), ["acc", "fit_seconds"])[0]
+    best = {row[0][0]: [b for _, b in row[1:]] for _, row in rows}
+    assert best == {"fast": [False, True], "slow": [True, False]}
