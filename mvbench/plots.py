@@ -73,10 +73,12 @@ def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
             if ll not in labels:
                 handles.append(hh)
                 labels.append(ll)
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.05 * ((len(labels) - 1) // 4), 1, 1))
+    ncol = min(len(labels), 2 * len(datasets))  # about two legend entries fit under each panel
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, 0.02 + 0.055 * rows, 1, 1))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # never clip a long legend entry
     plt.close(fig)
     return path
