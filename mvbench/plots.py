@@ -62,6 +62,9 @@ def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
             std = np.nan_to_num(pts["std"].to_numpy())
             ax.plot(pts["x"], pts["mean"], marker="o", label=line)
             ax.fill_between(pts["x"], pts["mean"] - std, pts["mean"] + std, alpha=0.15)
+        positive = part.loc[part["x"] > 0, "x"]
+        if len(positive) and positive.max() / positive.min() >= 100:  # e.g. 0, 0.01, 0.1, 1: log-like axis
+            ax.set_xscale("symlog", linthresh=positive.min())
         ax.set_title(dataset)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
