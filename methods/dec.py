@@ -6,8 +6,9 @@ Student's t q (eq. 1), target p = (q^2 / f) normalised (eq. 3) refreshed every `
 iterations on the full data, loss KL(P || Q) (eq. 2), SGD lr 0.01 momentum 0.9 batch 256, stop when
 fewer than ``tol`` (0.1%) of the labels change between refreshes or after ``max_epochs``.
 
-``view`` picks a view by name or index, or ``concat`` for the concatenation of all views, each
-normalised by ``normalization`` first. Deviations (epochs instead of iterations on feature data,
+``view`` picks a view by name or index, ``concat`` for the concatenation of all views, or a
+comma-separated list of views to concatenate (e.g. ``pix,fou``), each normalised by
+``normalization`` first. Deviations (epochs instead of iterations on feature data,
 Adam pretraining) are listed in :mod:`.autoencoder`. DEC does not read the mask: the runner imputes.
 
 The pretraining seed is ``data_seed`` (shared by every method of a dataset/condition/repetition,
@@ -29,7 +30,7 @@ from .deep_clustering import QUICK_PARAMS, DeepClusteringConfig, deep_cluster
 
 @dataclass
 class DECConfig(DeepClusteringConfig):
-    view: str = "0"  # a view name, its index, or "concat"
+    view: str = "0"  # a view name, its index, "concat" (all views), or a comma-separated list to concatenate
 
 
 class DEC(Method):
@@ -42,9 +43,10 @@ class DEC(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
         all_rows = np.ones(data.n_samples, dtype=bool)
-        if cfg.view == "concat":
-            x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in range(data.n_views)])
-            name = "concat"
+        if cfg.view == "concat" or "," in cfg.view:
+            indices = data.view_indices("all" if cfg.view == "concat" else cfg.view)
+            x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in indices])
+            name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
         else:
             index = data.view_index(int(cfg.view) if cfg.view.isdigit() else cfg.view)
             x, name = normalize_view(data.view(index), cfg.normalization), data.view_names[index]

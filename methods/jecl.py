@@ -77,10 +77,7 @@ def choose_views(data: MultiViewDataset, spec: str) -> list[int]:
         if "image" in data.view_names and "text" in data.view_names:
             return [data.view_index("image"), data.view_index("text")]
         return list(range(min(2, data.n_views)))
-    picked = [data.view_index(int(s) if s.strip().isdigit() else s.strip()) for s in spec.split(",") if s.strip()]
-    if len(set(picked)) != len(picked) or not picked:
-        raise ValueError(f"views={spec!r} must name distinct views, e.g. 'image,text' or '0,1'")
-    return picked
+    return data.view_indices(spec)
 
 
 class JECL(Method):

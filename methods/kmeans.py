@@ -34,6 +34,7 @@ class ConcatConfig(KMeansConfig):
     # Scale each normalised view to unit total variance before concatenating, so that every view
     # weighs the same whatever its dimension (plain z-scoring lets a 1024-d view swamp a 10-d one).
     balance_views: bool = True
+    views: str = "all"  # the views to concatenate: "all", or comma-separated names or indices
 
 
 @dataclass
@@ -60,13 +61,14 @@ class KMeansSingleView(Method):
 
 
 class KMeansConcat(Method):
-    """K-means on the concatenation of all normalised views (the table's "Concat + KM" row)."""
+    """K-means on the concatenation of the normalised views (all by default; the table's "Concat + KM" row)."""
 
     Config = ConcatConfig
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v]) for v in range(data.n_views)]
+        views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
+                 for v in data.view_indices(self.config.views)]
         if self.config.balance_views:
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
         x = np.hstack(views)

@@ -101,6 +101,15 @@ class MultiViewDataset:
             raise DataValidationError(f"unknown view {v!r}: choose one of {', '.join(self.view_names)}")
         return self.view_names.index(v)
 
+    def view_indices(self, spec: str) -> list[int]:
+        """Indices named by ``spec``: ``"all"``, or a comma-separated list of view names or indices."""
+        if spec == "all":
+            return list(range(self.n_views))
+        picked = [self.view_index(int(s) if s.strip().isdigit() else s.strip()) for s in spec.split(",") if s.strip()]
+        if not picked or len(set(picked)) != len(picked):
+            raise DataValidationError(f"views={spec!r} must name distinct views, e.g. 'all' or '{self.view_names[0]},1'")
+        return picked
+
     @property
     def n_views(self) -> int:
         return len(self._views)

@@ -166,3 +166,11 @@ def test_ablation_defaults():
     assert (JECL().config.gamma, JECL().config.beta, JECL().config.lam) == (0.1, 0.1, 0.5)
     assert JECLNoAlign().config.gamma == 0.0 and JECLNoReg().config.beta == 0.0
     assert (JECLNoAlignReg().config.gamma, JECLNoAlignReg().config.beta) == (0.0, 0.0)
+
+
+def test_dec_concatenates_a_list_of_views(cache_dir):
+    data = blobs()
+    info = DEC(**QUICK_PARAMS, view="text,image").fit_predict(data, 3, seed=0).info
+    assert "pretrain_cached_text+image" in info
+    with pytest.raises(ValueError, match="distinct views"):
+        DEC(**QUICK_PARAMS, view="text,text").fit_predict(data, 3, seed=0)

@@ -1,5 +1,6 @@
 """km_concat's balance_views: every normalised view enters the concatenation with unit total variance."""
 import numpy as np
+import pytest
 
 from mvbench.data import MultiViewDataset
 from mvbench.methods.kmeans import KMeansConcat
@@ -17,3 +18,14 @@ def test_balanced_views_have_unit_total_variance_and_small_views_count():
     assert max(np.mean(balanced.labels == labels), np.mean(balanced.labels != labels)) == 1.0
     plain = KMeansConcat(n_init=3, balance_views=False).fit_predict(data, 2, seed=0)
     np.testing.assert_allclose(plain.embedding[:, 2:].var(axis=0).sum(), 200.0, rtol=1e-4)
+
+
+def test_views_subset_is_concatenated_in_the_order_given():
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.standard_normal((20, d)).astype(np.float32) for d in (3, 5, 7))
+    data = MultiViewDataset([a, b, c], ["a", "b", "c"])
+    assert KMeansConcat(n_init=1, views="c,0").fit_predict(data, 2, seed=0).embedding.shape == (20, 10)
+    assert data.view_indices("all") == [0, 1, 2] and data.view_indices("b, 2") == [1, 2]
+    for bad in ("a,a", "d", ""):
+        with pytest.raises(ValueError, match="view"):
+            data.view_indices(bad)
