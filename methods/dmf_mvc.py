@@ -140,6 +140,7 @@ class DMFMVC(Method):
             zs.append(layer_z)
             top.append(h)
         h_m = np.mean(top, axis=0)
+        x_norms = [float((x * x).sum()) for x in xs]
         alpha = np.full(n_views, 1.0 / n_views)
 
         history: list[dict[str, float]] = []
@@ -148,14 +149,17 @@ class DMFMVC(Method):
         for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
             numer, denom = np.zeros_like(h_m), np.zeros_like(h_m)
             weights = alpha ** cfg.gamma
+            products = []
             for v, x in enumerate(xs):
                 psi = self._update_z(x, zs[v], h_m)
                 px, pp = psi.T @ x, psi.T @ psi
+                products.append((px, pp))
                 graph_term = cfg.beta * (graphs[v] @ h_m.T).T
                 numer += weights[v] * (_pos(px) + _neg(pp) @ h_m + graph_term)
                 denom += weights[v] * (_neg(px) + _pos(pp) @ h_m + cfg.beta * h_m * degrees[v])
             h_m *= np.sqrt(numer / np.maximum(denom, _EPS))
-            losses = np.array([self._view_loss(x, zs[v], h_m, graphs[v], degrees[v]) for v, x in enumerate(xs)])
+            losses = np.array([self._view_loss(x_norms[v], *products[v], h_m, graphs[v], degrees[v])
+                               for v in range(n_views)])
             objective = float((weights * losses).sum())
             row = {"objective": objective, **{f"loss_{v}": float(r) for v, r in enumerate(losses)}}
             if cfg.update_weights:
@@ -178,22 +182,26 @@ class DMFMVC(Method):
 
     @staticmethod
     def _update_z(x: np.ndarray, zs: list[np.ndarray], h_m: np.ndarray) -> np.ndarray:
-        """Z_i = Psi_{i-1}^+ X H~_i^+ for i = 1..m in place; returns Psi_m = Z_1 ... Z_m."""
-        m = len(zs)
-        h_tilde = [h_m]
-        for i in range(m - 1, 0, -1):
-            h_tilde.insert(0, zs[i] @ h_tilde[0])
+        """Z_i = Psi_{i-1}^+ X H~_i^+ for i = 1..m in place; returns Psi_m = Z_1 ... Z_m.
+
+        H~_i = P_i H_m with P_i = Z_{i+1} ... Z_m (old factors), so X H~_i^T = (X H_m^T) P_i^T and
+        H~_i H~_i^T = P_i (H_m H_m^T) P_i^T: one d x n product per view instead of one per layer.
+        """
+        xh, hh = x @ h_m.T, h_m @ h_m.T
+        chains = [np.eye(h_m.shape[0])]
+        for z in reversed(zs[1:]):
+            chains.insert(0, z @ chains[0])
         psi = None
-        for i in range(m):
-            right = right_pinv_product(x, h_tilde[i])
+        for i, chain in enumerate(chains):
+            right = (xh @ chain.T) @ np.linalg.pinv(chain @ hh @ chain.T, hermitian=True)  # X pinv(H~_i)
             zs[i] = right if psi is None else left_pinv_product(psi, right)
             psi = zs[i] if psi is None else psi @ zs[i]
         return psi
 
-    def _view_loss(self, x: np.ndarray, zs: list[np.ndarray], h_m: np.ndarray, graph: sp.csr_matrix,
+    def _view_loss(self, x_norm: float, px: np.ndarray, pp: np.ndarray, h_m: np.ndarray, graph: sp.csr_matrix,
                    degree: np.ndarray) -> float:
-        recon = h_m
-        for z in reversed(zs):
-            recon = z @ recon
+        """||X - Psi H||^2 + beta tr(H L H^T), the residual expanded as ||X||^2 - 2 <Psi^T X, H> +
+        <Psi^T Psi H, H> from the products the H update already computed (no d x n reconstruction)."""
+        residual = x_norm - 2.0 * float((px * h_m).sum()) + float((h_m * (pp @ h_m)).sum())
         smooth = float((h_m * h_m * degree).sum() - (h_m * (graph @ h_m.T).T).sum())
-        return float(((x - recon) ** 2).sum() + self.config.beta * smooth)
+        return max(residual, 0.0) + self.config.beta * smooth
