@@ -18,6 +18,10 @@ Reference implementation: hdzhao/DMF_MVC (``deepMF_multiview.m``, ``demo_DMF.m``
   The pseudo-inverses are taken of k x k Gram matrices (pinv(H) = H^T pinv(H H^T)), exact and far
   cheaper than an SVD of the k x n factor.
 - Read-out: Ng–Jordan–Weiss spectral clustering on a ``graph_k``-NN heat-kernel graph of H_m^T.
+- Precision: the d x n data and the k x n factors are float32 by default (``dtype``; the d x n x k
+  products dominate the cost and run twice as fast), the k x k pseudo-inverses and the loss sums are
+  float64. ``dtype="float64"`` gives the exact arithmetic in which the monotonicity below holds to
+  machine precision.
 - Defaults from ``demo_DMF.m``: layers [100, 50], 5-NN graphs, gamma 0.1, beta 0.01, 100 iterations.
 
 What the reference does, and the deviations:
@@ -71,8 +75,11 @@ class DMFMVCConfig:
     tol: float = 1e-5
     update_weights: bool = True
     normalization: Normalization = "l2"
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if not self.layers or min(self.layers) < 1:
             raise ValueError("layers must list at least one positive layer size, e.g. 100,50")
         if self.gamma <= 0 or self.gamma == 1:
@@ -89,22 +96,31 @@ def _neg(a: np.ndarray) -> np.ndarray:
     return (np.abs(a) - a) / 2.0
 
 
+def gram_pinv(gram: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of a small symmetric Gram matrix, computed in float64, returned in its dtype.
+
+    Eigenvalues below ``size * eps`` of the Gram's own precision (relative to the largest) are
+    rounding noise and are cut (numpy's default cut-off, 1e-15, is kept for float64 input)."""
+    rcond = 1e-15 if gram.dtype == np.float64 else gram.shape[0] * np.finfo(gram.dtype).eps
+    return np.linalg.pinv(gram.astype(np.float64), rcond=rcond, hermitian=True).astype(gram.dtype)
+
+
 def right_pinv_product(x: np.ndarray, h: np.ndarray) -> np.ndarray:
     """``x @ pinv(h)`` for a wide ``h`` (k x n, k << n) as ``(x h^T) pinv(h h^T)``: a k x k pseudo-inverse
     instead of an SVD of k x n (same result: pinv(H) = H^T pinv(H H^T))."""
-    return (x @ h.T) @ np.linalg.pinv(h @ h.T, hermitian=True)
+    return (x @ h.T) @ gram_pinv(h @ h.T)
 
 
 def left_pinv_product(psi: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``pinv(psi) @ y`` as ``pinv(psi^T psi) (psi^T y)`` (pinv(P) = pinv(P^T P) P^T)."""
-    return np.linalg.pinv(psi.T @ psi, hermitian=True) @ (psi.T @ y)
+    return gram_pinv(psi.T @ psi) @ (psi.T @ y)
 
 
 def seminmf(x: np.ndarray, k: int, n_iter: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Semi-NMF X (d x n) ~ Z H with H >= 0 (Ding, Li, Jordan 2010): returns (Z, H)."""
     k = min(k, x.shape[1])
     assign = KMeans(n_clusters=k, n_init=1, max_iter=100, random_state=seed).fit_predict(x.T)
-    h = np.full((k, x.shape[1]), 0.2)
+    h = np.full((k, x.shape[1]), 0.2, dtype=x.dtype)
     h[assign, np.arange(x.shape[1])] += 1.0
     for _ in range(n_iter):
         z = right_pinv_product(x, h)
@@ -125,8 +141,8 @@ class DMFMVC(Method):
         n, n_views = data.n_samples, data.n_views
         xs, graphs, degrees = [], [], []
         for v in range(n_views):
-            x = normalize_view(data.view(v), cfg.normalization, data.mask[:, v]).astype(np.float64)
-            graph = knn_heat_graph(x, min(cfg.graph_k, n - 1))
+            x = normalize_view(data.view(v), cfg.normalization, data.mask[:, v]).astype(cfg.dtype)
+            graph = knn_heat_graph(x, min(cfg.graph_k, n - 1)).astype(cfg.dtype)
             xs.append(np.ascontiguousarray(x.T))
             graphs.append(graph)
             degrees.append(np.asarray(graph.sum(axis=1)).ravel())
@@ -140,7 +156,7 @@ class DMFMVC(Method):
             zs.append(layer_z)
             top.append(h)
         h_m = np.mean(top, axis=0)
-        x_norms = [float((x * x).sum()) for x in xs]
+        x_norms = [float(np.einsum("ij,ij->", x, x, dtype=np.float64)) for x in xs]
         alpha = np.full(n_views, 1.0 / n_views)
 
         history: list[dict[str, float]] = []
@@ -188,12 +204,12 @@ class DMFMVC(Method):
         H~_i H~_i^T = P_i (H_m H_m^T) P_i^T: one d x n product per view instead of one per layer.
         """
         xh, hh = x @ h_m.T, h_m @ h_m.T
-        chains = [np.eye(h_m.shape[0])]
+        chains = [np.eye(h_m.shape[0], dtype=h_m.dtype)]
         for z in reversed(zs[1:]):
             chains.insert(0, z @ chains[0])
         psi = None
         for i, chain in enumerate(chains):
-            right = (xh @ chain.T) @ np.linalg.pinv(chain @ hh @ chain.T, hermitian=True)  # X pinv(H~_i)
+            right = (xh @ chain.T) @ gram_pinv(chain @ hh @ chain.T)  # X pinv(H~_i)
             zs[i] = right if psi is None else left_pinv_product(psi, right)
             psi = zs[i] if psi is None else psi @ zs[i]
         return psi
@@ -201,7 +217,9 @@ class DMFMVC(Method):
     def _view_loss(self, x_norm: float, px: np.ndarray, pp: np.ndarray, h_m: np.ndarray, graph: sp.csr_matrix,
                    degree: np.ndarray) -> float:
         """||X - Psi H||^2 + beta tr(H L H^T), the residual expanded as ||X||^2 - 2 <Psi^T X, H> +
-        <Psi^T Psi H, H> from the products the H update already computed (no d x n reconstruction)."""
+        <Psi^T Psi H, H> from the products the H update already computed (no d x n reconstruction),
+        summed in float64."""
+        px, pp, h_m = px.astype(np.float64), pp.astype(np.float64), h_m.astype(np.float64)
         residual = x_norm - 2.0 * float((px * h_m).sum()) + float((h_m * (pp @ h_m)).sum())
         smooth = float((h_m * h_m * degree).sum() - (h_m * (graph @ h_m.T).T).sum())
         return max(residual, 0.0) + self.config.beta * smooth

@@ -124,17 +124,25 @@ def test_bmvc_exact_steps_never_increase_objective(complementary):
 
 
 def test_dmf_mvc_objective_monotone_with_fixed_weights(complementary):
-    history = DMFMVC(layers=[20, 10], max_iter=30, tol=0, update_weights=False).fit_predict(complementary, 4, 0).history
+    history = DMFMVC(layers=[20, 10], max_iter=30, tol=0, update_weights=False, dtype="float64").fit_predict(complementary, 4, 0).history
     values = np.array([row["objective"] for row in history])
     assert len(values) == 30 and np.all(np.diff(values) <= 1e-9 * values[:-1])
 
 
 def test_dmf_mvc_objective_monotone_when_weights_minimise(complementary):
-    history = DMFMVC(layers=[20, 10], max_iter=20, tol=0, gamma=2.0).fit_predict(complementary, 4, 0).history
+    history = DMFMVC(layers=[20, 10], max_iter=20, tol=0, gamma=2.0, dtype="float64").fit_predict(complementary, 4, 0).history
     for row in history:
         assert row["objective_reweighted"] <= row["objective"] * (1 + 1e-9)
     for prev, row in zip(history, history[1:]):
         assert row["objective"] <= prev["objective_reweighted"] * (1 + 1e-9)
+
+
+def test_dmf_mvc_float32_follows_float64(complementary):
+    single = DMFMVC(layers=[20, 10], max_iter=30, tol=0).fit_predict(complementary, 4, 0)
+    double = DMFMVC(layers=[20, 10], max_iter=30, tol=0, dtype="float64").fit_predict(complementary, 4, 0)
+    np.testing.assert_allclose([r["objective"] for r in single.history],
+                               [r["objective"] for r in double.history], rtol=1e-3)
+    assert acc(complementary, single.labels) == pytest.approx(acc(complementary, double.labels), abs=0.02)
 
 
 def test_lrssc_primal_residual_goes_to_zero(subspaces):
