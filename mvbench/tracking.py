@@ -30,6 +30,12 @@ class TrackingError(RuntimeError):
     """The tracking store cannot be reached or used (one-line message)."""
 
 
+def metric_name(key: str) -> str:
+    """``key`` with every character MLflow refuses in a metric name replaced by ``_``
+    (a method may name a metric after a view, e.g. ``pretrain_cached_pix+fou``)."""
+    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)
+
+
 def resolve_uri(uri: str | None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
@@ -153,9 +159,9 @@ class Tracker:
                   **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
                   **{f"method.{k}": v for k, v in cell.method_params},
                   **{f"dataset.{k}": v for k, v in cell.dataset_params}}
-        metrics = [Metric(k, float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
+        metrics = [Metric(metric_name(k), float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
         for key, values in result.curves.items():
-            metrics.extend(Metric(key, float(v), now, step) for step, v in enumerate(values))
+            metrics.extend(Metric(metric_name(key), float(v), now, step) for step, v in enumerate(values))
         param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
         # MLflow's batch limits: 100 params and 1000 entities per call.
         self.client.log_batch(run_id, metrics=metrics[:900], params=param_list[:100])

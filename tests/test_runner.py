@@ -34,6 +34,14 @@ class Toy(Method):
         return FitResult(labels, history=history, label_history=[labels] * self.config.epochs)
 
 
+class OddNames(Method):
+    """Names its metrics and curves after views, with characters MLflow refuses (``+``, ``,``)."""
+
+    def fit_predict(self, data, n_clusters, seed):
+        labels = np.zeros(data.n_samples, dtype=int)
+        return FitResult(labels, history=[{"loss_a+b": 1.0}], info={"pretrain_cached_a+b,c": 1.0})
+
+
 class Boom(Method):
     """Always fails."""
 
@@ -45,6 +53,7 @@ class Boom(Method):
 def toy_methods():
     registry.methods().register("toy", Toy)
     registry.methods().register("boom", Boom)
+    registry.methods().register("odd", OddNames)
     Toy.seen_masks = []
     yield
     registry._methods = None
@@ -74,6 +83,14 @@ def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path)
     curve = tracker.client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in curve] == [0, 1, 2] and curve[-1].value == pytest.approx(1 / 3)
     assert len(tracker.client.get_metric_history(run.info.run_id, "train/acc")) == 3
+
+
+def test_metric_names_mlflow_refuses_are_made_safe(tmp_path):
+    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    outcome = run_grid(plan(spec(methods=("odd",), seeds=1)), tracker, show_progress=False)
+    assert outcome.counts["done"] == 1
+    metrics = tracker.cell_runs("done")[0].data.metrics
+    assert metrics["pretrain_cached_a_b_c"] == 1.0 and "train/loss_a_b" in metrics
 
 
 def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_path):
