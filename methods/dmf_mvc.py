@@ -44,7 +44,8 @@ What the reference does, and the deviations:
 - Pretraining runs ``pretrain_iter`` semi-NMF iterations per layer (the reference uses ``maxiter``).
 
 Z and H steps are exact block minimisers or monotone multiplicative updates, so with fixed weights
-(``update_weights=False``) or gamma > 1 the objective in ``history`` never increases.
+(``update_weights=False``) or gamma > 1 the objective in ``history`` never increases (exactly with
+``dtype="float64"``; in float32 up to round-off).
 """
 from __future__ import annotations
 
