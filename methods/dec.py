@@ -43,12 +43,8 @@ class DEC(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
         all_rows = np.ones(data.n_samples, dtype=bool)
-        if cfg.view == "concat" or "," in cfg.view:
-            indices = data.view_indices("all" if cfg.view == "concat" else cfg.view)
-            x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in indices])
-            name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
-        else:
-            index = data.view_index(int(cfg.view) if cfg.view.isdigit() else cfg.view)
-            x, name = normalize_view(data.view(index), cfg.normalization), data.view_names[index]
+        indices = data.view_indices("all" if cfg.view == "concat" else cfg.view)
+        x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in indices])
+        name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
         pretrain_seed = seed if self.data_seed is None else self.data_seed
         return deep_cluster([x], [all_rows], [name], [1.0], 0.0, 0.0, cfg, n_clusters, seed, pretrain_seed)

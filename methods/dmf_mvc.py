@@ -50,6 +50,7 @@ Z and H steps are exact block minimisers or monotone multiplicative updates, so 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -76,7 +77,7 @@ class DMFMVCConfig:
     tol: float = 1e-5
     update_weights: bool = True
     normalization: Normalization = "l2"
-    dtype: str = "float32"
+    dtype: Literal["float32", "float64"] = "float32"
 
     def __post_init__(self) -> None:
         if self.dtype not in ("float32", "float64"):
