@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,10 @@ from .grid import DEFAULT_CONFIG, GridError, load_config, spec_from_config
 from .method import ConfigError, describe_config
 from .registry import BrokenPluginError, UnknownNameError
 from .report import DEFAULT_METRICS, FORMATS
-from .sources import DatasetUnavailableError
+from .sources import DatasetNameError, DatasetUnavailableError
 
 USAGE_ERRORS = (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
-                DatasetUnavailableError)
+                DatasetUnavailableError, DatasetNameError)
 
 
 class CliError(click.ClickException):
@@ -273,13 +274,41 @@ def status(experiment, tracking_uri) -> None:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 def ui(tracking_uri, port, host) -> int:
-    """Start the MLflow UI on the same store."""
+    """Start the MLflow UI on the same store (Ctrl-C or SIGTERM stops it and its workers)."""
     from .tracking import resolve_uri
 
     uri = resolve_uri(tracking_uri)
     click.echo(f"MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it")
-    return subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
-                            "--port", str(port)])
+    # Its own session, so that stopping this command can stop the server's whole process group.
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
+                               "--port", str(port)], start_new_session=True)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        stop_process_group(server)
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group led by ``process``, then SIGKILL what is left after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(grace)
+            os.killpg(process.pid, 0)  # the leader is gone; its workers may not be
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            pass
 
 
 # -- list -------------------------------------------------------------------------------------------------
@@ -332,6 +361,10 @@ def datasets_list(data_dir) -> None:
             n, v, k = data.n_samples, data.n_views, data.n_clusters
         click.echo(f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} "
                    f"{source.description}")
+    for name, imported in sources.imported_datasets(data_dir).items():
+        data = store.load(sources.prepared_path(name, None, data_dir))
+        click.echo(f"{name:16s} {data.n_samples!s:>7s} {data.n_views!s:>3s} {data.n_clusters!s:>4s}  {'yes':8s} "
+                   f"[imported] {imported.description}")
 
 
 def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -388,19 +421,26 @@ def datasets_info(name, data_dir) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
+    from .download import sha256_file
     from .matlab import import_mat
 
+    sources.check_new_name(name)
     path = sources.prepared_path(name, None, data_dir)
     if path.exists() and not force:
         raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")
     data = import_mat(file, name=name, views_key=views_key, labels_key=labels_key, orientation=orientation,
                       view_names=split_list(view_names) if view_names else None, mask_key=mask_key)
+    data.card.extra["imported"] = {"file": Path(file).name, "sha256": sha256_file(file)}
     store.save(data, path)
     extra = data.card.extra
     dims = ", ".join(f"{n}:{d}" for n, d in zip(data.view_names, data.view_dims))
+    nonfinite = extra.get("nonfinite_rows_marked_missing")
+    if nonfinite:
+        rows = ", ".join(f"{count} in view {view!r}" for view, count in nonfinite.items())
+        click.echo(f"note: rows holding NaN or Inf became missing views: {rows} (recorded on the card)", err=True)
     click.echo(f"{name}: {path} (n={data.n_samples}, views=[{dims}], K={data.n_clusters}, "
                f"views from {extra['views_from']}, labels {extra.get('label_key')}, "
-               f"observed {data.mask.mean():.3f})")
+               f"observed {data.mask.mean():.3f}); run it with: mvbench run --datasets {name}")
 
 
 @datasets_group.command(name="validate")

@@ -12,6 +12,10 @@ class DataValidationError(ValueError):
     """A dataset violates the data model (one-line message naming the problem)."""
 
 
+class LabelsHiddenError(AttributeError):
+    """A method read the labels of the dataset it is clustering (methods never see labels)."""
+
+
 @dataclass
 class DatasetCard:
     """Provenance of a dataset: what it is, where it comes from, how each view was made."""
@@ -74,7 +78,8 @@ class MultiViewDataset:
         self.mask = (
             np.ones((self.n_samples, n_views), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         )
-        self.labels = None if labels is None else np.asarray(labels)
+        self._labels_hidden = False
+        self.labels = labels
         self.ids = (
             np.array([str(i) for i in range(self.n_samples)], dtype=object)
             if ids is None
@@ -83,6 +88,33 @@ class MultiViewDataset:
         self.card = card if card is not None else DatasetCard(name="unnamed")
 
     # -- access ---------------------------------------------------------------------------------
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The ground-truth labels (None when unknown); reading them from :meth:`without_labels`
+        raises :class:`LabelsHiddenError`."""
+        if self._labels_hidden:
+            raise LabelsHiddenError("methods never see labels: this dataset was handed to a method "
+                                    "with its labels hidden (use n_clusters given to fit_predict)")
+        return self._labels
+
+    @labels.setter
+    def labels(self, labels: np.ndarray | None) -> None:
+        self._labels = None if labels is None else np.asarray(labels)
+
+    def without_labels(self) -> "MultiViewDataset":
+        """A view of this dataset (same arrays, read-only) whose labels cannot be read: what the
+        runner hands to a method."""
+        views = []
+        for x in self.views:
+            x = x.view()
+            x.flags.writeable = False
+            views.append(x)
+        mask = self.mask.view()
+        mask.flags.writeable = False
+        hidden = MultiViewDataset(views, self.view_names, mask, None, self.ids, replace(self.card))
+        hidden._labels_hidden = True
+        return hidden
+
     @property
     def views(self) -> list[np.ndarray]:
         """All views as float32 arrays (reads lazy views)."""
@@ -117,7 +149,8 @@ class MultiViewDataset:
     @property
     def n_clusters(self) -> int | None:
         """Number of distinct labels, if labels are known."""
-        return None if self.labels is None else int(len(np.unique(self.labels)))
+        labels = self.labels
+        return None if labels is None else int(len(np.unique(labels)))
 
     @property
     def name(self) -> str:
@@ -135,14 +168,16 @@ class MultiViewDataset:
     def subset(self, index: np.ndarray) -> "MultiViewDataset":
         """The samples at ``index`` (views are materialised)."""
         index = np.asarray(index)
-        return MultiViewDataset(
+        out = MultiViewDataset(
             [x[index] for x in self.views],
             self.view_names,
             self.mask[index],
-            None if self.labels is None else self.labels[index],
+            None if self._labels is None else self._labels[index],
             self.ids[index],
             replace(self.card),
         )
+        out._labels_hidden = self._labels_hidden
+        return out
 
     def with_mask(self, mask: np.ndarray) -> "MultiViewDataset":
         """A copy whose unobserved rows are zeroed to match ``mask``."""
@@ -155,7 +190,9 @@ class MultiViewDataset:
                 x = x.copy()
                 x[~mask[:, v]] = 0.0
                 views.append(x)
-        return MultiViewDataset(views, self.view_names, mask, self.labels, self.ids, replace(self.card))
+        out = MultiViewDataset(views, self.view_names, mask, self._labels, self.ids, replace(self.card))
+        out._labels_hidden = self._labels_hidden
+        return out
 
     # -- integrity --------------------------------------------------------------------------------
     def validate(self) -> None:
@@ -184,8 +221,8 @@ class MultiViewDataset:
             )
         if len(self.ids) != n:
             raise DataValidationError(f"{len(self.ids)} ids for {n} samples")
-        if self.labels is not None and len(self.labels) != n:
-            raise DataValidationError(f"labels have length {len(self.labels)} but the dataset has {n} samples")
+        if self._labels is not None and len(self._labels) != n:
+            raise DataValidationError(f"labels have length {len(self._labels)} but the dataset has {n} samples")
 
     def content_sha256(self) -> str:
         """sha256 over views, mask, labels and ids: identifies the data, not its card."""
@@ -194,8 +231,8 @@ class MultiViewDataset:
             h.update(name.encode())
             h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
         h.update(np.ascontiguousarray(self.mask).tobytes())
-        if self.labels is not None:
-            h.update(np.asarray(self.labels).astype(np.int64).tobytes())
+        if self._labels is not None:
+            h.update(np.asarray(self._labels).astype(np.int64).tobytes())
         h.update("\x00".join(map(str, self.ids)).encode())
         return h.hexdigest()
 

@@ -125,7 +125,8 @@ def run_cell(task: CellTask) -> CellResult:
                 f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
                 f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"))
         imputed = not data.is_complete and not method_cls.capabilities.handles_missing
-        fit_data = impute(data, cell.imputation) if imputed else data
+        # The method gets read-only views and no labels (reading them raises LabelsHiddenError).
+        fit_data = (impute(data, cell.imputation) if imputed else data).without_labels()
         n_clusters = data.n_clusters
         if n_clusters is None:
             raise ValueError(f"dataset {cell.dataset!r} has no labels, so the number of clusters is unknown")

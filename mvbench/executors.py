@@ -9,7 +9,10 @@ from __future__ import annotations
 import concurrent.futures as futures
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from typing import Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -29,7 +32,7 @@ class SerialExecutor:
 
 
 def limit_threads(n_threads: int) -> None:
-    """Cap BLAS/OpenMP and torch threads in this process (worker initialiser)."""
+    """Cap BLAS/OpenMP and torch threads in this process."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n_threads)
     from threadpoolctl import threadpool_limits
@@ -37,6 +40,31 @@ def limit_threads(n_threads: int) -> None:
     threadpool_limits(n_threads)
     if "torch" in sys.modules:  # otherwise torch reads OMP_NUM_THREADS when a method imports it
         sys.modules["torch"].set_num_threads(n_threads)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` dies, even by SIGKILL (no orphaned workers)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:  # elsewhere: poll for the parent
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the watch was set up
+        os._exit(1)
+
+
+def init_worker(n_threads: int, parent_pid: int) -> None:
+    """Worker initialiser: die with the parent, leave Ctrl-C to it, and cap threads."""
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the pool on Ctrl-C
+    limit_threads(n_threads)
 
 
 class ProcessExecutor:
@@ -51,8 +79,8 @@ class ProcessExecutor:
         pending = list(tasks)
         while pending:
             context = multiprocessing.get_context("spawn")
-            with futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=limit_threads,
-                                             initargs=(self.threads_per_worker,)) as pool:
+            with futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_worker,
+                                             initargs=(self.threads_per_worker, os.getpid())) as pool:
                 submitted = {pool.submit(fn, task): task for task in pending}
                 pending, delivered = [], set()
                 try:
@@ -68,10 +96,18 @@ class ProcessExecutor:
                             break
                         delivered.add(future)
                         yield result
-                except BaseException:
+                except BaseException:  # Ctrl-C or the consumer stopped: end the cells in flight now
                     for future in submitted:
                         future.cancel()
+                    terminate_workers(pool)
                     raise
+
+
+def terminate_workers(pool: futures.ProcessPoolExecutor) -> None:
+    """Stop a pool's worker processes without waiting for their cells."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def make_executor(workers: int, on_crash: Callable | None = None) -> Executor:

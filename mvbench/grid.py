@@ -61,6 +61,7 @@ class Cell:
     condition: Condition
     repetition: int
     imputation: str
+    method_code: str = ""  # the method's code identity (mvbench.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
 
     @property
@@ -76,7 +77,8 @@ class Cell:
     @property
     def key(self) -> str:
         blob = json.dumps({
-            "method": self.method, "params": list(self.method_params), "dataset": self.dataset,
+            "method": self.method, "code": self.method_code, "params": list(self.method_params),
+            "dataset": self.dataset,
             "dataset_params": list(self.dataset_params), "sha256": self.dataset_sha256,
             "condition": self.condition.key(), "repetition": self.repetition, "imputation": self.imputation,
         }, sort_keys=True, default=str)

@@ -481,13 +481,12 @@ def _parse_part(variables: dict[str, Any], options: dict[str, Any]) -> _Part:
             observed[idx] = True
             mask[:, v] &= observed
         info["index_key"] = index_key
-    partial_nan = 0
+    nonfinite = []  # per view: rows that hold NaN/Inf and become missing views
     for v, x in enumerate(views):
-        all_bad, some_bad = _row_nonfinite(x)
+        _, some_bad = _row_nonfinite(x)
+        nonfinite.append(int((some_bad & mask[:, v]).sum()))
         mask[:, v] &= ~some_bad
-        partial_nan += int((some_bad & ~all_bad).sum())
-    if partial_nan:
-        info["rows_with_some_nonfinite_marked_missing"] = partial_nan
+    info["nonfinite_rows"] = nonfinite
     used = exclude | set(view_keys) | {index_key}
     candidates = [k for k in variables if k not in used and INDICATOR_HINT.search(k.split(".")[-1])]
     if mask.all() or options.get("mask_key"):
@@ -579,6 +578,8 @@ def import_mat(
     labels, label_info = (None, {}) if first.labels is None else _encode_labels(
         np.concatenate([p.labels for p in parts]), first.info["label_key"])
     names = _view_names(variables, view_names, first.names, len(views))
+    nonfinite = {name: count for name, count in zip(names, np.sum([p.info.pop("nonfinite_rows") for p in parts], axis=0))
+                 if count}
     class_names = next((s for k in _key_lookup(variables, CLASS_NAME_KEYS)
                         if (s := _strings(variables[k])) and len(s) == label_info.get("n_classes")), None)
     extra: dict[str, Any] = {
@@ -604,7 +605,9 @@ def import_mat(
     for v in range(len(views)):
         dense.append(_dense_float32(views[v], mask[:, v]))
         views[v] = None
-    card = DatasetCard(name=name or path.stem, source=str(path), extra=extra,
+    if nonfinite:
+        extra["nonfinite_rows_marked_missing"] = {name: int(count) for name, count in nonfinite.items()}
+    card = DatasetCard(name=name or path.stem, source=path.name, extra=extra,
                        description=f"imported from {path.name} ({fmt})")
     data = MultiViewDataset(dense, names, mask, labels, ids, card)
     data.validate()

@@ -75,6 +75,10 @@ class Method(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     #: Hyper-parameters for a fast smoke run on tiny data (used by the contract tests).
     quick_params: ClassVar[dict[str, Any]] = {}
+    #: Bump when results change for a reason the method's source does not show (a dependency, a
+    #: data file); with the source hash it forms the code identity in every cell key
+    #: (:mod:`mvbench.code_identity`).
+    version: ClassVar[str] = ""
     #: A seed shared by all methods of one (dataset, condition, repetition), set by the runner before
     #: ``fit_predict`` (None outside it). Methods use it for work they share, e.g. cached pretraining.
     data_seed: int | None = None

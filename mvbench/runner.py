@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from . import registry, sources, store
+from .code_identity import code_identity
 from .execution import FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
 from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
@@ -76,7 +77,7 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
             for method_name, method_label, method_params, method_cls, group in methods:
                 for rep in range(spec.seeds):
                     cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
-                                condition, rep, spec.imputation, group)
+                                condition, rep, spec.imputation, code_identity(method_cls), group)
                     if cell.key not in tasks:
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit)
@@ -95,11 +96,15 @@ def run_grid(
     force: bool = False,
     command: str = "",
     config: dict[str, Any] | None = None,
-    on_result: Callable[[CellResult], None] | None = None,
     show_progress: bool = True,
 ) -> GridOutcome:
-    """Run the cells not yet finished in the experiment and log each as soon as it completes."""
+    """Run the cells not yet done in the experiment and log each as soon as it completes.
+
+    Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
+    cells are retried; only done cells are skipped (all of them again with ``force``).
+    """
     outcome = GridOutcome(grid.cells)
+    tracker.reap_dead_runs()
     done = set() if force else tracker.completed_keys()
     todo = [grid.tasks[c.key] for c in grid.cells if c.key not in done]
     outcome.skipped_done = len(grid.cells) - len(todo)
@@ -113,8 +118,6 @@ def run_grid(
             for result in executor.map_unordered(run_cell, todo):
                 tracker.log_cell(outcome.parent_run_id, result)
                 outcome.ran.append(result)
-                if on_result:
-                    on_result(result)
                 advance(result)
     except KeyboardInterrupt:
         status, outcome.interrupted = "KILLED", True

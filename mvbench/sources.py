@@ -14,13 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
 from . import registry, store
-from .data import MultiViewDataset
+from .data import DatasetCard, MultiViewDataset
 from .method import NoConfig, build_config, config_to_dict
+
+
+class DatasetNameError(ValueError):
+    """A dataset name is not usable for a new dataset (one-line message)."""
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -79,11 +84,65 @@ def raw_folder(name: str) -> Path:
     return local if local.exists() else data_dir() / "raw" / name
 
 
-def get_source(name: str) -> DatasetSource:
-    """Instantiate the registered source ``name`` (raises UnknownNameError / BrokenPluginError)."""
-    cls = registry.datasets().get(name)
-    source = cls() if isinstance(cls, type) else cls
-    return source
+class ImportedDataset(DatasetSource):
+    """A dataset imported from the user's own file (``mvbench datasets import``): its prepared
+    file in the data directory is its only source."""
+
+    def __init__(self, name: str, card: DatasetCard) -> None:
+        self.name = name  # type: ignore[misc]
+        self.card = card
+        origin = card.extra.get("imported", {})
+        self.description = f"imported from {origin.get('file', '?')} (sha256 {origin.get('sha256', '?')[:16]})"
+        self.n_clusters = card.extra.get("n_classes")
+
+    def raw_available(self, raw: Path | None) -> bool:
+        return False
+
+    def raw_hint(self) -> str:
+        return f"its file {prepared_path(self.name)} is gone: import the .mat file again"
+
+    def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
+        raise DatasetUnavailableError(f"dataset {self.name!r}: {self.raw_hint()}")
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_new_name(name: str) -> None:
+    """Refuse a name for an imported dataset that is not a plain file name or is registered."""
+    if not NAME_PATTERN.fullmatch(name) or name.endswith(".h5"):
+        raise DatasetNameError(f"dataset name {name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (no path, "
+                               f"no .h5 suffix): choose e.g. {re.sub(r'[^A-Za-z0-9_.-]', '_', name).strip('_.-') or 'my_set'}")
+    if name in registry.datasets().names():
+        raise DatasetNameError(f"{name!r} is a registered dataset: choose another --name for the import")
+
+
+def imported_datasets(root: str | os.PathLike | None = None) -> dict[str, ImportedDataset]:
+    """The imported datasets of the data directory, by name."""
+    out = {}
+    folder = data_dir(root)
+    for path in sorted(folder.glob("*.h5")) if folder.is_dir() else []:
+        try:
+            card = store.read_card(path)
+        except (OSError, ValueError, KeyError):
+            continue
+        if "imported" in card.extra and path.stem == card.name:
+            out[card.name] = ImportedDataset(card.name, card)
+    return out
+
+
+def get_source(name: str, root: str | os.PathLike | None = None) -> DatasetSource:
+    """The registered source ``name``, else the imported dataset ``name`` of the data directory
+    (raises UnknownNameError / BrokenPluginError)."""
+    datasets = registry.datasets()
+    if name not in datasets.names():
+        imported = imported_datasets(root)
+        if name in imported:
+            return imported[name]
+        raise registry.UnknownNameError(registry.unknown_name_message("dataset", name,
+                                                                      datasets.names() + list(imported)))
+    cls = datasets.get(name)
+    return cls() if isinstance(cls, type) else cls
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -107,7 +166,7 @@ def prepare(
     force: bool = False,
 ) -> Path:
     """Build ``name`` from its raw source and store it; returns the file (kept if already there)."""
-    source = get_source(name)
+    source = get_source(name, root)
     params = params or {}
     config = build_config(source.Params, params, owner=f"dataset {name}")
     path = prepared_path(name, params, root)
@@ -123,13 +182,3 @@ def prepare(
         data.card.extra = {**data.card.extra, "build_params": config_to_dict(config)}
     store.save(data, path)
     return path
-
-
-def load_dataset(
-    name: str,
-    params: dict[str, Any] | None = None,
-    root: str | os.PathLike | None = None,
-    raw: str | os.PathLike | None = None,
-) -> MultiViewDataset:
-    """The prepared dataset ``name``, preparing it first when its raw source is at hand."""
-    return store.load(prepare(name, params, root, raw))

@@ -59,11 +59,25 @@ def save(data: MultiViewDataset, path: str | os.PathLike, compression_level: int
                 f.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64))
             f.create_dataset("ids", data=np.asarray([str(i) for i in data.ids], dtype=object),
                              dtype=h5py.string_dtype("utf-8"))
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a shared data dir needs the umask's mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def read_card(path: str | os.PathLike) -> DatasetCard:
+    """The card of a dataset file, without reading its arrays."""
+    with h5py.File(path, "r") as f:
+        _check_schema(f, Path(path))
+        return DatasetCard.from_dict(json.loads(f.attrs["card"]))
 
 
 class LazyViews(Sequence[np.ndarray]):

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import json
 import os
+import re
+import socket
 import subprocess
 import tempfile
 import time
@@ -19,10 +20,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .execution import DONE, FAILED, SKIPPED, CellResult
+from .faults import fault_point
 from .grid import Cell
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
+OWNER_TAG = "mvbench.owner"  # host:pid:start time of the process that writes the run
 _MLFLOW_STATUS = {DONE: "FINISHED", FAILED: "FAILED", SKIPPED: "KILLED"}
 
 
@@ -90,10 +93,11 @@ class Tracker:
 
     # -- reading ----------------------------------------------------------------------------------
     def cell_runs(self, status: str | None = None) -> list[Any]:
-        """All child runs of mvbench cells in the experiment (optionally of one mvbench status)."""
-        query = f"tags.`{KIND_TAG}` = 'cell'"
-        if status:
-            query += f" and tags.`{STATUS_TAG}` = '{status}'"
+        """The completely logged cell runs of the experiment (optionally of one mvbench status).
+
+        A run counts only once its status tag, written last, is there: runs of a writer killed
+        mid-logging are left out, so their cells count as missing."""
+        query = f"tags.`{KIND_TAG}` = 'cell' and tags.`{STATUS_TAG}` " + (f"= '{status}'" if status else "LIKE '%'")
         runs, token = [], None
         while True:
             page = self.client.search_runs([self.experiment_id], query, max_results=5000, page_token=token,
@@ -113,8 +117,8 @@ class Tracker:
         return latest
 
     def completed_keys(self) -> set[str]:
-        """Keys of cells with a finished (done or skipped) run: resume skips these."""
-        return {r.data.tags[KEY_TAG] for r in self.cell_runs() if r.data.tags.get(STATUS_TAG) in (DONE, SKIPPED)}
+        """Keys of cells with a done run: resume skips these (failed and skipped cells are retried)."""
+        return {r.data.tags[KEY_TAG] for r in self.cell_runs(DONE)}
 
     def parent_runs(self) -> list[Any]:
         return self.client.search_runs([self.experiment_id], f"tags.`{KIND_TAG}` = 'grid'",
@@ -123,7 +127,7 @@ class Tracker:
     # -- writing ----------------------------------------------------------------------------------
     def start_grid(self, cells: list[Cell], command: str, config: dict[str, Any]) -> str:
         run = self.client.create_run(self.experiment_id, run_name=f"grid {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                                     tags={KIND_TAG: "grid", "mvbench.version": mvbench_version(),
+                                     tags={KIND_TAG: "grid", OWNER_TAG: owner(), "mvbench.version": mvbench_version(),
                                            "mvbench.git_commit": git_commit(), "mvbench.command": command[:5000],
                                            "mvbench.n_cells": str(len(cells))})
         run_id = run.info.run_id
@@ -139,39 +143,68 @@ class Tracker:
         self.client.set_terminated(run_id, status)
 
     def log_cell(self, parent_id: str, result: CellResult) -> str:
+        """Log one cell as a child run; the status tag, the "done" marker, is written last.
+
+        A run without that tag (the writer was killed mid-logging) counts as missing everywhere;
+        an interrupted writer ends its run as KILLED.
+        """
         from mlflow.entities import Metric, Param
 
         cell = result.cell
         tags = {
-            "mlflow.parentRunId": parent_id, KIND_TAG: "cell", KEY_TAG: cell.key, STATUS_TAG: result.status,
+            "mlflow.parentRunId": parent_id, KIND_TAG: "cell", KEY_TAG: cell.key, OWNER_TAG: owner(),
             "mvbench.dataset_sha256": cell.dataset_sha256, "mvbench.version": mvbench_version(),
             "mvbench.git_commit": git_commit(), "mvbench.method_label": cell.method_label,
-            "mvbench.dataset_label": cell.dataset_label, "mvbench.condition": cell.condition.label(),
-            "mvbench.group": cell.group,
+            "mvbench.method_code": cell.method_code, "mvbench.dataset_label": cell.dataset_label,
+            "mvbench.condition": cell.condition.label(), "mvbench.group": cell.group,
         }
         if result.error:
             tags["mvbench.error"] = result.error[:4000]
         run = self.client.create_run(self.experiment_id, run_name=cell.run_name, tags=tags)
         run_id = run.info.run_id
-        now = int(time.time() * 1000)
-        params = {"method": cell.method, "dataset": cell.dataset, "repetition": cell.repetition, "seed": cell.seed,
-                  "imputation": cell.imputation if result.imputed else "none",
-                  **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
-                  **{f"method.{k}": v for k, v in cell.method_params},
-                  **{f"dataset.{k}": v for k, v in cell.dataset_params}}
-        metrics = [Metric(metric_name(k), float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
-        for key, values in result.curves.items():
-            metrics.extend(Metric(metric_name(key), float(v), now, step) for step, v in enumerate(values))
-        param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
-        # MLflow's batch limits: 100 params and 1000 entities per call.
-        self.client.log_batch(run_id, metrics=metrics[:900], params=param_list[:100])
-        for i in range(100, len(param_list), 100):
-            self.client.log_batch(run_id, params=param_list[i:i + 100])
-        for i in range(900, len(metrics), 1000):
-            self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
-        self._log_artifacts(run_id, result)
-        self.client.set_terminated(run_id, _MLFLOW_STATUS[result.status])
+        try:
+            now = int(time.time() * 1000)
+            params = {"method": cell.method, "method_code": cell.method_code, "dataset": cell.dataset,
+                      "repetition": cell.repetition, "seed": cell.seed,
+                      "imputation": cell.imputation if result.imputed else "none",
+                      **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
+                      **{f"method.{k}": v for k, v in cell.method_params},
+                      **{f"dataset.{k}": v for k, v in cell.dataset_params}}
+            metrics = [Metric(metric_name(k), float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
+            for key, values in result.curves.items():
+                metrics.extend(Metric(metric_name(key), float(v), now, step) for step, v in enumerate(values))
+            param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            # MLflow's batch limits: 100 params and 1000 entities per call.
+            for i in range(0, len(param_list), 100):
+                self.client.log_batch(run_id, params=param_list[i:i + 100])
+            for i in range(0, len(metrics), 1000):
+                self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
+            self._log_artifacts(run_id, result)
+            fault_point("before_marker")
+            self.client.set_terminated(run_id, _MLFLOW_STATUS[result.status])
+            self.client.set_tag(run_id, STATUS_TAG, result.status)
+        except BaseException:
+            self._end_killed(run_id, "interrupted while logging")
+            raise
         return run_id
+
+    def _end_killed(self, run_id: str, why: str) -> None:
+        """Best effort: mark a run this process abandons as KILLED (never deleted)."""
+        try:
+            self.client.set_tag(run_id, "mvbench.ended", why)
+            self.client.set_terminated(run_id, "KILLED")
+        except BaseException:  # the store may be unreachable, or the user pressed Ctrl-C again
+            pass
+
+    def reap_dead_runs(self) -> int:
+        """End as KILLED the runs left RUNNING by a dead mvbench process of this host; returns how many."""
+        query = f"attributes.status = 'RUNNING' and tags.`{OWNER_TAG}` LIKE '{socket.gethostname()}:%'"
+        reaped = 0
+        for run in self.client.search_runs([self.experiment_id], query, max_results=5000):
+            if not owner_alive(run.data.tags.get(OWNER_TAG, "")):
+                self._end_killed(run.info.run_id, "its mvbench process died (ended by the next invocation)")
+                reaped += 1
+        return reaped
 
     def _log_artifacts(self, run_id: str, result: CellResult) -> None:
         cell = result.cell
@@ -192,6 +225,35 @@ class Tracker:
             if result.traceback:
                 (tmp_path / "traceback.txt").write_text(result.traceback)
             self.client.log_artifacts(run_id, tmp)
+
+
+def _process_start(pid: int) -> str:
+    """The start time of process ``pid`` in clock ticks since boot ('' if unknown or not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner() -> str:
+    """``host:pid:start`` naming this process (the start time tells a reused pid apart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+
+
+def owner_alive(tag: str) -> bool:
+    """Whether the process named by an owner tag of this host still runs."""
+    host, _, rest = tag.partition(":")
+    pid, _, start = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's process: nothing to tell from here
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return not start or _process_start(int(pid)) == start
 
 
 def first_line(exc: BaseException) -> str:

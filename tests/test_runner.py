@@ -129,8 +129,8 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
     assert by_method["toy"]["0"].data.params["imputation"] == "none"  # handles missing views itself
     masks = Toy.seen_masks
     assert len(masks) == 3 and not np.array_equal(masks[0], masks[1])
-    from mvbench.sources import load_dataset
-    data = load_dataset("synthetic", {"n_samples": 90})
+    from mvbench import sources, store
+    data = store.load(sources.prepare("synthetic", {"n_samples": 90}))
     for rep, mask in enumerate(masks):
         np.testing.assert_array_equal(grid.cells[0].condition.apply(data, rep).mask, mask)
     seeds = {run.data.params["seed"] for run in tracker.cell_runs()}
