@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
+from mvbench.download import sha256_file
 from mvbench.features.builder import ImageTextParams, build_image_text, records_from_folder
 from mvbench.sources import DatasetSource
 
@@ -37,7 +38,8 @@ class ImageCaptions(DatasetSource):
     def build(self, raw: Path | None, params: ImageCaptionsParams) -> MultiViewDataset:
         raw = Path(raw)
         captions = next(raw / n for n in CAPTION_FILES if (raw / n).exists())
-        card = DatasetCard(name=params.collection or "image_captions", source=str(raw.resolve()),
+        card = DatasetCard(name=params.collection or "image_captions",
+                           source=f"{raw.resolve().name}/{captions.name} (sha256 {sha256_file(captions)})",
                            description=f"image–caption collection built from {captions.name} and the images under "
-                                       f"{raw.name}/")
+                                       f"{raw.resolve().name}/")
         return build_image_text(records_from_folder(raw, captions), card, params.choice())

@@ -7,12 +7,12 @@ checks the file's sha256 against the published one, imports it with :func:`mvben
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from mvbench.data import DataValidationError, MultiViewDataset
+from mvbench.download import sha256_file
 from mvbench.matlab import import_mat
 from mvbench.sources import DatasetSource, raw_root
 
@@ -170,7 +170,7 @@ class MatCollectionSource(DatasetSource):
         path = self._file(raw)
         if path is None:
             raise DataValidationError(f"{raw} is not a file: {self.raw_hint()}")
-        digest = _sha256(path)
+        digest = sha256_file(path)
         if digest != spec.sha256:
             raise DataValidationError(f"{path} has sha256 {digest[:16]}..., expected {spec.sha256[:16]}... "
                                       f"(a different or corrupted file): download {spec.url} again")
@@ -187,14 +187,6 @@ class MatCollectionSource(DatasetSource):
         card.feature_extractors = {name: f"{kind} ({dim}-d)" for name, (dim, kind) in spec.views.items()}
         card.extra = {**card.extra, "raw_sha256": digest, **({"notes": spec.notes} if spec.notes else {})}
         return data
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _source(key: str) -> type[MatCollectionSource]:

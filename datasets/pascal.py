@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download
+from mvbench.download import DownloadError, download, sha256_file
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
 from mvbench.progress import track
 from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
@@ -132,4 +132,7 @@ class PascalSentences(DatasetSource):
             license="PASCAL VOC images (Flickr terms); captions for research use",
             description=self.description + "; images not present in the raw folder are missing image views",
         )
+        # No checksum of the official page or images is published: the captions file's is recorded.
+        captions = raw / ("pascal_sentences.json" if (raw / "pascal_sentences.json").exists() else "index.html")
+        card.extra = {"captions_file": captions.name, "captions_sha256": sha256_file(captions)}
         return build_image_text(pascal_records(raw), card, params.choice())

@@ -37,6 +37,8 @@ from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"
+#: sha256 of the official labelled set (2,972,037,809 bytes), as recorded by independent users of the file.
+NYU_SHA256 = "2d724b0c0ab358aa1ce5df855e5bd14a2279ab7202efe22f32a30d612dcb86aa"
 
 
 @dataclass
@@ -46,7 +48,8 @@ class RgbdParams(ImageTextParams):
     scene_types: str = ""
     """Comma-separated scene types to keep instead ('' = use min_scene_images)."""
     mat_url: str = NYU_URL
-    mat_sha256: str = ""
+    mat_sha256: str = NYU_SHA256
+    """Verified after download; '' skips the check (only for a deliberately different file)."""
     descriptions_url: str = ""
     """A zip holding descriptions/<i>.txt (or descriptions.json/.csv); used when they are not in the raw folder."""
 

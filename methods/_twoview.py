@@ -43,6 +43,10 @@ class TwoViewMethod(Method):
 
     capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
 
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        select_views(data, self.config.views)
+
     def two_views(self, data: MultiViewDataset) -> tuple[torch.Tensor, torch.Tensor]:
         """The two chosen views (``views``), normalised (``input_norm``), as float32 tensors."""
         a, b = select_views(data, self.config.views)

@@ -40,6 +40,10 @@ class DEC(Method):
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
     quick_params = dict(QUICK_PARAMS)
 
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        data.view_indices("all" if self.config.view == "concat" else self.config.view)
+
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
         all_rows = np.ones(data.n_samples, dtype=bool)

@@ -87,6 +87,10 @@ class JECL(Method):
     capabilities = Capabilities(handles_missing=True, min_views=2, stochastic=True)
     quick_params = dict(QUICK_PARAMS)
 
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        choose_views(data, self.config.views)
+
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
         views = choose_views(data, cfg.views)

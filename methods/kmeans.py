@@ -53,9 +53,16 @@ class KMeansSingleView(Method):
     Config = SingleViewConfig
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
 
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        self.view_index(data)
+
+    def view_index(self, data: MultiViewDataset) -> int:
+        view = self.config.view
+        return data.view_index(int(view) if view.isdigit() else view)
+
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        view = int(self.config.view) if self.config.view.isdigit() else self.config.view
-        index = data.view_index(view)
+        index = self.view_index(data)
         x = normalize_view(data.view(index), self.config.normalization, data.mask[:, index])
         return FitResult(labels=kmeans_labels(x, n_clusters, self.config, seed), embedding=x)
 
@@ -65,6 +72,10 @@ class KMeansConcat(Method):
 
     Config = ConcatConfig
     capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        data.view_indices(self.config.views)
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v])

@@ -14,19 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from . import registry, sources, store
-from .conditions import ConditionError
-from .data import DataValidationError
-from .grid import DEFAULT_CONFIG, GridError, load_config, spec_from_config
-from .method import ConfigError, describe_config
-from .registry import BrokenPluginError, UnknownNameError
-from .report import DEFAULT_METRICS, FORMATS
-from .sources import DatasetNameError, DatasetUnavailableError
+from .schema import DEFAULT_METRICS, FORMATS
 
-USAGE_ERRORS = (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
-                DatasetUnavailableError, DatasetNameError)
+# Heavy modules (numpy, pandas, h5py, MLflow, the plugins) are imported inside the commands that
+# need them, so that `mvbench --help` and `mvbench list` start fast.
 
 
 class CliError(click.ClickException):
@@ -46,9 +38,17 @@ def data_dir_option(help_text: str = "Folder of prepared datasets (default: $MVB
 
 
 def usage_errors() -> tuple[type[BaseException], ...]:
+    """The exception types that mean bad input (one line, exit status 2), not a bug."""
+    from .conditions import ConditionError
+    from .data import DataValidationError
+    from .grid import GridError
+    from .method import ConfigError
+    from .registry import BrokenPluginError, UnknownNameError
+    from .sources import DatasetNameError, DatasetUnavailableError
     from .tracking import TrackingError
 
-    return USAGE_ERRORS + (TrackingError,)
+    return (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
+            DatasetUnavailableError, DatasetNameError, TrackingError)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
-    except usage_errors() as exc:
+    except Exception as exc:
+        if not isinstance(exc, usage_errors()):
+            raise
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
@@ -89,6 +91,8 @@ def build_config(config_file: str | None, methods: str | None, datasets: str | N
                  missing_view: str | None, subsample: str | None, seeds: int | None, experiment: str | None,
                  imputation: str | None, params: tuple[str, ...]) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
+    from .grid import DEFAULT_CONFIG, load_config
+
     grid_options = any(v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds))
     if config_file:
         config = load_config(config_file)
@@ -124,7 +128,7 @@ def apply_param(config: dict[str, Any], item: str) -> None:
     method, dot, key = target.partition(".")
     if not sep or not dot or not key:
         raise CliError(f"--param takes METHOD.KEY=VALUE (e.g. km.view=1), got {item!r}")
-    value = yaml.safe_load(raw)
+    value = parse_yaml_value(raw, f"--param {item!r}")
     entries, found = [], False
     for entry in config.get("methods") or []:
         if entry == method:
@@ -157,6 +161,7 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
         config_file, params, imputation, data_dir, memory_limit, force, no_progress) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
+    from .grid import spec_from_config
     from .report import aggregate, render, runs_frame
     from .runner import plan, run_grid
     from .tracking import Tracker, resolve_uri
@@ -205,17 +210,25 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 @click.option("--plot-dir", default="plots", show_default=True, help="Folder for --plot PNGs.")
 def report(experiment, tracking_uri, fmt, metrics, output, significance, plot_x, plot_dir) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance)."""
-    from .report import aggregate, render, runs_frame
+    from .report import RUN_COLUMNS, aggregate, render, runs_frame
     from .tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
     frame = runs_frame(tracker)
+    logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith(("param:", "train/")))
+    unknown = [m for m in metric_list if m not in frame.columns]
+    if not metric_list or (unknown and not frame.empty):
+        raise CliError(f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
+                       f"logged metrics: {', '.join(logged)}")
     text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
     if significance and not frame.empty:
         from .significance import summary
 
-        table, line = summary(frame, metric_list[0])
+        try:
+            table, line = summary(frame, metric_list[0])
+        except ValueError as exc:
+            raise CliError(f"--significance: {exc}") from None
         text += "\n" + (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
     if output:
         Path(output).write_text(text)
@@ -317,6 +330,9 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Show hyper-parameters and defaults.")
 def list_(what, verbose) -> None:
     """List registered methods or datasets (broken plugins show their import error)."""
+    from . import registry
+    from .method import describe_config
+
     reg = registry.methods() if what == "methods" else registry.datasets()
     for info in reg.info():
         if info.broken:
@@ -347,6 +363,8 @@ def datasets_group() -> None:
 @data_dir_option()
 def datasets_list(data_dir) -> None:
     """Registered datasets: size, views, K, whether prepared here, and where they come from."""
+    from . import registry, sources, store
+
     click.echo(f"{'name':16s} {'n':>7s} {'V':>3s} {'K':>4s}  {'prepared':8s} source")
     for info in registry.datasets().info():
         if info.broken:
@@ -373,8 +391,19 @@ def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise CliError(f"{option} takes KEY=VALUE, got {item!r}")
-        out[key] = yaml.safe_load(raw)
+        out[key] = parse_yaml_value(raw, f"{option} {item!r}")
     return out
+
+
+def parse_yaml_value(raw: str, where: str) -> Any:
+    """A value written in YAML (a number, a string, a [list] for a sweep), with a one-line error."""
+    import yaml
+
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        problem = str(getattr(exc, "problem", "") or "not valid YAML")
+        raise CliError(f"{where}: cannot read the value {raw!r} ({problem}); write e.g. 3, abc or [1, 10]") from None
 
 
 @datasets_group.command(name="prepare")
@@ -385,6 +414,8 @@ def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
 @click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
 def datasets_prepare(name, raw, params, data_dir, force) -> None:
     """Build dataset NAME from its raw source into the data directory."""
+    from . import sources, store
+
     path = sources.prepare(name, parse_kv(params, "--param"), data_dir, raw, force=force)
     data = store.load(path)
     click.echo(f"{name}: {path} (n={data.n_samples}, views={data.n_views}, K={data.n_clusters})")
@@ -395,6 +426,10 @@ def datasets_prepare(name, raw, params, data_dir, force) -> None:
 @data_dir_option()
 def datasets_info(name, data_dir) -> None:
     """The card and views of dataset NAME (prepared file, or a path to an .h5 file)."""
+    import yaml
+
+    from . import sources, store
+
     path = Path(name) if name.endswith(".h5") else sources.prepared_path(name, None, data_dir)
     if not path.exists():
         source = sources.get_source(name)
@@ -421,6 +456,7 @@ def datasets_info(name, data_dir) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
+    from . import sources, store
     from .download import sha256_file
     from .matlab import import_mat
 
@@ -447,6 +483,8 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
 @click.argument("file", type=click.Path())
 def datasets_validate(file) -> None:
     """Check an mvbench HDF5 file against the schema (exit 2 with the problem if invalid)."""
+    from . import store
+
     data = store.validate_file(file)
     click.echo(f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "
                f"K={data.n_clusters}, sha256={data.card.sha256[:16]})")

@@ -71,14 +71,26 @@ class Condition:
             parts.append(f"sub={self.subsample:g}")
         return " ".join(parts) or "complete"
 
-    def apply(self, data: MultiViewDataset, repetition: int) -> MultiViewDataset:
-        """The dataset as seen under this condition in repetition ``repetition``."""
+    def select(self, data: MultiViewDataset, repetition: int) -> tuple[np.ndarray | None, np.ndarray]:
+        """The kept sample indices (None: all) and the observed mask under this condition, computed
+        from labels and mask alone (no view is read). Raises :class:`ConditionError` if infeasible."""
+        index, mask = None, data.mask
         if self.subsample is not None and self.subsample != 1:
-            data = data.subset(subsample_index(data, self.subsample, derive_seed(data.name, "subsample", repetition)))
+            index = subsample_index(data, self.subsample, derive_seed(data.name, "subsample", repetition))
+            mask = mask[index]
         if self.missing_rate > 0:
             view = None if self.missing_view is None else data.view_index(self.missing_view)
             seed = derive_seed(data.name, "missing", self.missing_view, self.subsample, repetition)
-            data = data.with_mask(missing_mask(data.mask, self.missing_rate, view, seed))
+            mask = missing_mask(mask, self.missing_rate, view, seed)
+        return index, mask
+
+    def apply(self, data: MultiViewDataset, repetition: int) -> MultiViewDataset:
+        """The dataset as seen under this condition in repetition ``repetition``."""
+        index, mask = self.select(data, repetition)
+        if index is not None:
+            data = data.subset(index)
+        if self.missing_rate > 0:
+            data = data.with_mask(mask)
         return data
 
 

@@ -118,7 +118,7 @@ def run_cell(task: CellTask) -> CellResult:
         config = build_config(method_cls.Config, dict(cell.method_params), owner=cell.method)
         method: Method = method_cls(config)
         method.data_seed = cell.data_seed
-        method_cls.capabilities.check_views(data.n_views, cell.method)
+        method.check_data(data)
         estimate = method_cls.memory_estimate(config, data.n_samples, list(data.view_dims))
         if estimate is not None and task.memory_limit_bytes is not None and estimate > task.memory_limit_bytes:
             return CellResult(cell, SKIPPED, error=(

@@ -187,11 +187,14 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     if unknown:
         raise GridError(f"unknown condition(s) {', '.join(sorted(unknown))}; valid: missing_rate, missing_view, subsample")
     views = [None if v in (None, "random") else str(v) for v in as_list(conditions.get("missing_view"))]
-    subsamples = [None if s in (None, 1, 1.0) else float(s) for s in as_list(conditions.get("subsample"))]
-    try:
-        rates = [float(r) for r in as_list(conditions.get("missing_rate", 0.0))]
-    except (TypeError, ValueError):
-        raise GridError(f"missing_rate must be numbers, got {conditions.get('missing_rate')!r}") from None
+    subsamples = [None if s in (None, 1, 1.0) else s for s in as_list(conditions.get("subsample"))]
+    rates = as_list(conditions.get("missing_rate", 0.0))
+    for name, values in (("missing_rate", rates), ("subsample", subsamples)):
+        try:
+            values[:] = [v if v is None else float(v) for v in values]
+        except (TypeError, ValueError):
+            raise GridError(f"conditions: {name} must be a number or a list of numbers, got "
+                            f"{conditions.get(name)!r}") from None
     seeds = config.get("seeds", 5)
     if not isinstance(seeds, int) or seeds < 1:
         raise GridError(f"seeds must be a positive integer, got {seeds!r}")

@@ -94,6 +94,12 @@ class Method(ABC):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         """Cluster ``data`` into ``n_clusters`` groups; every random choice derives from ``seed``."""
 
+    def check_data(self, data: MultiViewDataset) -> None:
+        """Raise (one line) when this configuration cannot run on ``data``: called by the planner
+        before anything is logged, with lazy views (read names and shapes, not arrays) and labels.
+        Methods whose settings name views override it to resolve them as ``fit_predict`` does."""
+        self.capabilities.check_views(data.n_views, self.name or type(self).__name__)
+
     @classmethod
     def memory_estimate(cls, config: Any, n_samples: int, view_dims: list[int]) -> int | None:
         """Peak bytes this method needs on data of this shape, or None when not a concern."""

@@ -1,10 +1,8 @@
-"""Clustering metrics: ACC (Hungarian matching), NMI (arithmetic mean), ARI and purity."""
+"""Clustering metrics: ACC (Hungarian matching), NMI (arithmetic mean), ARI and purity
+(which way each is better: :mod:`mvbench.schema`)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
 
 def contingency(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Counts of (predicted cluster, true class) pairs; rows = clusters, columns = classes."""
@@ -17,6 +15,8 @@ def contingency(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def clustering_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction correct under the best one-to-one cluster-to-class map (Hungarian algorithm)."""
+    from scipy.optimize import linear_sum_assignment
+
     table = contingency(y_true, y_pred)
     rows, cols = linear_sum_assignment(-table)
     return float(table[rows, cols].sum() / len(y_true))
@@ -29,10 +29,14 @@ def purity(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 def nmi(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Normalised mutual information with the arithmetic-mean normalisation (sklearn's default)."""
+    from sklearn.metrics import normalized_mutual_info_score
+
     return float(normalized_mutual_info_score(y_true, y_pred, average_method="arithmetic"))
 
 
 def ari(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    from sklearn.metrics import adjusted_rand_score
+
     return float(adjusted_rand_score(y_true, y_pred))
 
 

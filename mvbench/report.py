@@ -12,10 +12,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .schema import DEFAULT_METRICS, FORMATS, direction
 from .tracking import STATUS_TAG, Tracker
 
-DEFAULT_METRICS = ("acc", "nmi", "ari")
-FORMATS = ("table", "csv", "markdown", "latex")
+#: Columns of :func:`runs_frame` that describe a run rather than measure it.
+RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition")
 
 
 def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -63,12 +64,12 @@ def _cell(mean: float, std: float, n: int) -> str:
 
 
 Row = list[tuple[str, bool]]
-LOWER_IS_BETTER = frozenset({"fit_seconds", "peak_memory_mb"})
 
 
 def _best(means: pd.Series, metric: str) -> float:
-    """The best mean of a column: the smallest for costs (time, memory), else the largest."""
-    return means.min() if metric in LOWER_IS_BETTER else means.max()
+    """The best mean of a column by the metric's declared direction (NaN: no best to mark)."""
+    better = direction(metric)
+    return np.nan if better is None else (means.min() if better == "lower" else means.max())
 
 
 def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[str], list[tuple[str, Row]]]]:

@@ -11,9 +11,12 @@ from typing import Any
 
 from . import registry, sources, store
 from .code_identity import code_identity
+from .conditions import ConditionError
+from .data import DataValidationError
 from .execution import FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
 from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
+from .method import ConfigError, build_config
 from .progress import grid_progress
 from .tracking import Tracker, summarise
 
@@ -60,15 +63,23 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
             methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
     datasets = []
     for entry in spec.datasets:
-        source = sources.get_source(entry.name)
+        source = sources.get_source(entry.name, data_root)
         for params in expand_params(source.Params, entry.params):
             path = sources.prepare(entry.name, params, data_root)
             data = store.load(path)
+            ds_label = label(entry.name, params)
             for condition in conditions:
                 if condition.missing_view is not None and condition.missing_view not in data.view_names:
                     raise GridError(f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
                                     f"--missing-view: choose one of {', '.join(data.view_names)}")
-            datasets.append((entry.name, label(entry.name, params), tuple((k, freeze(v)) for k, v in params.items()),
+                for rep in range(spec.seeds):
+                    try:
+                        condition.select(data, rep)
+                    except ConditionError as exc:
+                        raise GridError(f"dataset {ds_label!r}, condition {condition.label()}: {exc}") from None
+            for method_name, method_label, method_params, method_cls, _ in methods:
+                check_method(method_cls, method_name, method_label, method_params, data, ds_label)
+            datasets.append((entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()),
                              data.card.sha256, path))
     limit = memory_limit if memory_limit is not None else total_memory_bytes()
     cells, tasks = [], {}
@@ -82,6 +93,16 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit)
     return PlannedGrid(spec, cells, tasks)
+
+
+def check_method(method_cls: type, name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
+    """Refuse up front (GridError) a method variant that cannot run on a dataset (views it names,
+    how many views it needs), instead of a failed cell at run time."""
+    method = method_cls(build_config(method_cls.Config, dict(params), owner=name))
+    try:
+        method.check_data(data)
+    except (ConfigError, DataValidationError, ValueError) as exc:
+        raise GridError(f"{method_label} cannot run on dataset {ds_label!r}: {' '.join(str(exc).split())}") from None
 
 
 def crashed_result(task: CellTask, exc: BaseException) -> CellResult:

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .schema import DIRECTIONS, direction
+
 
 def holm(pvalues: list[float]) -> list[float]:
     """Holm–Bonferroni adjusted p-values (same order as given)."""
@@ -26,13 +28,17 @@ def holm(pvalues: list[float]) -> list[float]:
 
 def summary(frame: pd.DataFrame, metric: str = "acc") -> tuple[pd.DataFrame, str]:
     """A per-method table (avg rank, mean score, blocks won, Holm-adjusted Wilcoxon p vs the best)
-    and a one-line Friedman test result."""
+    and a one-line Friedman test result; rank 1 is the best by the metric's declared direction."""
     blocks = frame.pivot_table(index=["dataset", "condition"], columns="method", values=metric, aggfunc="mean")
     blocks = blocks.dropna(axis=0)
     methods = list(blocks.columns)
     if blocks.empty or len(methods) < 2:
         return pd.DataFrame(), "significance: needs at least two methods that finished on the same datasets"
-    ranks = blocks.rank(axis=1, ascending=False, method="average")
+    better = direction(metric)
+    if better is None:
+        raise ValueError(f"metric {metric!r} has no declared direction (better higher or lower): rank by one of "
+                         f"{', '.join(DIRECTIONS)}")
+    ranks = blocks.rank(axis=1, ascending=better == "lower", method="average")
     table = pd.DataFrame({"avg_rank": ranks.mean(), f"mean_{metric}": blocks.mean(),
                           "blocks_won": (ranks == 1).sum()}).sort_values("avg_rank")
     best = table.index[0]
@@ -40,7 +46,7 @@ def summary(frame: pd.DataFrame, metric: str = "acc") -> tuple[pd.DataFrame, str
     pvalues = {}
     for other in table.index[1:]:
         pair = paired[[best, other]].dropna()
-        diff = pair[best] - pair[other]
+        diff = pair[best] - pair[other]  # the sign does not matter to the two-sided test
         pvalues[other] = (float(stats.wilcoxon(diff).pvalue) if len(pair) >= 6 and np.any(diff != 0)
                           else np.nan)
     tested = [m for m, p in pvalues.items() if not np.isnan(p)]

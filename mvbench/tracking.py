@@ -15,9 +15,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .execution import DONE, FAILED, SKIPPED, CellResult
 from .faults import fault_point
@@ -64,6 +65,24 @@ def git_commit() -> str:
         return ""
 
 
+@contextmanager
+def store_creation_lock(uri: str) -> Iterator[None]:
+    """For a local sqlite store, hold an exclusive lock file beside it (other stores: no-op)."""
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(uri[len("sqlite:///"):] + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 class Tracker:
     """Reads and writes mvbench runs of one MLflow experiment."""
 
@@ -78,18 +97,19 @@ class Tracker:
         self.uri = resolve_uri(uri)
         self.experiment_name = experiment
         try:
-            self.client = MlflowClient(tracking_uri=self.uri)
-            exp = self.client.get_experiment_by_name(experiment)
+            with store_creation_lock(self.uri):  # two processes creating one new store: one migrates
+                self.client = MlflowClient(tracking_uri=self.uri)
+                exp = self.client.get_experiment_by_name(experiment)
+                if exp is None and create:
+                    self.client.create_experiment(experiment)
+                    exp = self.client.get_experiment_by_name(experiment)
         except Exception as exc:  # MLflow raises many types for an unusable store
             raise TrackingError(f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; "
                                 f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
         if exp is None:
-            if not create:
-                raise TrackingError(f"no experiment named {experiment!r} in {self.uri}: "
-                                    f"run `mvbench run --experiment {experiment}` first")
-            self.experiment_id = self.client.create_experiment(experiment)
-        else:
-            self.experiment_id = exp.experiment_id
+            raise TrackingError(f"no experiment named {experiment!r} in {self.uri}: "
+                                f"run `mvbench run --experiment {experiment}` first")
+        self.experiment_id = exp.experiment_id
 
     # -- reading ----------------------------------------------------------------------------------
     def cell_runs(self, status: str | None = None) -> list[Any]:
