@@ -89,7 +89,8 @@ class JECL(Method):
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
-        choose_views(data, self.config.views)
+        if len(choose_views(data, self.config.views)) < 2:
+            raise ValueError(f"views={self.config.views!r} names one view; JECL clusters two or more")
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config

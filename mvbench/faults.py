@@ -21,4 +21,4 @@ def fault_point(point: str) -> None:
         return
     _reached[point] = _reached.get(point, 0) + 1
     if _reached[point] == int(count or 1):
-        os.kill(os.getpid(), getattr(signal, f"SIG{sig or 'KILL'}"))
+        signal.raise_signal(getattr(signal, f"SIG{sig or 'KILL'}"))  # in this thread, so it lands here

@@ -15,6 +15,7 @@ from .conditions import ConditionError
 from .data import DataValidationError
 from .execution import FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
+from .faults import fault_point
 from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
 from .method import ConfigError, build_config
 from .progress import grid_progress
@@ -140,6 +141,7 @@ def run_grid(
                 tracker.log_cell(outcome.parent_run_id, result)
                 outcome.ran.append(result)
                 advance(result)
+                fault_point("between_cells")
     except KeyboardInterrupt:
         status, outcome.interrupted = "KILLED", True
     finally:

@@ -36,6 +36,16 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
     (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
     (["report", "--experiment", "never"], "no experiment named 'never'"),
     (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),
+    # refused before anything is logged, instead of a traceback or a failed cell at run time:
+    (["run", "--methods", "km", "--param", "km.n_init=[1,"], "cannot read the value '[1,'"),
+    (["run", "--methods", "km", "--datasets", "digits", "--param", "km.view=nosuchview"],
+     "km(view=nosuchview) cannot run on dataset 'digits': unknown view 'nosuchview'"),
+    (["run", "--methods", "jecl", "--datasets", "synthetic", "--param", "jecl.views=0"],
+     "jecl(views=0) cannot run on dataset 'synthetic'"),
+    (["run", "--methods", "km", "--datasets", "synthetic", "--missing-rate", "0.99"],
+     "condition miss=0.99: missing rate 0.99 needs"),
+    (["run", "--methods", "dcca_km", "--datasets", "synthetic", "--param", "dcca_km.views=0,0"],
+     "names the same view twice"),
 ])
 def test_usage_errors_are_one_line_with_exit_code_2(args, message):
     proc = mvbench(*args, check=2)
@@ -97,3 +107,10 @@ def test_third_party_plugin_registered_only_by_entry_point(tmp_path):
     assert "toy_quantiles" in proc.stdout and len(child_runs()) == 1
     broken = mvbench("run", "--methods", "toy_broken", "--datasets", "synthetic", env=env, check=2)
     assert broken.stderr.count("\n") == 1 and "is broken: ModuleNotFoundError" in broken.stderr
+
+
+def test_a_bad_condition_in_a_config_is_one_line(tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text("methods: [km]\ndatasets: [synthetic]\nconditions: {subsample: abc}\n")
+    proc = mvbench("run", "--config", str(config), check=2)
+    assert proc.stderr.count("\n") == 1 and "subsample must be a number" in proc.stderr, proc.stderr

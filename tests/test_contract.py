@@ -12,7 +12,7 @@ import pytest
 from mvbench import registry
 from mvbench.conditions import Condition
 from mvbench.imputation import impute
-from mvbench.method import Capabilities, FitResult, build_config, describe_config
+from mvbench.method import Capabilities, FitResult, Method, build_config, describe_config
 
 from conftest import blobs
 
@@ -26,10 +26,11 @@ def make(name):
 
 
 def fit(name, data, seed=0):
+    """As the runner does: imputed when the method cannot read the mask, labels hidden, views read-only."""
     cls, method = make(name)
     if not cls.capabilities.handles_missing:
         data = impute(data)
-    return method.fit_predict(data, K, seed)
+    return method.fit_predict(data.without_labels(), K, seed)
 
 
 def two_views(**kw):
@@ -76,3 +77,29 @@ def test_unobserved_rows_are_never_read(name):
         x[hidden] = rng.normal(1e3, 1e2, size=(hidden.sum(), x.shape[1]))
     garbage = type(data)(views, data.view_names, data.mask, data.labels, data.ids, data.card)
     np.testing.assert_array_equal(fit(name, data, seed=1).labels, fit(name, garbage, seed=1).labels)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_input_is_left_unchanged(name):
+    data = Condition(0.3, "text").apply(two_views(), repetition=0)
+    before = data.content_sha256()
+    fit(name, data)
+    assert data.content_sha256() == before
+
+
+class ReadsLabels(Method):
+    """A cheat that clusters by the ground truth."""
+
+    def fit_predict(self, data, n_clusters, seed):
+        return FitResult(labels=np.asarray(data.labels))
+
+
+def test_a_method_reading_labels_fails(tmp_path):
+    from mvbench import sources
+    from mvbench.execution import FAILED, CellTask, run_cell
+    from mvbench.grid import Cell
+
+    path = sources.prepare("synthetic", {"n_samples": 60})
+    cell = Cell("cheat", "cheat", (), "synthetic", "synthetic", (), "", Condition(), 0, "mean")
+    result = run_cell(CellTask(cell, path, ReadsLabels))
+    assert result.status == FAILED and "LabelsHiddenError" in result.error and "never see labels" in result.error

@@ -160,6 +160,10 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
     assert outcome.counts["skipped"] == 1
     (run,) = tracker.cell_runs()
     assert run.data.tags["mvbench.status"] == "skipped" and "GiB limit" in run.data.tags["mvbench.error"]
+    # raising the limit, as the message advises, retries the skipped cell (only done cells are resumed)
+    again = run_grid(plan(spec(methods=("hungry",), seeds=1), memory_limit=2**40), tracker, show_progress=False)
+    assert again.counts["done"] == 1 and again.skipped_done == 0
+    assert run_grid(plan(spec(methods=("hungry",), seeds=1)), tracker, show_progress=False).skipped_done == 1
 
 
 def test_report_formats_mark_the_best(tmp_path):
