@@ -253,8 +253,6 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, plot_x,
 @click.option("--tracking-uri")
 def status(experiment, tracking_uri) -> None:
     """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
-    from mlflow.artifacts import load_dict
-
     from .tracking import KEY_TAG, STATUS_TAG, Tracker
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
@@ -263,7 +261,7 @@ def status(experiment, tracking_uri) -> None:
     parents = tracker.parent_runs()
     if not parents:
         raise CliError(f"experiment {experiment!r} has no grid runs yet: start one with mvbench run")
-    grid = load_dict(f"{parents[0].info.artifact_uri}/grid.json")["cells"]
+    grid = tracker.grid_cells(parents[0].info.run_id)
     latest = tracker.latest_by_key()
     done_keys = {r.data.tags[KEY_TAG] for r in tracker.cell_runs("done")}
     counts: dict[str, int] = {}

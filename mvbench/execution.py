@@ -22,8 +22,8 @@ from .grid import Cell
 from .imputation import impute
 from .method import Method, build_config
 from .metrics import evaluate
+from .schema import DONE, FAILED, SKIPPED
 
-DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 
 
 @dataclass

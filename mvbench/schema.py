@@ -1,10 +1,13 @@
-"""What a report is made of, importable without numpy or pandas (the CLI reads it at start-up):
-the default metrics, the output formats, and which way is better for every metric mvbench logs."""
+"""The record's vocabulary, importable without numpy or pandas (the CLI reads it at start-up):
+cell statuses, the default metrics, the report formats, and which way is better for each metric."""
 from __future__ import annotations
 
 from typing import Literal
 
 Direction = Literal["higher", "lower"]
+
+#: A cell's status tag; written last, it is the marker that the cell's record is complete.
+DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 
 DEFAULT_METRICS = ("acc", "nmi", "ari")
 FORMATS = ("table", "csv", "markdown", "latex")

@@ -18,11 +18,14 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .execution import DONE, FAILED, SKIPPED, CellResult
 from .faults import fault_point
-from .grid import Cell
+from .schema import DONE, FAILED, SKIPPED
+
+if TYPE_CHECKING:
+    from .execution import CellResult
+    from .grid import Cell
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
@@ -143,6 +146,12 @@ class Tracker:
     def parent_runs(self) -> list[Any]:
         return self.client.search_runs([self.experiment_id], f"tags.`{KIND_TAG}` = 'grid'",
                                        order_by=["attributes.start_time DESC"], max_results=1000)
+
+    def grid_cells(self, run_id: str) -> list[dict[str, Any]]:
+        """The cells a grid run planned (its ``grid.json``): key, method, dataset, condition, repetition."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.client.download_artifacts(run_id, "grid.json", tmp)
+            return json.loads(Path(path).read_text())["cells"]
 
     # -- writing ----------------------------------------------------------------------------------
     def start_grid(self, cells: list[Cell], command: str, config: dict[str, Any]) -> str:

@@ -9,12 +9,12 @@ import h5py
 import numpy as np
 import pytest
 
+from conftest import RAW_DIR, needs_raw
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
 from mvbench.method import build_config
 from mvbench.sources import DatasetUnavailableError, get_source
 
-SHARED = Path("/work/shared/data")
 FAST = {"text_encoder": "tfidf_svd", "text_dim": 3, "text_min_count": 1}
 
 
@@ -64,9 +64,9 @@ def test_pascal_unreachable_page_is_a_clear_error(tmp_path):
         build("pascal", tmp_path / "raw", url="http://127.0.0.1:1/pascal-sentences/")
 
 
-@pytest.mark.skipif(not (SHARED / "pascal_sentences" / "pascal_sentences.json").exists(), reason="no shared data")
+@needs_raw("pascal_sentences", "pascal_sentences.json")
 def test_pascal_on_real_captions_and_47_images():
-    data = build("pascal", SHARED / "pascal_sentences", text_dim=20)
+    data = build("pascal", RAW_DIR / "pascal_sentences", text_dim=20)
     assert data.n_samples == 1000 and data.n_clusters == 20 and data.view_dims == [1280, 20]
     assert data.mask[:, 0].sum() == 47 and data.mask[:, 1].all()
     assert np.bincount(data.labels).tolist() == [50] * 20
@@ -185,9 +185,9 @@ def test_web_news_layout(tmp_path):
     assert data.mask[:, 0].tolist() == [True, False, True, True] and data.mask[:, 1].all()
 
 
-@pytest.mark.skipif(not (SHARED / "web_news").exists(), reason="no shared data")
+@needs_raw("web_news")
 def test_web_news_real_records():
     from mvbench.datasets.web_news import web_news_records
-    records = web_news_records(SHARED / "web_news")
+    records = web_news_records(RAW_DIR / "web_news")
     assert len(records) == 2200 and len({r.label for r in records}) == 10
     assert sum(r.image is None for r in records) == 10 and all(r.captions for r in records)

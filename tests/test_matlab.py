@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import h5py
@@ -11,6 +10,7 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 from click.testing import CliRunner
+from conftest import RAW_DIR, needs_raw
 
 from mvbench import store
 from mvbench.cli import cli
@@ -199,7 +199,7 @@ def test_uninterpretable_files_get_precise_errors(tmp_path):
 
 
 # -- the real files ----------------------------------------------------------------------------------------
-RAW = Path(os.environ.get("MVBENCH_RAW_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+RAW = RAW_DIR
 REAL = {  # ../shared/data/README.md: n, view dims, K
     "handwritten": (2000, [216, 76, 64, 6, 240, 47], 10), "cub10": (600, [1024, 300], 10),
     "wikipedia": (2866, [128, 10], 10), "msrc_v1": (210, [24, 576, 512, 256, 254], 7),
@@ -207,7 +207,7 @@ REAL = {  # ../shared/data/README.md: n, view dims, K
     "reuters1200": (1200, [2000] * 5, 6), "100leaves": (1600, [64] * 3, 100),
     "orl": (400, [512, 59, 864, 254], 40), "bdgp": (2500, [1000, 500, 250], 5),
 }
-needs_real = pytest.mark.skipif(not (RAW / "mat").is_dir(), reason="../shared/data/mat not available")
+needs_real = needs_raw("mat")
 
 
 @needs_real
