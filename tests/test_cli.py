@@ -42,8 +42,6 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
      "km(view=nosuchview) cannot run on dataset 'digits': unknown view 'nosuchview'"),
     (["run", "--methods", "jecl", "--datasets", "synthetic", "--param", "jecl.views=0"],
      "jecl(views=0) cannot run on dataset 'synthetic'"),
-    (["run", "--methods", "km", "--datasets", "synthetic", "--missing-rate", "0.99"],
-     "condition miss=0.99: missing rate 0.99 needs"),
     (["run", "--methods", "dcca_km", "--datasets", "synthetic", "--param", "dcca_km.views=0,0"],
      "names the same view twice"),
 ])
@@ -109,8 +107,15 @@ def test_third_party_plugin_registered_only_by_entry_point(tmp_path):
     assert broken.stderr.count("\n") == 1 and "is broken: ModuleNotFoundError" in broken.stderr
 
 
-def test_a_bad_condition_in_a_config_is_one_line(tmp_path):
+@pytest.mark.parametrize("grid, message", [
+    ("methods: [km]\ndatasets: [synthetic]\nconditions: {subsample: abc}\n", "subsample must be a number"),
+    # half the samples already miss a view: 90% more cannot each lose one of two views
+    ("methods: [km]\ndatasets:\n  - synthetic: {view_dims: [4, 6], missing_rate: 0.5}\n"
+     "conditions: {missing_rate: 0.9}\n", "condition miss=0.9: missing rate 0.9 needs 540 samples"),
+])
+def test_a_bad_condition_in_a_config_is_one_line(tmp_path, grid, message):
     config = tmp_path / "grid.yaml"
-    config.write_text("methods: [km]\ndatasets: [synthetic]\nconditions: {subsample: abc}\n")
+    config.write_text(grid)
     proc = mvbench("run", "--config", str(config), check=2)
-    assert proc.stderr.count("\n") == 1 and "subsample must be a number" in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr, proc.stderr
+    assert not child_runs_exist()
