@@ -123,22 +123,25 @@ def build_config(config_file: str | None, methods: str | None, datasets: str | N
 
 
 def apply_param(config: dict[str, Any], item: str) -> None:
-    """Apply ``METHOD.KEY=VALUE`` (VALUE is YAML: a list means a sweep) to the config's methods."""
+    """Apply ``NAME.KEY=VALUE`` to the grid's method or dataset NAME (VALUE is YAML: a list sweeps a
+    method's hyper-parameter; a dataset's ``views`` takes a list of views, a list of lists sweeps)."""
     target, sep, raw = item.partition("=")
-    method, dot, key = target.partition(".")
+    name, dot, key = target.partition(".")
     if not sep or not dot or not key:
-        raise CliError(f"--param takes METHOD.KEY=VALUE (e.g. km.view=1), got {item!r}")
+        raise CliError(f"--param takes NAME.KEY=VALUE (e.g. km.view=1 or handwritten.views=[0,1]), got {item!r}")
     value = parse_yaml_value(raw, f"--param {item!r}")
-    entries, found = [], False
-    for entry in config.get("methods") or []:
-        if entry == method:
-            entry, found = {method: {key: value}}, True
-        elif isinstance(entry, dict) and method in entry:
-            entry, found = {method: {**(entry[method] or {}), key: value}}, True
-        entries.append(entry)
-    if not found:
-        raise CliError(f"--param {item!r} names method {method!r}, which is not in the grid; add it to --methods")
-    config["methods"] = entries
+    for section in ("methods", "datasets"):
+        entries, found = [], False
+        for entry in config.get(section) or []:
+            if entry == name:
+                entry, found = {name: {key: value}}, True
+            elif isinstance(entry, dict) and name in entry:
+                entry, found = {name: {**(entry[name] or {}), key: value}}, True
+            entries.append(entry)
+        if found:
+            config[section] = entries
+            return
+    raise CliError(f"--param {item!r} names {name!r}, which is not in the grid; add it to --methods or --datasets")
 
 
 @cli.command()
@@ -152,7 +155,8 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
 @click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
-@click.option("--param", "params", multiple=True, help="METHOD.KEY=VALUE hyper-parameter; a YAML list sweeps.")
+@click.option("--param", "params", multiple=True,
+              help="METHOD.KEY=VALUE hyper-parameter (a YAML list sweeps), or DATASET.views=[a,b] (a view subset).")
 @click.option("--imputation", type=click.Choice(["mean", "zero"]), help="Imputation for methods that need it.")
 @data_dir_option()
 @click.option("--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM).")
@@ -205,10 +209,12 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
               help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the table to this file.")
 @click.option("--significance", is_flag=True, help="Add average ranks, Friedman and Wilcoxon tests (first metric).")
+@click.option("--diagnostics", is_flag=True, help="Add clusters used, largest-cluster share, convergence and "
+                                                  "degenerate flags per method x dataset x condition.")
 @click.option("--plot", "plot_x", help="Plot the first metric against a condition (missing_rate, subsample) "
                                        "or a swept hyper-parameter; saved as PNG and logged to the latest grid run.")
 @click.option("--plot-dir", default="plots", show_default=True, help="Folder for --plot PNGs.")
-def report(experiment, tracking_uri, fmt, metrics, output, significance, plot_x, plot_dir) -> None:
+def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance)."""
     from .report import RUN_COLUMNS, aggregate, render, runs_frame
     from .tracking import Tracker
@@ -230,6 +236,10 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, plot_x,
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
         text += "\n" + (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
+    if diagnostics:
+        from .diagnostics import diagnostics as diagnose, render_diagnostics
+
+        text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
     if output:
         Path(output).write_text(text)
         click.echo(f"wrote {output}")

@@ -179,6 +179,14 @@ class MultiViewDataset:
         out._labels_hidden = self._labels_hidden
         return out
 
+    def select_views(self, indices: Sequence[int]) -> "MultiViewDataset":
+        """The same samples seen through the views at ``indices`` only (in that order)."""
+        indices = list(indices)
+        out = MultiViewDataset([self.view(v) for v in indices], [self.view_names[v] for v in indices],
+                               self.mask[:, indices], self._labels, self.ids, replace(self.card))
+        out._labels_hidden = self._labels_hidden
+        return out
+
     def with_mask(self, mask: np.ndarray) -> "MultiViewDataset":
         """A copy whose unobserved rows are zeroed to match ``mask``."""
         mask = np.asarray(mask, dtype=bool)

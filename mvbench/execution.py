@@ -113,7 +113,10 @@ def run_cell(task: CellTask) -> CellResult:
     """Execute one cell; never raises for errors inside the cell."""
     cell = task.cell
     try:
-        data = cell.condition.apply(cached_dataset(task.dataset_path), cell.repetition)
+        data = cached_dataset(task.dataset_path)
+        if cell.views is not None:
+            data = data.select_views([data.view_index(v) for v in cell.views])
+        data = cell.condition.apply(data, cell.repetition)
         method_cls = task.method_cls
         config = build_config(method_cls.Config, dict(cell.method_params), owner=cell.method)
         method: Method = method_cls(config)
@@ -137,7 +140,7 @@ def run_cell(task: CellTask) -> CellResult:
         labels = np.asarray(result.labels)
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
-        metrics = evaluate(data.labels, labels)
+        metrics = {**evaluate(data.labels, labels), **partition_shape(labels, data.labels)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
@@ -146,6 +149,15 @@ def run_cell(task: CellTask) -> CellResult:
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
+
+
+def partition_shape(labels: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
+    """How the samples spread over clusters, to flag degenerate partitions: clusters used (non-empty),
+    the largest cluster's share of the samples, and the largest class's share for comparison."""
+    sizes = np.unique(labels, return_counts=True)[1]
+    classes = np.unique(y_true, return_counts=True)[1]
+    return {"clusters_used": float(len(sizes)), "largest_cluster_share": float(sizes.max() / len(labels)),
+            "n_clusters": float(len(classes)), "largest_class_share": float(classes.max() / len(y_true))}
 
 
 def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[float]]:

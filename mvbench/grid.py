@@ -14,6 +14,7 @@ YAML config::
     datasets:                          # names, or {name: {builder param: value or [sweep]}}
       - digits
       - synthetic: {separation: [2.0, 4.0]}
+      - handwritten: {views: [pix, fou]}   # a view subset (names or indices); [[0, 1], [0, 2]] sweeps
     conditions:                        # each entry may be a value or a list (a sweep)
       missing_rate: [0.0, 0.3]
       missing_view: null               # null = a random view per incomplete sample
@@ -41,6 +42,9 @@ from .conditions import Condition, ConditionError, derive_seed
 from .method import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
+#: A dataset setting of the harness, not of the dataset's builder: the views the methods see, by
+#: name or index (``- handwritten: {views: [0, 1]}``); a list of lists is a sweep.
+VIEWS_SETTING = "views"
 
 
 class GridError(ValueError):
@@ -63,6 +67,12 @@ class Cell:
     imputation: str
     method_code: str = ""  # the method's code identity (mvbench.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
+
+    @property
+    def views(self) -> list[str] | None:
+        """The view subset the methods see (names, in order), or None for all views."""
+        views = dict(self.dataset_params).get(VIEWS_SETTING)
+        return None if views is None else views.split(",")
 
     @property
     def seed(self) -> int:
@@ -220,6 +230,17 @@ def swept_keys(config_cls: type, params: dict[str, Any]) -> set[str]:
     return swept
 
 
+def split_views(params: dict[str, Any]) -> tuple[dict[str, Any], list[list[Any] | None]]:
+    """A dataset entry's builder params and its view subsets (``[None]``: all views)."""
+    params = dict(params)
+    views = params.pop(VIEWS_SETTING, None)
+    if views is None:
+        return params, [None]
+    if not isinstance(views, list) or not views:
+        raise GridError(f"{VIEWS_SETTING}: give a list of view names or indices, e.g. [0, 1], got {views!r}")
+    return params, [list(v) for v in views] if isinstance(views[0], list) else [views]
+
+
 def expand_params(config_cls: type, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The cartesian product of swept parameters."""
     swept = swept_keys(config_cls, params)
@@ -252,4 +273,4 @@ def freeze(value: Any) -> Any:
 
 
 __all__ = ["Cell", "Entry", "GridSpec", "GridError", "ConfigError", "load_config", "spec_from_config",
-           "expand_params", "swept_keys", "label", "resolve_method", "DEFAULT_CONFIG"]
+           "expand_params", "split_views", "VIEWS_SETTING", "swept_keys", "label", "resolve_method", "DEFAULT_CONFIG"]

@@ -12,6 +12,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
 from .schema import DEFAULT_METRICS, FORMATS, direction
 from .tracking import STATUS_TAG, Tracker
 
@@ -53,6 +54,8 @@ def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> 
     out.columns = [f"{m}_{s}" for m, s in out.columns]
     out.insert(0, "n", grouped.size())
     out = out.reset_index()
+    flagged = degenerate_groups(frame)
+    out["degenerate"] = [tuple(key) in flagged for key in out[GROUP].itertuples(index=False)]
     out["_g"], out["_m"] = out["group"].map(group_order), out["method"].map(method_order)
     return out.sort_values(["condition", "dataset", "_g", "_m"]).drop(columns=["_g", "_m"]).reset_index(drop=True)
 
@@ -93,7 +96,8 @@ def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[st
                         row.append(("–", False))
                         continue
                     mean, std, n = hit[f"{m}_mean"].iloc[0], hit[f"{m}_std"].iloc[0], int(hit["n"].iloc[0])
-                    row.append((_cell(mean, std, n), bool(np.isclose(mean, best[(d, m)]) and len(methods) > 1)))
+                    text = _cell(mean, std, n) + (DEGENERATE_MARK if hit["degenerate"].iloc[0] else "")
+                    row.append((text, bool(np.isclose(mean, best[(d, m)]) and len(methods) > 1)))
             rows.append((group_of[method], row))
         out.append((str(condition), headers, rows))
     return out
@@ -111,6 +115,8 @@ def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAU
     if agg.empty:
         return "no finished runs to report"
     parts = []
+    if "degenerate" in agg and agg["degenerate"].any():
+        parts.append(f"{DEGENERATE_MARK} degenerate partition in most seeds (see mvbench report --diagnostics)\n")
     for condition, headers, rows in blocks(agg, metrics):
         if fmt == "markdown":
             parts.append(f"**{condition}**\n\n| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))

@@ -5,6 +5,7 @@ tracking store) is checked before the parent run is created, so bad input logs n
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,8 @@ from .data import DataValidationError
 from .execution import FAILED, CellResult, CellTask, run_cell
 from .executors import make_executor
 from .faults import fault_point
-from .grid import Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, swept_keys
+from .grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, split_views,
+                   swept_keys)
 from .method import ConfigError, build_config
 from .progress import grid_progress
 from .tracking import Tracker, summarise
@@ -65,9 +67,13 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
     datasets = []
     for entry in spec.datasets:
         source = sources.get_source(entry.name, data_root)
-        for params in expand_params(source.Params, entry.params):
+        builder_params, view_subsets = split_views(entry.params)
+        for params, views in itertools.product(expand_params(source.Params, builder_params), view_subsets):
             path = sources.prepare(entry.name, params, data_root)
             data = store.load(path)
+            if views is not None:
+                data = data.select_views(resolve_views(data, views, entry.name))
+                params = {**params, VIEWS_SETTING: ",".join(data.view_names)}
             ds_label = label(entry.name, params)
             for condition in conditions:
                 if condition.missing_view is not None and condition.missing_view not in data.view_names:
@@ -94,6 +100,19 @@ def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None 
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit)
     return PlannedGrid(spec, cells, tasks)
+
+
+def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:
+    """Indices of a dataset's view subset (names or indices), refused in one line when unusable."""
+    try:
+        indices = data.view_indices(",".join(str(v) for v in views))
+    except DataValidationError as exc:
+        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {exc}") from None
+    empty = int((~data.mask[:, indices].any(axis=1)).sum())
+    if empty:
+        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {empty} samples observe none of these views; "
+                        f"add a view they have")
+    return indices
 
 
 def check_method(method_cls: type, name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:

@@ -1,0 +1,72 @@
+"""Degenerate partitions, flagged from the per-cell metrics every run logs.
+
+A cell is degenerate when its method used fewer than half of the K clusters, or put more than
+three times the largest class's share of the samples into one cluster (e.g. > 30 % on ten balanced
+classes). A method × dataset × condition group is flagged when most of its seeds are degenerate.
+Convergence is what the method reports in ``FitResult.info`` (``iterations``, ``max_iterations``,
+``converged``), where it iterates.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+GROUP = ["condition", "dataset", "group", "method"]
+SHAPE = ("clusters_used", "largest_cluster_share", "largest_class_share", "n_clusters")
+DEGENERATE_MARK = "†"
+
+
+def degenerate_cells(frame: pd.DataFrame) -> pd.Series:
+    """Per run (row of :func:`mvbench.report.runs_frame`): is its partition degenerate?"""
+    if not set(SHAPE) <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    too_few = frame["clusters_used"] < frame["n_clusters"] / 2
+    one_big = frame["largest_cluster_share"] > 3 * frame["largest_class_share"]
+    return too_few | one_big
+
+
+def diagnostics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per group: seeds, K, mean clusters used, mean largest-cluster share, the largest class's share,
+    degenerate seeds, convergence (converged cells / cells reporting it, mean iterations / cap)."""
+    if frame.empty:
+        return pd.DataFrame(columns=[*GROUP, "n", "degenerate"])
+    frame = frame.assign(group=frame["group"].fillna("") if "group" in frame else "",
+                         _degenerate=degenerate_cells(frame))
+    for column in (*SHAPE, "converged", "iterations", "max_iterations"):
+        if column not in frame:
+            frame[column] = np.nan
+    grouped = frame.groupby(GROUP, sort=False)
+    out = pd.DataFrame({
+        "n": grouped.size(), "K": grouped["n_clusters"].max(), "clusters_used": grouped["clusters_used"].mean(),
+        "largest_share": grouped["largest_cluster_share"].mean(), "class_share": grouped["largest_class_share"].max(),
+        "degenerate_seeds": grouped["_degenerate"].sum(), "converged": grouped["converged"].sum(),
+        "reports_convergence": grouped["converged"].count(), "iterations": grouped["iterations"].mean(),
+        "max_iterations": grouped["max_iterations"].max(),
+    }).reset_index()
+    out["degenerate"] = out["degenerate_seeds"] > out["n"] / 2
+    return out
+
+
+def degenerate_groups(frame: pd.DataFrame) -> set[tuple[str, str, str, str]]:
+    """The (condition, dataset, group, method) groups flagged degenerate."""
+    table = diagnostics(frame)
+    return {tuple(row) for row in table.loc[table["degenerate"], GROUP].itertuples(index=False)}
+
+
+def render_diagnostics(table: pd.DataFrame) -> str:
+    """The diagnostics as a plain-text table, one line per group."""
+    if table.empty:
+        return "no finished runs to diagnose"
+    shown = pd.DataFrame({
+        "condition": table["condition"], "dataset": table["dataset"], "method": table["method"], "n": table["n"],
+        "K": table["K"].map("{:.0f}".format), "clusters used": table["clusters_used"].map("{:.1f}".format),
+        "largest cluster": table["largest_share"].map("{:.2f}".format),
+        "largest class": table["class_share"].map("{:.2f}".format),
+        "converged": [f"{int(c)}/{int(r)}" if r else "–" for c, r in zip(table["converged"],
+                                                                        table["reports_convergence"])],
+        "iterations/cap": [f"{i:.0f}/{m:.0f}" if not (np.isnan(i) or np.isnan(m)) else "–"
+                           for i, m in zip(table["iterations"], table["max_iterations"])],
+        "flag": [f"{DEGENERATE_MARK} degenerate ({int(d)}/{n} seeds)" if flag else ""
+                 for flag, d, n in zip(table["degenerate"], table["degenerate_seeds"], table["n"])],
+    })
+    return shown.to_string(index=False)

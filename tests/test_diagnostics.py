@@ -1,0 +1,73 @@
+"""Degenerate partitions are flagged from logged per-cell metrics; view subsets as dataset settings."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from mvbench.diagnostics import degenerate_cells, diagnostics, render_diagnostics
+from mvbench.execution import partition_shape
+from mvbench.grid import Entry, GridError, GridSpec, spec_from_config
+from mvbench.report import aggregate, render, runs_frame
+from mvbench.runner import plan, run_grid
+from mvbench.tracking import Tracker
+
+
+def test_partition_shape_by_hand():
+    y = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
+    shape = partition_shape(np.array([1, 1, 1, 1, 1, 1, 1, 1, 5, 5]), y)
+    assert shape == {"clusters_used": 2.0, "largest_cluster_share": 0.8, "n_clusters": 3.0,
+                     "largest_class_share": 0.4}
+
+
+def planted_frame(collapsed: bool, seeds: int = 5) -> pd.DataFrame:
+    """Ten balanced classes; the collapsed method puts 95 % of the samples into one cluster."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 50)
+    rows = []
+    for rep in range(seeds):
+        labels = y.copy() if not collapsed else np.where(rng.random(500) < 0.95, 0, rng.integers(1, 10, 500))
+        rows.append({"method": "m", "group": "", "dataset": "d", "condition": "complete", "start": rep,
+                     "repetition": rep, "acc": 0.5, **partition_shape(labels, y)})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("collapsed", [True, False])
+def test_a_collapsed_labelling_is_flagged_and_a_healthy_one_is_not(collapsed):
+    frame = planted_frame(collapsed)
+    assert degenerate_cells(frame).all() == collapsed
+    table = diagnostics(frame)
+    assert bool(table["degenerate"].iloc[0]) == collapsed
+    text = render(aggregate(frame, ["acc"]), "markdown", ["acc"])
+    assert ("†" in text) == collapsed and ("degenerate" in render_diagnostics(table)) == collapsed
+
+
+def test_one_degenerate_seed_of_five_does_not_flag_the_group():
+    frame = pd.concat([planted_frame(False, 4), planted_frame(True, 1).assign(repetition=4, start=4)])
+    assert not diagnostics(frame)["degenerate"].iloc[0]
+
+
+def test_convergence_is_summarised_from_method_info():
+    frame = planted_frame(False, 3).assign(converged=[1.0, 0.0, 1.0], iterations=[10, 100, 20], max_iterations=100)
+    row = diagnostics(frame).iloc[0]
+    assert (row["converged"], row["reports_convergence"], row["max_iterations"]) == (2, 3, 100)
+
+
+def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
+    config = {"methods": ["km_concat"], "datasets": [{"synthetic": {"n_samples": 90, "views": [[0, 2], ["view1"]]}}],
+              "seeds": 1}
+    grid = plan(spec_from_config(config))
+    assert [c.views for c in grid.cells] == [["view0", "view2"], ["view1"]]
+    assert len({c.key for c in grid.cells}) == 2
+    tracker = Tracker(f"sqlite:///{tmp_path}/v.db", "views")
+    run_grid(grid, tracker, show_progress=False)
+    frame = runs_frame(tracker)
+    assert sorted(frame["param:dataset.views"]) == ["view0,view2", "view1"]
+    assert sorted(frame["dataset"]) == ["synthetic(n_samples=90, views=view0,view2)",
+                                        "synthetic(n_samples=90, views=view1)"]
+
+
+@pytest.mark.parametrize("views, message", [
+    (["view0", "nope"], "unknown view 'nope'"), ([0, 0], "must name distinct views"), ("view0", "give a list"),
+])
+def test_a_bad_view_subset_is_refused_up_front(views, message):
+    with pytest.raises(GridError, match=message):
+        plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], seeds=1))
