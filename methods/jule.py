@@ -433,21 +433,22 @@ class JULE(Method):
         net = Embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen)
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
+        # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass
         labels, facts = forward_pass(_l2_rows(x_np), None, n_clusters, cfg)
         initial = facts["n_clusters"]
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0
         max_periods = cfg.max_epochs // cfg.epochs_per_period + 1
         for _ in track(range(max_periods), total=max_periods, description="JULE periods"):
+            entry = {"n_clusters": facts["n_clusters"], "isolated_merged": facts.get("isolated_merged", 0.0)}
+            history.append(entry)
             if facts["n_clusters"] <= n_clusters or epochs >= cfg.max_epochs:
                 break
-            loss, triplets, step = train_period(net, opt, x, labels, cfg, gen, step)
+            entry["loss"], entry["triplets_per_batch"], step = train_period(net, opt, x, labels, cfg, gen, step)
             epochs += cfg.epochs_per_period
-            history.append({"n_clusters": facts["n_clusters"], "loss": loss, "triplets_per_batch": triplets})
             labels, facts = forward_pass(embed(net, x), labels, n_clusters, cfg)
             periods += 1
         converged = facts["n_clusters"] <= n_clusters
-        history.append({"n_clusters": facts["n_clusters"]})
         features = embed(net, x)
         final, final_periods = cluster_to_k(features, n_clusters, cfg)
         info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
