@@ -131,7 +131,7 @@ def knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     indices, distances = np.empty((n, k), dtype=np.int64), np.empty((n, k))
     for start in range(0, n, block):
         stop = min(start + block, n)
-        d = sq[start:stop, None] - 2 * t[start:stop] @ t.T + sq[None, :]
+        d = (t[start:stop] @ t.T).mul_(-2).add_(sq[None, :]).add_(sq[start:stop, None])  # in place: one block
         d[torch.arange(stop - start), torch.arange(start, stop)] = math.inf
         vals, idx = d.topk(k, dim=1, largest=False)
         indices[start:stop], distances[start:stop] = idx.numpy(), vals.clamp_min(0).numpy()
