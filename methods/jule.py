@@ -10,12 +10,12 @@ Forward pass, on row-L2-normalised features x_i (as in the reference code):
   W_ij = exp(-||x_i - x_j||^2 / sigma^2) if x_j is among the K_s = 20 nearest neighbours of x_i, else 0,
   sigma^2 = the mean squared distance to those neighbours over all samples (GDL's rule with a = 1, which
   JULE adopts; the reference code takes the mean of its k-NN distances).
-- Cluster affinity (GDL's product affinity, paper eq. 4):
+- Cluster affinity (GDL's product affinity, as the paper defines it):
   A(C_i, C_j) = 1/|C_i|^2 1^T W_{Ci,Cj} W_{Cj,Ci} 1 + 1/|C_j|^2 1^T W_{Cj,Ci} W_{Ci,Cj} 1.
   With u_S(q) = sum_{p in S} W_pq and v_S(q) = sum_{r in S} W_qr, the first product is
   sum_{q in Cj} u_Ci(q) v_Ci(q); after a merge S = C_a + C_b it is recomputed exactly for S from its
   members, while 1^T W_{Cc,S} W_{S,Cc} 1 is additive in S (exact sum of the C_a and C_b terms).
-- Merge criterion (paper eq. 6), N_k the k-th most affine cluster of C_i:
+- Merge criterion (the paper's), N_k the k-th most affine cluster of C_i:
   score(C_i) = A(C_i, N_1) + a / (K_c - 1) * sum_{k=2..K_c} (A(C_i, N_1) - A(C_i, N_k)), K_c = 5, a = 1;
   the pair (C_i, N_1) of highest score merges. Missing neighbours count as affinity 0. As in the
   reference code, the K_c term applies only while more than ``kc_min_clusters`` (100) clusters remain
@@ -25,7 +25,7 @@ Forward pass, on row-L2-normalised features x_i (as in the reference code):
 
 Backward pass: ``epochs_per_period`` (20) epochs of SGD (lr 0.01 with the reference's inverse decay
 lr * (1 + 1e-4 t)^-0.75 over iterations t, momentum 0.9, weight decay 5e-5, batches of 100) on the
-weighted triplet loss (paper eq. 11-12, reference form): for every pair (i, j) of one cluster inside a
+weighted triplet loss (in the reference code's form): for every pair (i, j) of one cluster inside a
 batch and up to 20 distinct negatives k of other clusters in the batch,
   L = mean max(0, gamma ||z_i - z_j||^2 - ||z_i - z_k||^2 + margin), margin 0.2, gamma 1,
 on L2-normalised outputs z. The loop ends when K clusters remain (``converged``) or after
@@ -58,7 +58,8 @@ Deviations:
 Memory (``memory_estimate``): the views and their normalised concatenation, one distance block of at
 most 64 MiB, the K_s-NN arrays, the cluster-affinity dictionaries (at most 3 n K_s entries of ~120
 bytes each; a nonzero A(C_i, C_j) needs a graph edge between the two clusters), cluster means, the
-network, and 512 MiB for the interpreter and torch. About 1.7 GiB at n = 23k with 2048 + 300 dims.
+network, and 512 MiB for the interpreter and torch: 1.62 GiB at n = 23k with 2048 + 300 dims
+(1.57 GiB measured by benchmarks/jule_scale.py), 0.71 GiB at 10k x 250 (0.64 GiB measured).
 """
 from __future__ import annotations
 
