@@ -36,19 +36,20 @@ batch loss and the mean canonical correlation of the last batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (TwoViewConfig, TwoViewMethod, batches, cca_whitened, encode, hinge_ranking,
-                       pick_embedding, seeded)
+from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass
@@ -73,6 +74,8 @@ class CCALConfig(TwoViewConfig):
 
 def branch(d_in: int, hidden: int, n_layers: int, latent: int) -> nn.Sequential:
     """``n_layers`` x (dense -> BatchNorm -> ELU), then a linear map to ``latent``; HeUniform init."""
+    from torch import nn
+
     layers: list[nn.Module] = []
     for i in range(n_layers):
         layers += [nn.Linear(d_in if i == 0 else hidden, hidden), nn.BatchNorm1d(hidden), nn.ELU()]
@@ -90,6 +93,10 @@ def cca_layer(h1: torch.Tensor, h2: torch.Tensor, r: float) -> tuple[torch.Tenso
     Computed in float64: the SVD's gradient has 1 / (c_i^2 - c_j^2) terms that overflow in float32
     when canonical correlations nearly coincide.
     """
+    import torch
+
+    from ._torch_ops import cca_whitened
+
     dtype = h1.dtype
     h1, h2 = h1.double(), h2.double()
     w1, w2, _, t = cca_whitened(h1, h2, r, r)
@@ -105,6 +112,12 @@ class CCALKMeans(TwoViewMethod):
     quick_params = {"latent": 8, "hidden": 32, "epochs": 5, "batch_size": 100, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+
+        from ._torch_ops import batches, hinge_ranking, seeded
+
         c = self.config
         x1, x2 = self.two_views(data)
         latent = self.effective_latent(x1.shape[1], x2.shape[1])
@@ -144,6 +157,11 @@ class CCALKMeans(TwoViewMethod):
 
     def _cluster(self, f1: nn.Module, f2: nn.Module, x1: torch.Tensor, x2: torch.Tensor, k: int,
                  km: KMeansConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+        import torch.nn.functional as F
+
+        from ._torch_ops import encode
+
         h1, h2 = encode(f1, x1), encode(f2, x2)
         with torch.no_grad():
             p1, p2, _ = cca_layer(h1, h2, self.config.reg)

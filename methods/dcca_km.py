@@ -31,18 +31,19 @@ training loss and the total correlation of the full-data outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (TwoViewConfig, TwoViewMethod, batches, encode, linear_cca, mlp, pick_embedding, seeded,
-                       total_correlation)
+from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -71,6 +72,11 @@ class DCCAKMeans(TwoViewMethod):
     quick_params = {"hidden": [32], "out_dim": 4, "epochs": 5, "batch_size": 100, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        import torch
+        from torch import nn
+
+        from ._torch_ops import batches, encode, mlp, seeded, total_correlation
+
         c = self.config
         x1, x2 = self.two_views(data)
         n = len(x1)
@@ -101,6 +107,8 @@ class DCCAKMeans(TwoViewMethod):
 
     def _cluster(self, h1: torch.Tensor, h2: torch.Tensor, k: int, km: KMeansConfig, seed: int
                  ) -> tuple[np.ndarray, np.ndarray]:
+        from ._torch_ops import linear_cca
+
         z1, z2, _ = linear_cca(h1.numpy(), h2.numpy(), self.config.out_dim, self.config.cca_reg)
         z = pick_embedding(z1, z2, self.config.embedding).astype(np.float32)
         return kmeans_labels(z, k, km, seed), z

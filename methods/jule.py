@@ -67,16 +67,19 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from scipy import sparse
-from scipy.sparse.csgraph import connected_components
-from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.preprocessing import Normalization, normalize_view
 from mvbench.progress import track
+
+if TYPE_CHECKING:  # torch and scipy load when a fit starts, not when the method is listed
+    import torch
+    from scipy import sparse
+    from torch import nn
 
 _BLOCK_BYTES = 64 * 2**20  # one block of the k-NN distance computation
 _BASE_BYTES = 512 * 2**20  # interpreter, torch and libraries
@@ -124,6 +127,8 @@ class JULEConfig:
 def knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``k`` nearest neighbours of every row (itself excluded): indices and squared distances,
     both n x k in increasing distance, computed in row blocks (never an n x n matrix)."""
+    import torch
+
     n = len(x)
     k = min(k, n - 1)
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
@@ -147,6 +152,9 @@ def sample_affinity(sq_dist: np.ndarray) -> np.ndarray:
 
 def initial_clusters(neighbours: np.ndarray) -> np.ndarray:
     """Connected components of the links from every sample to its nearest neighbour."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
     n = len(neighbours)
     links = sparse.csr_matrix((np.ones(n), (np.arange(n), neighbours[:, 0])), shape=(n, n))
     return connected_components(links, directed=True, connection="weak")[1].astype(np.int64)
@@ -162,6 +170,8 @@ class Agglomeration:
 
     def __init__(self, features: np.ndarray, neighbours: np.ndarray, weights: np.ndarray, labels: np.ndarray,
                  k_c: int = 5, a: float = 1.0, kc_min_clusters: int = 100) -> None:
+        from scipy import sparse
+
         self.n = n = len(labels)
         self.nbr, self.w = neighbours, weights
         rows = np.repeat(np.arange(n), neighbours.shape[1])
@@ -188,6 +198,8 @@ class Agglomeration:
     def _initial_affinities(self, member: sparse.csr_matrix) -> tuple[dict[int, dict[int, float]], ...]:
         """out and aff of every cluster at once, L the n_c x n membership matrix:
         out[i, j] = sum_{q in Cj} u_i(q) v_i(q) with u_i = (L W)_i and v_i = (L W^T)_i."""
+        from scipy import sparse
+
         out = ((member @ self.w_t.T.tocsr()).multiply(member @ self.w_t) @ member.T).tocsr()
         out = (out - sparse.diags(out.diagonal())).tocsr()
         out.eliminate_zeros()
@@ -327,29 +339,29 @@ def cluster_to_k(features: np.ndarray, n_clusters: int, cfg: JULEConfig) -> tupl
 
 
 # -- representation learning ----------------------------------------------------------------------------
-class Embedder(nn.Module):
+def embedder(in_dim: int, hidden: list[int], out_dim: int, gen: torch.Generator) -> nn.Module:
     """(Linear-BatchNorm-ReLU) blocks, a linear layer to the embedding, L2 normalisation."""
+    from torch import nn
 
-    def __init__(self, in_dim: int, hidden: list[int], out_dim: int, gen: torch.Generator) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        for h in hidden:
-            layers += [nn.Linear(in_dim, h), nn.BatchNorm1d(h), nn.ReLU()]
-            in_dim = h
-        layers.append(nn.Linear(in_dim, out_dim))
-        self.body = nn.Sequential(*layers)
-        for m in self.body:
-            if isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0.0, 0.01, generator=gen)
-                nn.init.zeros_(m.bias)
+    from ._torch_ops import L2Normalized
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.body(x), dim=1)
+    layers: list[nn.Module] = []
+    for h in hidden:
+        layers += [nn.Linear(in_dim, h), nn.BatchNorm1d(h), nn.ReLU()]
+        in_dim = h
+    layers.append(nn.Linear(in_dim, out_dim))
+    for m in layers:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.01, generator=gen)
+            nn.init.zeros_(m.bias)
+    return L2Normalized(nn.Sequential(*layers))
 
 
 def triplet_loss(z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: float, gamma: float,
                  gen: torch.Generator) -> tuple[torch.Tensor, int] | None:
     """Weighted triplet loss over a batch (module doc); None when the batch has no triplet."""
+    import torch
+
     same = y[:, None] == y[None, :]
     anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
     if len(anchor) == 0:
@@ -365,15 +377,19 @@ def triplet_loss(z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: flo
     return terms.clamp_min(0)[valid].mean(), int(valid.sum())
 
 
-def embed(net: Embedder, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
+def embed(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
+    import torch
+
     net.eval()
     with torch.no_grad():
         return torch.cat([net(chunk) for chunk in x.split(batch)]).numpy()
 
 
-def train_period(net: Embedder, opt: torch.optim.Optimizer, x: torch.Tensor, labels: np.ndarray, cfg: JULEConfig,
+def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, labels: np.ndarray, cfg: JULEConfig,
                  gen: torch.Generator, step: int) -> tuple[float, float, int]:
     """``epochs_per_period`` epochs of the triplet loss; returns mean loss, mean triplets per batch, step."""
+    import torch
+
     net.train()
     y = torch.from_numpy(labels)
     losses, counts = [], []
@@ -422,6 +438,8 @@ class JULE(Method):
         return int(_BASE_BYTES + data + _BLOCK_BYTES + graph + dicts + network + embeddings)
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        import torch
+
         cfg = self.config
         views = [normalize_view(data.view(v), cfg.normalization, data.mask[:, v])
                  for v in data.view_indices(cfg.views)]
@@ -431,7 +449,7 @@ class JULE(Method):
         del views
         x = torch.from_numpy(x_np)
         gen = torch.Generator().manual_seed(int(seed))
-        net = Embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen)
+        net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen)
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
         # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass

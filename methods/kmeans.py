@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -43,6 +42,8 @@ class SingleViewConfig(KMeansConfig):
 
 
 def kmeans_labels(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
     km = KMeans(n_clusters=n_clusters, n_init=config.n_init, max_iter=config.max_iter, random_state=seed)
     return km.fit_predict(x).astype(np.int64)
 

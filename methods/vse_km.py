@@ -30,19 +30,20 @@ per epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
 from mvbench.progress import track
 
-from ._twoview import (TwoViewConfig, TwoViewMethod, batches, encode, hinge_ranking, mlp, pick_embedding,
-                       seeded)
+from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 @dataclass
@@ -62,17 +63,6 @@ class VSEConfig(TwoViewConfig):
             raise ValueError("margin must be >= 0 and lr > 0")
 
 
-class Normalized(nn.Module):
-    """Wraps a module and L2-normalises its output rows."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.inner(x), dim=1)
-
-
 class VSEKMeans(TwoViewMethod):
     """Visual-semantic embedding + K-means (Kiros et al. 2014); details in the module docstring."""
 
@@ -80,13 +70,18 @@ class VSEKMeans(TwoViewMethod):
     quick_params = {"dim": 16, "text_hidden": 32, "epochs": 5, "batch_size": 50, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        import torch
+        from torch import nn
+
+        from ._torch_ops import L2Normalized, batches, hinge_ranking, mlp, seeded
+
         c = self.config
         x1, x2 = self.two_views(data)
         km = self.kmeans_config()
         history, label_history = [], []
         with seeded(seed) as gen:
-            image = Normalized(nn.Linear(x1.shape[1], c.dim))
-            text = Normalized(mlp([x2.shape[1], c.text_hidden, c.dim], nn.ReLU, batchnorm=False))
+            image = L2Normalized(nn.Linear(x1.shape[1], c.dim))
+            text = L2Normalized(mlp([x2.shape[1], c.text_hidden, c.dim], nn.ReLU, batchnorm=False))
             params = [*image.parameters(), *text.parameters()]
             opt = torch.optim.Adam(params, lr=c.lr)
             for _ in track(range(c.epochs), total=c.epochs, description="vse"):
@@ -108,5 +103,7 @@ class VSEKMeans(TwoViewMethod):
 
     def _cluster(self, image: nn.Module, text: nn.Module, x1: torch.Tensor, x2: torch.Tensor, k: int,
                  km: KMeansConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        from ._torch_ops import encode
+
         z = pick_embedding(encode(image, x1).numpy(), encode(text, x2).numpy(), self.config.embedding)
         return kmeans_labels(z, k, km, seed), z

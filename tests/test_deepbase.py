@@ -9,7 +9,8 @@ from sklearn.metrics import adjusted_rand_score
 
 from mvbench.data import MultiViewDataset
 from mvbench.datasets.synthetic import SyntheticParams, generate
-from mvbench.methods._twoview import hinge_ranking, linear_cca, select_views, total_correlation
+from mvbench.methods._torch_ops import hinge_ranking, linear_cca, total_correlation
+from mvbench.methods._twoview import select_views
 from mvbench.methods.ccal_km import CCALKMeans, cca_layer
 from mvbench.methods.dcca_km import DCCAKMeans
 from mvbench.methods.kmeans import KMeansSingleView
