@@ -29,7 +29,9 @@ text assignments of the text neighbours b(i), P_a the image assignments of the i
   minimising L maximises the entropy of the batch's mean assignments and keeps every cluster in use.
 
 Adam (lr 1e-3, betas (0.9, 0.99)), batch 512, 20 epochs. Labels: argmax_k of the image cluster head in
-eval mode (the reference's inference).
+eval mode (the reference's inference). The epoch budget was set for 13k-60k images (500-2000 Adam
+steps); a set of 2000 samples gets 60 steps and one of 210 gets 20, where the heads are still far
+from trained: raise ``epochs`` on small sets.
 
 Views: DXMC is a two-modality method. ``views`` picks them with the rule of the other two-view
 baselines (:func:`._twoview.select_views`): ``auto`` takes the views named image and text when both
@@ -41,14 +43,15 @@ imputes them).
 Deviations from the paper and reference, with reasons:
 
 1. Text role. The paper builds a text space from WordNet nouns filtered and retrieved through CLIP
-   (each image's text is a softmax-weighted mean of its nearest noun embeddings). Here the dataset's
-   own second view plays the text role: the caption view of an image-text set, or the second chosen
-   view of any other set; there is no CLIP model and no external vocabulary here.
-2. Inputs. The reference feeds L2-normalised CLIP embeddings. Benchmark views are heterogeneous
-   hand-made features, so each view is first normalised per feature (``input_norm``, default
-   ``auto``: TF-IDF + L2 for term counts, z-score otherwise, as the other two-view baselines), then
-   each row is L2-normalised as in the reference; the neighbour search is the reference's inner
-   product on these unit rows (exact, as its flat faiss index).
+   (each image's text is a softmax-weighted mean, temperature 0.005, of the noun embeddings). Here
+   the dataset's own second view plays the text role: the caption view of an image-text set, or the
+   second chosen view of any other set; there is no CLIP model and no external vocabulary here.
+2. Inputs. In both the heads sit on frozen inputs (nothing beneath them is trained): there CLIP
+   embeddings, here the views' features. The reference L2-normalises its CLIP embeddings; benchmark
+   views are heterogeneous hand-made features, so each view is first normalised per feature
+   (``input_norm``, default ``auto``: TF-IDF + L2 for term counts, z-score otherwise, as the other
+   two-view baselines), then each row is L2-normalised as in the reference; the neighbour search is
+   the reference's inner product on these unit rows (exact, as its flat faiss index).
 3. Batches. The reference drops the last incomplete batch of 512; a set smaller than 512 (msrc_v1,
    210 samples) would get no batch at all. Here each epoch splits the samples into max(1, n // 512)
    near-equal batches (:func:`._twoview.batches`), so every sample is used and batches hold 512 to
