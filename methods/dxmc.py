@@ -71,16 +71,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.progress import track
 
-from ._twoview import InputNorm, batches, encode, prepare_view, seeded, select_views
+from ._twoview import InputNorm, prepare_view, select_views
+
+if TYPE_CHECKING:  # torch loads when a fit starts, not when the method is listed
+    import torch
+    from torch import nn
 
 ENTROPY_FLOOR = 1e-9
 
@@ -111,6 +114,9 @@ class DXMCConfig:
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float, normalize: bool) -> torch.Tensor:
     """Symmetric InfoNCE over the 2m rows of ``a`` and ``b`` (m x d): row i of a and row i of b are
     positives, every other row (itself excluded) a negative; the mean over the 2m rows."""
+    import torch
+    import torch.nn.functional as F
+
     m = a.shape[0]
     z = torch.cat([a, b])
     if normalize:
@@ -151,6 +157,8 @@ def dxmc_terms(p: torch.Tensor, q: torch.Tensor, p_nbr: torch.Tensor, q_nbr: tor
 # -- model -----------------------------------------------------------------------------------------
 def cluster_head(d: int, k: int) -> nn.Sequential:
     """Linear(d, d) - BatchNorm - ReLU - Linear(d, K) - softmax; linear weights ~ trunc. normal, std 0.02."""
+    from torch import nn
+
     head = nn.Sequential(nn.Linear(d, d), nn.BatchNorm1d(d), nn.ReLU(), nn.Linear(d, k), nn.Softmax(dim=1))
     for i in (0, 3):
         nn.init.trunc_normal_(head[i].weight, std=0.02)
@@ -159,11 +167,15 @@ def cluster_head(d: int, k: int) -> nn.Sequential:
 
 def instance_head(d: int, out: int) -> nn.Sequential:
     """Linear(d, d) - ReLU - Linear(d, out), PyTorch's default initialisation."""
+    from torch import nn
+
     return nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, out))
 
 
 def nearest_neighbors(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     """Indices (n x k) of the ``k`` rows of highest inner product with each row, the row itself excluded."""
+    import torch
+
     out = []
     for start in range(0, len(x), chunk):
         sim = x[start:start + chunk] @ x.T
@@ -175,6 +187,9 @@ def nearest_neighbors(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tenso
 
 def unit_rows(x: np.ndarray) -> torch.Tensor:
     """Rows scaled to unit L2 norm (zero rows stay zero), as a float32 tensor."""
+    import torch
+    import torch.nn.functional as F
+
     return F.normalize(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), dim=1)
 
 
@@ -186,6 +201,11 @@ class DXMC(Method):
     quick_params = {"instance_dim": 32, "n_neighbors": 5, "batch_size": 32, "epochs": 30}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        import torch
+        from torch import nn
+
+        from ._torch_ops import batches, encode, seeded
+
         cfg = self.config
         iv, tv = select_views(data, cfg.views)
         x, t = (unit_rows(prepare_view(data, v, cfg.input_norm)) for v in (iv, tv))
