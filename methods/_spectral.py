@@ -6,11 +6,12 @@ dense symmetric affinity and uses a Lanczos eigensolver (ARPACK) started from a 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import scipy.sparse as sp
-import torch
-from scipy.sparse.linalg import eigsh
-from sklearn.cluster import KMeans
+
+if TYPE_CHECKING:  # loaded when a fit starts, not when the method is listed
+    import scipy.sparse as sp
 
 
 def knn_indices(x: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -18,6 +19,8 @@ def knn_indices(x: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, n
 
     Returns ``(indices, sq_distances)``, both (n, k). Memory is O(chunk * n), never O(n^2).
     """
+    import torch
+
     n = x.shape[0]
     if not 1 <= k < n:
         raise ValueError(f"k={k} nearest neighbours needs 1 <= k < n_samples={n}")
@@ -43,6 +46,8 @@ def knn_heat_graph(x: np.ndarray, k: int, t: float | None = None) -> sp.csr_matr
     between a point and its k nearest neighbours (``constructW`` uses the mean distance over a
     random subset of all pairs; the kNN mean needs no extra pass and no randomness).
     """
+    import scipy.sparse as sp
+
     n = x.shape[0]
     idx, sqd = knn_indices(x, k)
     if t is None:
@@ -55,6 +60,9 @@ def knn_heat_graph(x: np.ndarray, k: int, t: float | None = None) -> sp.csr_matr
 
 def spectral_embedding(w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int) -> np.ndarray:
     """Top-``n_clusters`` eigenvectors of ``D^-1/2 W D^-1/2``, rows scaled to unit length (NJW)."""
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+
     n = w.shape[0]
     degree = np.asarray(w.sum(axis=1)).ravel()
     inv_sqrt = 1.0 / np.sqrt(degree + np.finfo(np.float64).eps)
@@ -76,6 +84,8 @@ def spectral_embedding(w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int) 
 def spectral_clustering(w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int,
                         n_init: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Ng–Jordan–Weiss spectral clustering of affinity ``w``: returns ``(labels, embedding)``."""
+    from sklearn.cluster import KMeans
+
     embedding = spectral_embedding(w, n_clusters, seed)
     labels = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit_predict(embedding)
     return labels.astype(np.int64), embedding

@@ -45,7 +45,6 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -200,6 +199,8 @@ class PIC(Method):
     quick_params = {"n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        from sklearn.cluster import KMeans
+
         mask = np.asarray(data.mask, dtype=bool)
         n, k = data.n_samples, n_clusters
         graphs = []
