@@ -152,9 +152,12 @@ def test_rgbd_downloads_mat_and_descriptions(tmp_path):
     with zipfile.ZipFile(www / "desc.zip", "w") as zf:
         for i in range(1, 6):  # frame 6 has no description
             zf.writestr(f"descriptions/{i:04d}.txt", f"a {scenes[i - 1]} with a table and chair number {i}")
+    digest = hashlib.sha256((www / "nyu_depth_v2_labeled.mat").read_bytes()).hexdigest()
     with LocalServer(www) as url:
+        with pytest.raises(DatasetUnavailableError, match="sha256 mismatch"):  # the pinned official checksum
+            build("rgbd", tmp_path / "raw", min_scene_images=2, mat_url=f"{url}/nyu_depth_v2_labeled.mat")
         data = build("rgbd", tmp_path / "raw", min_scene_images=2, mat_url=f"{url}/nyu_depth_v2_labeled.mat",
-                     descriptions_url=f"{url}/desc.zip")
+                     mat_sha256=digest, descriptions_url=f"{url}/desc.zip")
     assert list(data.ids) == ["nyu0001", "nyu0002", "nyu0003", "nyu0004", "nyu0005"]  # 'cafe' has 1 frame
     assert data.card.extra["classes"] == ["bedroom", "kitchen"] and data.labels.tolist() == [1, 1, 0, 0, 0]
     assert data.mask.all()
