@@ -326,9 +326,11 @@ def ui(experiment, tracking_uri, port, host) -> int:
         parents = Tracker(uri, found.name, create=False).parent_runs()
         if parents and NOTE_TAG in parents[0].data.tags:
             click.echo(f"  report of its latest grid:  {report_url(base, parents[0])}")
+    # One worker and no GenAI job runner: 2 processes instead of about 15, ready 3x sooner on a busy machine.
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     # Its own session, so that stopping this command can stop the server's whole process group.
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
-                               "--port", str(port)], start_new_session=True)
+                               "--port", str(port), "--workers", "1"], start_new_session=True, env=env)
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
