@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .report import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
-from .schema import DEFAULT_METRICS, DONE, direction
+from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED, direction
 from .tracking import STATUS_TAG, Tracker
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Report:
     metrics: list[str]
     agg: pd.DataFrame
     paper: list[Table]  # one per condition: methods x (dataset, metric)
-    per_dataset: list[tuple[str, list[Table]]]  # per dataset, one per condition: methods x every metric
+    per_dataset: list[tuple[str, list[Table]]]  # per dataset, one per condition: methods x quality, costs
     plots: list[Plot]
     significance: tuple[pd.DataFrame, str] | None
     counts: dict[str, int]  # cells by status (done, failed, skipped, missing)
@@ -118,7 +118,7 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
                         (pd.DataFrame(), f"significance: {metrics[0]!r} has no declared direction, so no ranks"))
     latest = tracker.latest_by_key()
     wanted = keys if keys is not None else list(latest)
-    counts = {DONE: 0, "failed": 0, "skipped": 0, "missing": 0}
+    counts = {DONE: 0, FAILED: 0, SKIPPED: 0, "missing": 0}
     left_out = []
     for key in wanted:
         run = latest.get(key)
@@ -200,8 +200,8 @@ def to_markdown(report: Report) -> str:
              render(report.agg, "markdown", report.metrics)]
     if report.significance:
         parts.append("```\n" + significance_text(*report.significance) + "\n```")
-    parts.append(f"Full report with plots and per-dataset tables: `report/report.html` "
-                 f"({', '.join(f'{v} {k}' for k, v in report.counts.items() if v)} cells).")
+    cells = ", ".join(f"{n} {status}" for status, n in report.counts.items() if n) or "none"
+    parts.append(f"Cells: {cells}. Full report with plots and per-dataset tables: `report/report.html`.")
     return "\n\n".join(parts)
 
 

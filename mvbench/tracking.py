@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
 OWNER_TAG = "mvbench.owner"  # host:pid:start time of the process that writes the run
-#: MLflow 3's experiment kind: a model-training experiment, not a GenAI one.
+#: MLflow 3's experiment kind: model training, not GenAI. MLflow 3.17's UI picks its GenAI or
+#: model-training pages by its own switch (the URL's ``workflowType``), not by this tag: see runs_url.
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 #: MLflow's shared view of the runs table (filter, sort, columns), opened by ``viewStateShareKey``.
 VIEW_KEY = "mvbench"
@@ -177,12 +178,13 @@ class Tracker:
     def set_runs_view(self, cells: list[Cell]) -> None:
         """The runs table that ``runs_url`` opens: the cells (not the grid runs), sorted by name, with the
         default metrics and the params that vary in this grid (method, dataset, condition, swept
-        hyper-parameters, repetition) as columns."""
+        hyper-parameters and dataset parameters, repetition) as columns."""
         varying: dict[str, set[str]] = {}
         for cell in cells:
             params = {"method": cell.method, "dataset": cell.dataset, "repetition": cell.repetition,
                       **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
-                      **{f"method.{k}": v for k, v in cell.method_params}}
+                      **{f"method.{k}": v for k, v in cell.method_params},
+                      **{f"dataset.{k}": v for k, v in cell.dataset_params}}
             for key, value in params.items():
                 varying.setdefault(key, set()).add(str(value))
         shown = ["method", "dataset"] + sorted(k for k, v in varying.items() if len(v) > 1

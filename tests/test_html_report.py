@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mvbench import registry
 from mvbench.cli import main
 from mvbench.grid import Entry, GridSpec
 from mvbench.html_report import collect, to_html
+from mvbench.method import Method
 from mvbench.plots import plot_axes
 from mvbench.runner import plan, run_grid
 from mvbench.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG, Tracker, find_experiment,
@@ -108,7 +110,29 @@ def test_resumed_grid_reports_all_its_cells(tmp_path):
     second = run_grid(plan(grid(seeds=2, rates=(0.0,))), tracker, show_progress=False)
     assert second.skipped_done == 3 and second.counts["done"] == 3
     note = tracker.client.get_run(second.parent_run_id).data.tags[NOTE_TAG]
-    assert "over 2 seeds" in note and "6 done cells" in note
+    assert "over 2 seeds" in note and "Cells: 6 done." in note
+
+
+class Boom(Method):
+    """Always fails."""
+
+    def fit_predict(self, data, n_clusters, seed):
+        raise ValueError("boom inside the method")
+
+
+def test_failed_cells_are_listed_with_their_error(tmp_path):
+    registry.methods().register("boom", Boom)
+    try:
+        tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+        run_grid(plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], seeds=1)), tracker,
+                 show_progress=False)
+    finally:
+        registry._methods = None
+    report = collect(tracker)
+    assert report.counts == {"done": 1, "failed": 1, "skipped": 0, "missing": 0}
+    left_out = parse(to_html(report)).tables["left-out"]
+    assert left_out[1][0][0] == "boom · synthetic(n_samples=90) · complete · rep 0"
+    assert left_out[1][1][0] == "failed" and "boom inside the method" in left_out[1][2][0]
 
 
 def test_html_report_is_self_contained_with_best_by_direction(tracker):
