@@ -57,13 +57,9 @@ class Table:
 
 @dataclass
 class Plot:
-    x: str
-    metric: str
+    name: str  # its file name, without .png
+    caption: str
     figure: Figure
-
-    @property
-    def name(self) -> str:
-        return f"{self.metric}_vs_{self.x}"
 
 
 @dataclass
@@ -94,7 +90,7 @@ class Report:
 
 def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: Iterable[str] | None = None) -> Report:
     """Gather a report on the cells ``keys`` (default: every cell of the experiment)."""
-    from .plots import figure, plot_axes
+    from .plots import bars, figure, plot_axes
     from .significance import summary
 
     metrics = list(metrics)
@@ -111,7 +107,12 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
         per_dataset.append((dataset, [Table(f"Condition: {condition}", [h.removeprefix(f"{dataset} ") for h in headers],
                                             with_group_headers(rows))
                                       for condition, headers, rows in blocks(part, every)]))
-    plots = [Plot(x, metrics[0], figure(frame, x, metrics[0])) for x in plot_axes(frame, metrics[0])]
+    m = metrics[0]
+    plots = [Plot(f"{m}_by_method", f"{m.upper()} of each method (mean ± one std over seeds; one panel per "
+                                    f"dataset{', one bar per condition' if agg['condition'].nunique() > 1 else ''}).",
+                  bars(agg, m))] if not agg.empty else []
+    plots += [Plot(f"{m}_vs_{x}", f"{m.upper()} against {x} (mean ± one std over seeds; one panel per dataset).",
+                   figure(frame, x, m)) for x in plot_axes(frame, m)]
     significance = None
     if not frame.empty and metrics[0] in frame.columns:
         significance = (summary(frame, metrics[0]) if direction(metrics[0]) else

@@ -1,4 +1,5 @@
-"""Line plots of a metric against a condition or a hyper-parameter, one line per method.
+"""Line plots of a metric against a condition or a hyper-parameter, one line per method, and bars
+of a metric per method (the comparison at a glance).
 
 ``x`` is a condition (``missing_rate``, ``subsample``) or a method hyper-parameter name (e.g.
 ``lam``). Each line is a method variant; the band is ± one standard deviation over seeds. One panel
@@ -99,6 +100,40 @@ def figure(frame: pd.DataFrame, x: str, metric: str) -> Figure:
     rows = -(-len(labels) // ncol)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=9)
     fig.tight_layout(rect=(0, 0.02 + 0.055 * rows, 1, 1))
+    return fig
+
+
+def bars(agg: pd.DataFrame, metric: str) -> Figure:
+    """``metric`` of each method as horizontal bars (± one std), in the table's row order, one panel
+    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.aggregate`'s table."""
+    from matplotlib.figure import Figure
+
+    from .schema import direction
+
+    datasets, conditions = list(dict.fromkeys(agg["dataset"])), list(dict.fromkeys(agg["condition"]))
+    methods = list(dict.fromkeys(agg["method"]))
+    height = 0.8 / len(conditions)
+    fig = Figure(figsize=(4.2 * len(datasets) + 1.5, 0.9 + 0.22 * len(methods) * max(1.5, len(conditions))))
+    axes = fig.subplots(1, len(datasets), squeeze=False, sharey=True)[0]
+    for ax, dataset in zip(axes, datasets):
+        for i, condition in enumerate(conditions):
+            part = agg[(agg["dataset"] == dataset) & (agg["condition"] == condition)].set_index("method")
+            part = part.reindex(methods)
+            ax.barh(np.arange(len(methods)) + (i - (len(conditions) - 1) / 2) * height, part[f"{metric}_mean"],
+                    height=height, xerr=np.nan_to_num(part[f"{metric}_std"].to_numpy()), label=condition,
+                    capsize=2, error_kw={"elinewidth": 0.8})
+        ax.set_title(dataset)
+        ax.set_xlabel(f"{metric.upper()}" + {"higher": " (higher is better)", "lower": " (lower is better)"}.get(
+            direction(metric) or "", ""))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(methods)), methods)
+    axes[0].invert_yaxis()  # the table's first row on top
+    if len(conditions) > 1:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(conditions), 6),
+                   frameon=False, fontsize=9)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 

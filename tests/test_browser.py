@@ -126,10 +126,10 @@ def test_report_html_renders_offline_and_prints(folder, ui, browser, shots):
     assert page.locator("#results-1 td.best strong").count() >= 3
     assert page.locator("#results-1 thead").inner_text().split() == ["method", "synthetic", "ACC", "↑", "NMI", "↑",
                                                                    "ARI", "↑"]
-    # Inline plots decoded and drawn: missing rate and the swept n_init.
+    # Inline plots decoded and drawn: ACC per method, against the missing rate and the swept n_init.
     plots = page.locator("#plots figure img")
-    assert plots.count() == 2
-    for i in range(2):
+    assert plots.count() == 3
+    for i in range(3):
         assert plots.nth(i).evaluate("img => img.complete && img.naturalWidth > 200")
     assert page.locator("#significance").inner_text().count("Friedman") == 1
     page.screenshot(path=shots / "report.png", full_page=True)
@@ -161,6 +161,6 @@ def test_mlflow_ui_shows_the_grid_report(ui, browser, shots):
     report = page.frame_locator("iframe").first
     report.locator("#results-1").wait_for(timeout=60_000)
     assert report.locator("#results-1 tbody th").all_inner_texts()[:1] == ["km"]
-    assert report.locator("#plots figure img").count() == 2
+    assert report.locator("#plots figure img").count() == 3
     page.screenshot(path=shots / "mlflow-report.png")
     page.close()

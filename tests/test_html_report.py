@@ -89,7 +89,8 @@ def test_grid_run_holds_the_comparison_and_the_experiment_opens_on_its_runs(trac
     artifacts = {a.path for a in tracker.client.list_artifacts(parent.info.run_id, "report")}
     assert artifacts == {"report/report.html", "report/report.md", "report/plots"}
     plots = {a.path for a in tracker.client.list_artifacts(parent.info.run_id, "report/plots")}
-    assert plots == {"report/plots/acc_vs_missing_rate.png", "report/plots/acc_vs_n_init.png"}
+    assert plots == {"report/plots/acc_by_method.png", "report/plots/acc_vs_missing_rate.png",
+                     "report/plots/acc_vs_n_init.png"}
     note = parent.data.tags[NOTE_TAG]
     assert "| method | synthetic(n_samples=90) ACC |" in note and "**" in note and "Friedman" in note
     experiment = tracker.client.get_experiment(tracker.experiment_id)
@@ -151,7 +152,7 @@ def test_html_report_is_self_contained_with_best_by_direction(tracker):
     best = set(agg.loc[np.isclose(agg["acc_mean"], agg["acc_mean"].max()), "method"])  # ties: all in bold
     assert {row[0][0] for row in complete[2:] if row[1][1]} == best and len(best) < 3
     # Per-dataset tables carry the costs, where the smallest is the best.
-    costs = tables.tables["dataset-1-synthetic(n_samples=90)"]
+    costs = tables.tables["dataset-1-1"]  # the first dataset's first condition
     column = [h for h, _ in costs[0]].index("FIT_SECONDS ↓")
     seconds = {row[0][0]: float(row[column][0].split(" ± ")[0]) for row in costs[1:]}
     assert len(seconds) == 3 and [row[0][0] for row in costs[1:] if row[column][1]] == [min(seconds, key=seconds.get)]
