@@ -192,8 +192,9 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
         if result.status != "done":
             click.echo(f"  {result.status}: {result.cell.run_name}: {result.error}")
     uri = resolve_uri(tracking_uri)
-    click.echo(f"open the MLflow UI: mvbench ui{'' if uri == resolve_uri(None) else ' --tracking-uri ' + uri}"
-               f"  (then http://127.0.0.1:5000, experiment {spec.experiment!r})")
+    click.echo(f"compare the runs: mvbench ui --experiment {shlex.quote(spec.experiment)}"
+               f"{'' if uri == resolve_uri(None) else ' --tracking-uri ' + shlex.quote(uri)}"
+               f"  (prints the URLs of its runs table and of the grid's report)")
     if outcome.interrupted:
         click.echo("interrupted: finished cells are logged; run the same command again to complete the grid")
         return 130
@@ -204,19 +205,24 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 @cli.command()
 @click.option("--experiment", default="mvbench", show_default=True)
 @click.option("--tracking-uri")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "html"]), default="table", show_default=True,
+              help="html: one self-contained file (tables, plots, significance, settings) that opens offline.")
 @click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
               help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the table to this file.")
-@click.option("--significance", is_flag=True, help="Add average ranks, Friedman and Wilcoxon tests (first metric).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option("--significance", is_flag=True, help="Add average ranks, Friedman and Wilcoxon tests (first metric; "
+                                                   "always in html).")
 @click.option("--diagnostics", is_flag=True, help="Add clusters used, largest-cluster share, convergence and "
                                                   "degenerate flags per method x dataset x condition.")
 @click.option("--plot", "plot_x", help="Plot the first metric against a condition (missing_rate, subsample) "
                                        "or a swept hyper-parameter; saved as PNG and logged to the latest grid run.")
 @click.option("--plot-dir", default="plots", show_default=True, help="Folder for --plot PNGs.")
-def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir) -> None:
-    """Rebuild the comparison table of an experiment from MLflow (and plots, significance)."""
-    from .report import RUN_COLUMNS, aggregate, render, runs_frame
+@click.option("--log", "log_report", is_flag=True, help="Attach the rebuilt report (HTML, markdown, plots) to the "
+                                                        "experiment's latest grid run, for the MLflow UI.")
+def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir,
+           log_report) -> None:
+    """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
+    from .report import RUN_COLUMNS, aggregate, render, runs_frame, significance_text
     from .tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment, create=False)
@@ -227,16 +233,28 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     if not metric_list or (unknown and not frame.empty):
         raise CliError(f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
                        f"logged metrics: {', '.join(logged)}")
-    text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
-    if significance and not frame.empty:
+    parents = tracker.parent_runs()
+    if log_report and not parents:
+        raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
+    full = None
+    if fmt == "html" or log_report:
+        from .html_report import collect
+
+        full = collect(tracker, metric_list)
+    if fmt == "html":
+        from .html_report import to_html
+
+        text = to_html(full)
+    else:
+        text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
+    if significance and fmt != "html" and not frame.empty:
         from .significance import summary
 
         try:
-            table, line = summary(frame, metric_list[0])
+            text += "\n" + significance_text(*summary(frame, metric_list[0]))
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
-        text += "\n" + (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
-    if diagnostics:
+    if diagnostics and fmt != "html":
         from .diagnostics import diagnostics as diagnose, render_diagnostics
 
         text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
@@ -245,6 +263,12 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
         click.echo(f"wrote {output}")
     else:
         click.echo(text)
+    if log_report:
+        from .html_report import attach
+
+        attach(tracker, parents[0].info.run_id, full)
+        click.echo(f"report attached to grid run {parents[0].info.run_id} (artifacts report/report.html, "
+                   f"report/report.md, {len(full.plots)} plot(s); the markdown tables as its description)")
     if plot_x:
         from .plots import plot
 
@@ -252,7 +276,6 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
             path = plot(frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png")
         except ValueError as exc:
             raise CliError(str(exc)) from None
-        parents = tracker.parent_runs()
         if parents:
             tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
@@ -291,18 +314,34 @@ def status(experiment, tracking_uri) -> None:
 
 
 @cli.command()
+@click.option("--experiment", help="Experiment to open (default: the one whose mvbench grid ran last, else mvbench).")
 @click.option("--tracking-uri")
 @click.option("--port", default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def ui(tracking_uri, port, host) -> int:
-    """Start the MLflow UI on the same store (Ctrl-C or SIGTERM stops it and its workers)."""
-    from .tracking import resolve_uri
+def ui(experiment, tracking_uri, port, host) -> int:
+    """Start the MLflow UI on the same store and print the URL of the experiment's runs (Ctrl-C or SIGTERM
+    stops the server and its workers)."""
+    from .tracking import NOTE_TAG, Tracker, find_experiment, report_url, resolve_uri, runs_url
 
     uri = resolve_uri(tracking_uri)
-    click.echo(f"MLflow UI on http://{host}:{port} (store {uri}); Ctrl-C stops it")
+    base = f"http://{host}:{port}"
+    found = find_experiment(uri, experiment)
+    if found is None and experiment is not None:
+        raise CliError(f"no experiment named {experiment!r} in {uri}: run `mvbench run --experiment {experiment}` "
+                       f"first, or leave out --experiment")
+    click.echo(f"MLflow UI on {base} (store {uri}); Ctrl-C stops it")
+    if found is None:
+        click.echo("  no mvbench experiment in this store yet: `mvbench run` makes one")
+    else:
+        click.echo(f"  runs of experiment {found.name!r}: {runs_url(base, found)}")
+        parents = Tracker(uri, found.name, create=False).parent_runs()
+        if parents and NOTE_TAG in parents[0].data.tags:
+            click.echo(f"  report of its latest grid:  {report_url(base, parents[0])}")
+    # One worker and no GenAI job runner: 2 processes instead of about 15, ready 3x sooner on a busy machine.
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     # Its own session, so that stopping this command can stop the server's whole process group.
     server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
-                               "--port", str(port)], start_new_session=True)
+                               "--port", str(port), "--workers", "1"], start_new_session=True, env=env)
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

@@ -96,7 +96,8 @@ class Cell:
 
     @property
     def run_name(self) -> str:
-        return f"{self.method_label} | {self.dataset_label} | {self.condition.label()} | rep {self.repetition}"
+        """method · dataset · condition · repetition: the MLflow runs table reads without its params."""
+        return f"{self.method_label} · {self.dataset_label} · {self.condition.label()} · rep {self.repetition}"
 
     def describe(self) -> dict[str, Any]:
         return {"key": self.key, "method": self.method_label, "dataset": self.dataset_label,

@@ -1,4 +1,5 @@
-"""Line plots of a metric against a condition or a hyper-parameter, one line per method.
+"""Line plots of a metric against a condition or a hyper-parameter, one line per method, and bars
+of a metric per method (the comparison at a glance).
 
 ``x`` is a condition (``missing_rate``, ``subsample``) or a method hyper-parameter name (e.g.
 ``lam``). Each line is a method variant; the band is ± one standard deviation over seeds. One panel
@@ -7,9 +8,13 @@ per dataset.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CONDITIONS = ("missing_rate", "subsample")
 
@@ -41,18 +46,33 @@ def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     return out[keep]
 
 
-def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
-    """Draw ``metric`` against ``x`` and save it as a PNG at ``path``."""
-    import matplotlib
+def plot_axes(frame: pd.DataFrame, metric: str) -> list[str]:
+    """The axes worth a plot in ``frame``: conditions, then swept hyper-parameters (a sweep names its
+    values in the method labels), along which some method has finished runs at two or more values
+    (e.g. ``missing_rate``, ``lam``)."""
+    labels = " ".join(map(str, frame["method"].unique())) if "method" in frame else ""
+    swept = sorted(c.split(".", 1)[1] for c in frame.columns if c.startswith("param:method.")
+                   and f"{c.split('.', 1)[1]}=" in labels)
+    axes = []
+    for x in [c for c in CONDITIONS if f"param:condition.{c}" in frame.columns] + swept:
+        try:
+            if not curve_frame(frame, x, metric).empty:
+                axes.append(x)
+        except ValueError:  # e.g. the metric was never logged
+            pass
+    return axes
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def figure(frame: pd.DataFrame, x: str, metric: str) -> Figure:
+    """``metric`` against ``x``: one panel per dataset, one line per method, ± one std band."""
+    from matplotlib.figure import Figure
 
     curves = curve_frame(frame, x, metric)
     if curves.empty:
         raise ValueError(f"nothing to plot: no method has finished runs at two or more values of {x!r}")
     datasets = list(dict.fromkeys(curves["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.2 * len(datasets), 4.2), squeeze=False, sharey=True)
+    fig = Figure(figsize=(5.2 * len(datasets), 4.2))
+    axes = fig.subplots(1, len(datasets), squeeze=False, sharey=True)
     xlabel = {"missing_rate": "missing rate (fraction of samples missing a view)",
               "subsample": "subsample (fraction or count per class)"}.get(x, x)
     for ax, dataset in zip(axes[0], datasets):
@@ -80,8 +100,46 @@ def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
     rows = -(-len(labels) // ncol)
     fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=9)
     fig.tight_layout(rect=(0, 0.02 + 0.055 * rows, 1, 1))
+    return fig
+
+
+def bars(agg: pd.DataFrame, metric: str) -> Figure:
+    """``metric`` of each method as horizontal bars (± one std), in the table's row order, one panel
+    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.aggregate`'s table."""
+    from matplotlib.figure import Figure
+
+    from .schema import direction
+
+    datasets, conditions = list(dict.fromkeys(agg["dataset"])), list(dict.fromkeys(agg["condition"]))
+    methods = list(dict.fromkeys(agg["method"]))
+    height = 0.8 / len(conditions)
+    fig = Figure(figsize=(4.2 * len(datasets) + 1.5, 0.9 + 0.22 * len(methods) * max(1.5, len(conditions))))
+    axes = fig.subplots(1, len(datasets), squeeze=False, sharey=True)[0]
+    for ax, dataset in zip(axes, datasets):
+        for i, condition in enumerate(conditions):
+            part = agg[(agg["dataset"] == dataset) & (agg["condition"] == condition)].set_index("method")
+            part = part.reindex(methods)
+            ax.barh(np.arange(len(methods)) + (i - (len(conditions) - 1) / 2) * height, part[f"{metric}_mean"],
+                    height=height, xerr=np.nan_to_num(part[f"{metric}_std"].to_numpy()), label=condition,
+                    capsize=2, error_kw={"elinewidth": 0.8})
+        ax.set_title(dataset)
+        ax.set_xlabel(f"{metric.upper()}" + {"higher": " (higher is better)", "lower": " (lower is better)"}.get(
+            direction(metric) or "", ""))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(np.arange(len(methods)), methods)
+    axes[0].invert_yaxis()  # the table's first row on top
+    if len(conditions) > 1:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(conditions), 6),
+                   frameon=False, fontsize=9)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def plot(frame: pd.DataFrame, x: str, metric: str, path: str | Path) -> Path:
+    """Draw ``metric`` against ``x`` and save it as a PNG at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")  # never clip a long legend entry
-    plt.close(fig)
+    figure(frame, x, metric).savefig(path, dpi=120, bbox_inches="tight")  # never clip a long legend entry
     return path

@@ -17,7 +17,8 @@ from .schema import DEFAULT_METRICS, FORMATS, direction
 from .tracking import STATUS_TAG, Tracker
 
 #: Columns of :func:`runs_frame` that describe a run rather than measure it.
-RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition")
+RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version",
+               "git_commit")
 
 
 def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -34,6 +35,7 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
                      "dataset": tags.get("mvbench.dataset_label", params.get("dataset")),
                      "condition": tags.get("mvbench.condition", ""), "start": run.info.start_time,
                      "repetition": int(params.get("repetition", 0)),
+                     "mvbench_version": tags.get("mvbench.version", ""), "git_commit": tags.get("mvbench.git_commit", ""),
                      **{f"param:{k}": v for k, v in params.items()}, **run.data.metrics})
     return pd.DataFrame(rows)
 
@@ -58,6 +60,11 @@ def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> 
     out["degenerate"] = [tuple(key) in flagged for key in out[GROUP].itertuples(index=False)]
     out["_g"], out["_m"] = out["group"].map(group_order), out["method"].map(method_order)
     return out.sort_values(["condition", "dataset", "_g", "_m"]).drop(columns=["_g", "_m"]).reset_index(drop=True)
+
+
+def significance_text(table: pd.DataFrame, line: str) -> str:
+    """The significance summary (from :func:`mvbench.significance.summary`) as plain text."""
+    return (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
 
 
 def _cell(mean: float, std: float, n: int) -> str:

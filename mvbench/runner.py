@@ -142,7 +142,8 @@ def run_grid(
     """Run the cells not yet done in the experiment and log each as soon as it completes.
 
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
-    cells are retried; only done cells are skipped (all of them again with ``force``).
+    cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
+    was not interrupted gets the comparison report of all its cells on its parent run.
     """
     outcome = GridOutcome(grid.cells)
     tracker.reap_dead_runs()
@@ -167,6 +168,10 @@ def run_grid(
         if outcome.ran and any(r.status == FAILED for r in outcome.ran) and status == "FINISHED":
             status = "FAILED"
         tracker.end_grid(outcome.parent_run_id, outcome.counts, status)
+    if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
+        from .html_report import publish_quietly
+
+        publish_quietly(tracker, outcome.parent_run_id, [c.key for c in grid.cells])
     return outcome
 
 

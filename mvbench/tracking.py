@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .faults import fault_point
-from .schema import DONE, FAILED, SKIPPED
+from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED
 
 if TYPE_CHECKING:
     from .execution import CellResult
@@ -30,6 +30,14 @@ if TYPE_CHECKING:
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
 OWNER_TAG = "mvbench.owner"  # host:pid:start time of the process that writes the run
+#: MLflow 3's experiment kind: model training, not GenAI. MLflow 3.17's UI picks its GenAI or
+#: model-training pages by its own switch (the URL's ``workflowType``), not by this tag: see runs_url.
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+#: MLflow's shared view of the runs table (filter, sort, columns), opened by ``viewStateShareKey``.
+VIEW_KEY = "mvbench"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
+NOTE_TAG = "mlflow.note.content"  # a run's description, rendered as markdown by the MLflow UI
+REPORT_DIR = "report"  # the grid run's artifact folder holding the comparison report
 _MLFLOW_STATUS = {DONE: "FINISHED", FAILED: "FAILED", SKIPPED: "KILLED"}
 
 
@@ -104,8 +112,10 @@ class Tracker:
                 self.client = MlflowClient(tracking_uri=self.uri)
                 exp = self.client.get_experiment_by_name(experiment)
                 if exp is None and create:
-                    self.client.create_experiment(experiment)
+                    self.client.create_experiment(experiment, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
                     exp = self.client.get_experiment_by_name(experiment)
+                elif exp is not None and create and EXPERIMENT_KIND_TAG not in exp.tags:  # made by an older mvbench
+                    self.client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         except Exception as exc:  # MLflow raises many types for an unusable store
             raise TrackingError(f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; "
                                 f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
@@ -162,7 +172,34 @@ class Tracker:
         run_id = run.info.run_id
         self.client.log_dict(run_id, {"cells": [c.describe() for c in cells]}, "grid.json")
         self.client.log_dict(run_id, config, "config.yaml")
+        self.set_runs_view(cells)
         return run_id
+
+    def set_runs_view(self, cells: list[Cell]) -> None:
+        """The runs table that ``runs_url`` opens: the cells (not the grid runs), sorted by name, with the
+        default metrics and the params that vary in this grid (method, dataset, condition, swept
+        hyper-parameters and dataset parameters, repetition) as columns."""
+        varying: dict[str, set[str]] = {}
+        for cell in cells:
+            params = {"method": cell.method, "dataset": cell.dataset, "repetition": cell.repetition,
+                      **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
+                      **{f"method.{k}": v for k, v in cell.method_params},
+                      **{f"dataset.{k}": v for k, v in cell.dataset_params}}
+            for key, value in params.items():
+                varying.setdefault(key, set()).add(str(value))
+        shown = ["method", "dataset"] + sorted(k for k, v in varying.items() if len(v) > 1
+                                               and k not in ("method", "dataset", "repetition")) + ["repetition"]
+        state = {"searchFilter": f"tags.`{KIND_TAG}` = 'cell'", "orderByKey": "tags.`mlflow.runName`",
+                 "orderByAsc": True,
+                 "selectedColumns": [f"metrics.`{m}`" for m in DEFAULT_METRICS] + [f"params.`{k}`" for k in shown],
+                 "columnOrder": ["attributes.`Run Name`"], "columnWidths": {"attributes.`Run Name`": 380}}
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(state))
+
+    def log_report(self, run_id: str, folder: Path, note: str) -> None:
+        """Attach a report (the files of ``folder``) to a grid run under ``report/``, replacing the
+        files of the same names, and show ``note`` (markdown) as the run's description."""
+        self.client.log_artifacts(run_id, str(folder), REPORT_DIR)
+        self.client.set_tag(run_id, NOTE_TAG, note)
 
     def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED") -> None:
         from mlflow.entities import Metric
@@ -254,6 +291,38 @@ class Tracker:
             if result.traceback:
                 (tmp_path / "traceback.txt").write_text(result.traceback)
             self.client.log_artifacts(run_id, tmp)
+
+
+def find_experiment(uri: str | None, name: str | None = None) -> Any | None:
+    """Experiment ``name``; by default the one whose mvbench grid ran last, else ``mvbench``. None if absent."""
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_uri(uri)
+    try:
+        with store_creation_lock(uri):
+            client = MlflowClient(tracking_uri=uri)
+            if name is None:
+                ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
+                latest = client.search_runs(ids, f"tags.`{KIND_TAG}` = 'grid'", max_results=1,
+                                            order_by=["attributes.start_time DESC"]) if ids else []
+                if latest:
+                    return client.get_experiment(latest[0].info.experiment_id)
+            return client.get_experiment_by_name(name or "mvbench")
+    except Exception as exc:  # MLflow raises many types for an unusable store
+        raise TrackingError(f"cannot use tracking URI {uri!r}: {first_line(exc)}; "
+                            f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
+
+
+def runs_url(base: str, experiment: Any) -> str:
+    """The MLflow UI's runs table of ``experiment`` (its mvbench view when it has one)."""
+    view = f"&viewStateShareKey={VIEW_KEY}" if VIEW_TAG in experiment.tags else ""
+    return f"{base}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning{view}"
+
+
+def report_url(base: str, run: Any) -> str:
+    """The MLflow UI's page of a grid run's HTML report."""
+    return (f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}/artifacts/{REPORT_DIR}/"
+            f"report.html?workflowType=machine_learning")
 
 
 def _process_start(pid: int) -> str:
