@@ -5,6 +5,7 @@ restart of lowest inertia. Each view is normalised first (``normalization``): z-
 features, L2 suits embeddings, TF-IDF + L2 suits term counts. ``km_concat`` normalises every view
 the same way, scales each to unit total variance (``balance_views``, so that views weigh the same
 whatever their dimension), then concatenates them. Neither reads the missing-view mask: the runner imputes.
+``info`` holds the best restart's Lloyd ``iterations``, ``max_iterations`` and ``converged``.
 """
 from __future__ import annotations
 
