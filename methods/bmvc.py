@@ -2,11 +2,9 @@
 
 Reference implementation: DarrenZZhang/TPAMI19_BMVC (``demo.m``). Implemented:
 
-- Nonlinear anchor embedding per view: m anchors drawn at random among the samples (one index set
-  shared by all views, so anchors are paired), ``phi(x)_k = exp(-||x - a_k||^2 / (2 sigma^2))`` with
-  ``sigma = 2 * mean_i min_k ||x_i - a_k||`` (the reference rule; zero
-  distances of a sample to itself as an anchor are skipped, else sigma -> 0 when m is close to n), then each anchor feature centred
-  over the samples. Cost O(n m d) and memory O(n m): linear in n.
+- Nonlinear anchor embedding per view: m anchors drawn at random among the samples,
+  ``phi(x)_k = exp(-||x - a_k||^2 / (2 sigma^2))`` with ``sigma = 2 * mean_i min_k ||x_i - a_k||``,
+  then each anchor feature centred over the samples. Cost O(n m d), memory O(n m): linear in n.
 - Objective (paper Eq. 9)::
 
     sum_v a_v^r (||B - U_v phi_v||^2 + beta ||U_v||^2 - gamma ||U_v phi_v||^2) + lambda ||B - C G||^2
@@ -17,23 +15,43 @@ Reference implementation: DarrenZZhang/TPAMI19_BMVC (``demo.m``). Implemented:
   rounds of: C = sgn(B G^T), then 3 DPLM steps C <- sgn(C - grad / mu) with
   grad = -B G^T + rho 1 (1^T C) (the balance penalty rho ||C^T 1||^2), G by minimum Hamming distance;
   a_v = h_v^(1/(1-r)) / sum_w h_w^(1/(1-r)) with h_v the view's bracketed loss.
-- Initialisation as the reference: B = sgn(W^T phi) with W the top-L principal directions of a
-  random subset of 1000 samples; C = the codes of K random samples; G by Hamming distance; a_v = 1/V.
+- Initialisation: B = sgn(W^T phi) with W the top-L principal directions of a random subset of
+  1000 samples; C = the codes of K random samples; G by Hamming distance; a_v = 1/V.
 - Defaults from the reference demo: L = 128, beta 0.003, gamma 0.01, lambda 1e-5, r = 5, 7 outer and
-  10 inner iterations, rho 1e-3, mu 1e-2, m = 1000 anchors.
+  10 inner iterations, rho 1e-3, mu 1e-2, m = 1000 anchors, features as stored (no normalisation).
 
-Deviations: the number of anchors is capped at n/4. The reference uses 1000 anchors on sets of
-n >= 9k; with m close to n the U-step (an m-dimensional ridge regression) reproduces any B, so the
-codes never leave their initialisation (measured: msrc_v1, n = 210, ACC 0.24 with m = n against 0.82
-with m = 50). The reference computes the PCA initialisation on one dataset-specific view (the 4th of
-Caltech101); here it is computed on the concatenated anchor embeddings, which needs no per-dataset
-choice. When the embedding has fewer than L dimensions (tiny n), the missing directions are random
-Gaussian ones. The reference loads precomputed anchors; here they are sampled from ``seed``.
+Every departure from the reference code (``demo.m``); ``reference=True`` restores the first three,
+which are the ones that change results (figures: ``benchmarks/baselines_matrix.md``):
+
+1. Anchor count capped at ``anchor_cap`` * n = n/4 (reference: 1000 anchors whatever n; its demo set
+   has n = 9144). With m close to n the U-step (an m-dimensional ridge regression) reproduces any B
+   and the codes never leave their initialisation: ``anchor_cap=1`` alone gives ACC 0.23-0.32 on
+   six sets where n/4 anchors give 0.28-0.77, and ``reference=True`` 0.14-0.28 (5 seeds).
+2. Kernel width: zero sample-anchor distances (a sample drawn as an anchor, to itself) are left out
+   of ``min_k`` (``sigma_skip_zero``); the reference counts them, which shrinks sigma by about the
+   factor 1 - m/n (to 0 when m = n).
+3. PCA initialisation on the concatenated anchor embeddings of all views (``pca_view="all"``); the
+   reference uses one dataset-specific view, the 4th of Caltech101 (HOG, 1984-d, its widest); the
+   reference setting ``pca_view="largest"`` takes the view with the most input features.
+4. Anchors: one random index set shared by all views (paired anchors), drawn from ``seed``; the
+   reference loads a precomputed anchor matrix per view (``Anchor_Caltech101``, not distributed
+   with its construction).
+5. Random choices (anchors, the PCA subset, the K initial codes) derive from ``seed``; the reference
+   fixes MATLAB's generator (seeds 100 and 500).
+6. With n < 1000 the PCA subset is all n samples (the reference draws 1000 without replacement and
+   stops); with fewer than L embedding dimensions the missing directions are random Gaussian ones
+   (the reference's ``eigs`` cannot return them).
+7. sgn(0) = -1 in the initial codes (the reference leaves 0 entries from ``sign``); a view loss
+   h_v <= 0 is clipped to the smallest positive float before h_v^(1/(1-r)) (the reference would
+   give infinite or complex weights).
 
 ``history`` holds the objective after the U-step, after the B-step and at the end of each outer
 iteration; the U-, B- and G-steps and the weight step (r > 1) are exact minimisers, the DPLM C-step is
 not, so only ``objective_after_u`` <= previous ``objective`` and ``objective_after_b`` <=
-``objective_after_u`` are guaranteed. Missing views are not read (the runner imputes).
+``objective_after_u`` are guaranteed. The reference runs a fixed ``max_iter`` outer iterations and so
+does this; ``info["converged"]`` is 1.0 when the last one changed neither B nor the assignment (a
+fixed point; it is 1.0 with m = n: the stuck codes of item 1). Missing views
+are not read (the runner imputes).
 """
 from __future__ import annotations
 
@@ -62,8 +80,20 @@ class BMVCConfig:
     rho: float = 1e-3
     mu: float = 1e-2
     normalization: Normalization = "none"
+    anchor_cap: float = 0.25  # at most this fraction of n as anchors (reference: 1.0, no cap)
+    sigma_skip_zero: bool = True  # kernel width ignores zero sample-anchor distances (reference: False)
+    pca_view: str = "all"  # codes initialised by PCA on: "all" views, "largest" (reference), a name or index
+    reference: bool = False  # the authors' choices: anchor_cap 1.0, sigma_skip_zero False, pca_view "largest"
 
     def __post_init__(self) -> None:
+        if self.reference:
+            suite = (self.anchor_cap, self.sigma_skip_zero, self.pca_view) == (0.25, True, "all")
+            ours = (self.anchor_cap, self.sigma_skip_zero, self.pca_view) == (1.0, False, "largest")
+            if not (suite or ours):
+                raise ValueError("reference=true sets anchor_cap, sigma_skip_zero and pca_view; do not set them too")
+            self.anchor_cap, self.sigma_skip_zero, self.pca_view = 1.0, False, "largest"
+        if not 0 < self.anchor_cap <= 1:
+            raise ValueError(f"anchor_cap is a fraction of n in (0, 1], got {self.anchor_cap}")
         if self.n_bits < 1 or self.n_anchors < 1 or self.max_iter < 1 or self.inner_iter < 1:
             raise ValueError("n_bits, n_anchors, max_iter and inner_iter must be at least 1")
         if self.r <= 1:
@@ -72,17 +102,18 @@ class BMVCConfig:
             raise ValueError("BMVC needs 0 <= gamma < 1 and beta > 0 (the U-step system must be positive definite)")
 
 
-def anchor_embedding(x: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+def anchor_embedding(x: np.ndarray, anchors: np.ndarray, skip_zero: bool = True) -> np.ndarray:
     """Centred RBF features of ``x`` (n x d) on ``anchors`` (m x d): returns (m x n), float64.
 
-    ``sigma = 2 * mean_i min_k ||x_i - a_k||`` over non-zero distances (a sample drawn as an anchor
-    does not count as its own nearest anchor); each row (anchor) is centred over the samples.
+    ``sigma = 2 * mean_i min_k ||x_i - a_k||``; with ``skip_zero`` zero distances are left out (a
+    sample drawn as an anchor does not count as its own nearest anchor), else they count (the
+    reference's formula). Each row (anchor) is centred over the samples.
     """
     x = np.asarray(x, dtype=np.float64)
     anchors = np.asarray(anchors, dtype=np.float64)
     sq = ((x * x).sum(1)[:, None] - 2.0 * x @ anchors.T + (anchors * anchors).sum(1)[None, :])
     np.maximum(sq, 0.0, out=sq)
-    nearest = np.where(sq > 0, sq, np.inf).min(axis=1)  # an anchor is not its own neighbour
+    nearest = np.where(sq > 0, sq, np.inf).min(axis=1) if skip_zero else sq.min(axis=1)
     sigma = 2.0 * np.sqrt(nearest[np.isfinite(nearest)]).mean() if np.isfinite(nearest).any() else 1.0
     sigma = sigma if sigma > 0 else 1.0
     phi = np.exp(-sq / (2.0 * sigma * sigma)).T
@@ -111,29 +142,34 @@ class BMVC(Method):
         cfg = self.config
         rng = np.random.default_rng(seed)
         n, n_views = data.n_samples, data.n_views
-        m = max(1, min(cfg.n_anchors, n // 4))
+        m = max(1, min(cfg.n_anchors, int(cfg.anchor_cap * n)))
         anchor_idx = rng.choice(n, size=m, replace=False)
         phis = []
         for v in range(n_views):
             x = normalize_view(data.view(v), cfg.normalization, data.mask[:, v])
-            phis.append(anchor_embedding(x, x[anchor_idx]))
+            phis.append(anchor_embedding(x, x[anchor_idx], cfg.sigma_skip_zero))
         gram = [phi @ phi.T for phi in phis]
 
-        b = self._init_codes(phis, cfg.n_bits, rng)
+        pca_views = ([int(np.argmax(data.view_dims))] if cfg.pca_view == "largest"
+                     else data.view_indices(cfg.pca_view))
+        b = self._init_codes([phis[v] for v in pca_views], cfg.n_bits, rng)
         c = b[:, rng.choice(n, size=n_clusters, replace=False)]
         assign = hamming_assign(b, c)
         alpha = np.full(n_views, 1.0 / n_views)
         us: list[np.ndarray] = []
         history: list[dict[str, float]] = []
         label_history: list[np.ndarray] = []
+        settled = False
         for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="bmvc"):
             weights = alpha ** cfg.r
             us = [self._u_step(b, phi, g) for phi, g in zip(phis, gram)]
             after_u = self._objective(b, us, phis, weights, c, assign)
             cg = c[:, assign]
+            previous_b, previous_assign = b, assign
             b = _sign(sum(w * (u @ phi) for w, u, phi in zip(weights, us, phis)) + cfg.lam * cg, -1.0)
             after_b = self._objective(b, us, phis, weights, c, assign)
             c, assign = self._binary_clustering(b, assign, n_clusters)
+            settled = np.array_equal(b, previous_b) and np.array_equal(assign, previous_assign)
             h = np.array([self._view_loss(b, u, phi) for u, phi in zip(us, phis)])
             powered = np.maximum(h, np.finfo(np.float64).tiny) ** (1.0 / (1.0 - cfg.r))
             alpha = powered / powered.sum()
@@ -143,7 +179,8 @@ class BMVC(Method):
             label_history.append(assign.astype(np.int64))
         return FitResult(labels=assign.astype(np.int64), embedding=b.T.astype(np.float32), history=history,
                          label_history=label_history,
-                         info={"n_anchors": float(m), "iterations": float(cfg.max_iter)})
+                         info={"n_anchors": float(m), "iterations": float(len(history)),
+                               "max_iterations": float(cfg.max_iter), "converged": float(settled)})
 
     # -- steps -----------------------------------------------------------------------------------
     def _init_codes(self, phis: list[np.ndarray], n_bits: int, rng: np.random.Generator) -> np.ndarray:

@@ -178,7 +178,8 @@ class DAIMC(Method):
             previous = objective
         km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=int(rng.integers(2**31 - 1)))
         labels = km.fit_predict(v_mat).astype(np.int64)
-        info = {"iterations": float(len(history)), "converged": float(converged)}
+        info = {"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
+                "converged": float(converged)}
         return FitResult(labels=labels, embedding=v_mat.astype(np.float32), history=history, info=info)
 
     def _initialise(self, xs: list[np.ndarray], masks: list[np.ndarray], k: int,

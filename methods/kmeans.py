@@ -5,6 +5,7 @@ restart of lowest inertia. Each view is normalised first (``normalization``): z-
 features, L2 suits embeddings, TF-IDF + L2 suits term counts. ``km_concat`` normalises every view
 the same way, scales each to unit total variance (``balance_views``, so that views weigh the same
 whatever their dimension), then concatenates them. Neither reads the missing-view mask: the runner imputes.
+``info`` holds the best restart's Lloyd ``iterations``, ``max_iterations`` and ``converged``.
 """
 from __future__ import annotations
 
@@ -41,11 +42,20 @@ class SingleViewConfig(KMeansConfig):
     view: str = "0"  # a view name, or its index
 
 
-def kmeans_labels(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) -> np.ndarray:
+def kmeans_fit(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) -> tuple[np.ndarray, dict[str, float]]:
+    """Labels and convergence facts of the best restart: ``iterations`` (Lloyd steps it ran),
+    ``max_iterations`` and ``converged`` (1.0 when it stopped before ``max_iter``)."""
     from sklearn.cluster import KMeans
 
     km = KMeans(n_clusters=n_clusters, n_init=config.n_init, max_iter=config.max_iter, random_state=seed)
-    return km.fit_predict(x).astype(np.int64)
+    labels = km.fit_predict(x).astype(np.int64)
+    info = {"iterations": float(km.n_iter_), "max_iterations": float(config.max_iter),
+            "converged": float(km.n_iter_ < config.max_iter)}
+    return labels, info
+
+
+def kmeans_labels(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) -> np.ndarray:
+    return kmeans_fit(x, n_clusters, config, seed)[0]
 
 
 class KMeansSingleView(Method):
@@ -65,7 +75,8 @@ class KMeansSingleView(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         index = self.view_index(data)
         x = normalize_view(data.view(index), self.config.normalization, data.mask[:, index])
-        return FitResult(labels=kmeans_labels(x, n_clusters, self.config, seed), embedding=x)
+        labels, info = kmeans_fit(x, n_clusters, self.config, seed)
+        return FitResult(labels=labels, embedding=x, info=info)
 
 
 class KMeansConcat(Method):
@@ -84,4 +95,5 @@ class KMeansConcat(Method):
         if self.config.balance_views:
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
         x = np.hstack(views)
-        return FitResult(labels=kmeans_labels(x, n_clusters, self.config, seed), embedding=x)
+        labels, info = kmeans_fit(x, n_clusters, self.config, seed)
+        return FitResult(labels=labels, embedding=x, info=info)

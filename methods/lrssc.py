@@ -169,4 +169,5 @@ class LRSSC(Method):
         affinity += affinity.T
         labels, embedding = spectral_clustering(affinity, n_clusters, seed)
         return FitResult(labels=labels, embedding=embedding.astype(np.float32), history=history,
-                         info={"iterations": float(len(history)), "converged": float(converged)})
+                         info={"iterations": float(len(history)), "max_iterations": float(max_iter),
+                               "converged": float(converged)})

@@ -10,7 +10,7 @@ from mvbench.data import MultiViewDataset
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods._spectral import knn_heat_graph, spectral_clustering
 from mvbench.methods.bmvc import BMVC, anchor_embedding, hamming_assign
-from mvbench.methods.dmf_mvc import DMFMVC
+from mvbench.methods.dmf_mvc import DMFMVC, _positive_combination, gram_pinv, svd_lp_init
 from mvbench.methods.kmeans import KMeansSingleView
 from mvbench.methods.lrssc import LRSSC, LRSSCConfig, singular_value_threshold, soft_threshold
 from mvbench.metrics import evaluate
@@ -96,6 +96,53 @@ def test_lrssc_memory_estimate_bounds_measured_peak():
     assert 0.5 * estimate <= peak <= estimate, (peak, estimate)
 
 
+def test_anchor_embedding_reference_sigma_counts_zero_distances():
+    x = np.array([[0.0], [1.0], [3.0]])
+    sq = np.array([[0, 9], [1, 4], [9, 0]], dtype=float)
+    sigma = 2 * (0 + 1 + 0) / 3  # nearest anchor distances 0, 1, 0 (samples 0 and 2 are anchors)
+    phi = np.exp(-sq / (2 * sigma**2)).T
+    np.testing.assert_allclose(anchor_embedding(x, x[[0, 2]], skip_zero=False),
+                               phi - phi.mean(axis=1, keepdims=True), rtol=1e-12)
+
+
+def test_gram_pinv_exact_in_float64_and_filtered_in_float32():
+    gram = np.array([[4.0, 1.0], [1.0, 2.0]])
+    np.testing.assert_allclose(gram_pinv(gram), np.linalg.inv(gram), rtol=1e-12)
+    delta = 2 * np.finfo(np.float32).eps * 4.0  # size * eps32 * largest eigenvalue
+    # l / (l^2 + delta^2): ~l / delta^2 far below delta, 1 / (2 delta) at delta, ~1 / l far above
+    for small, expected in ((1e-12, 1e-12 / delta**2), (delta, 1 / (2 * delta)), (1e-2, 1e2)):
+        inverse = gram_pinv(np.diag([4.0, small]).astype(np.float32))
+        assert inverse.dtype == np.float32
+        np.testing.assert_allclose(np.diag(inverse), [0.25, expected], rtol=1e-3)
+
+
+def test_positive_combination_by_hand():
+    w = _positive_combination(np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 0.2]]))  # V^T y >= 1 is feasible
+    v = np.array([[1.0, 2.0, 0.5], [0.3, -1.0, 0.2]])
+    y = np.linalg.lstsq(v.T, w, rcond=None)[0]
+    assert w.min() >= 1 - 1e-9 and np.allclose(v.T @ y, w)  # w lies in the row space of V
+    # one row with a negative entry: feasible only once V + eps > 0, i.e. eps > 1
+    w = _positive_combination(np.array([[1.0, -1.0, 0.5]]))
+    assert w.min() >= 1 - 1e-9
+    eps = (w[2] - 0.5 * w[0]) / (w[0] - w[2])  # w is proportional to V + eps
+    assert 1.0 < eps <= 1.0 + 1e-3
+
+
+def test_svd_lp_init_reaches_best_rank_r_error():
+    """With a positive vector in the top singular subspace (nonnegative data), min_Z ||X - Z H|| is the
+    truncated-SVD error (Gillis & Kumar, Corollary 4)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(8, 40))
+    singular = np.linalg.svd(x, compute_uv=False)
+    for k in (1, 3, 5):
+        h = svd_lp_init(x, k, rng)
+        assert h.shape == (k, 40) and h.min() >= 0
+        error = np.linalg.norm(x - (x @ np.linalg.pinv(h)) @ h)
+        assert error == pytest.approx(np.sqrt((singular[k:] ** 2).sum()), rel=1e-8)
+    wide = svd_lp_init(x[:3], 5, rng)  # a layer wider than the view: 2 random rows beyond rank 3
+    assert wide.shape == (5, 40) and wide.min() >= 0 and np.linalg.matrix_rank(wide[:3]) == 3
+
+
 # -- planted clusters a single view cannot find -------------------------------------------------------
 def test_bmvc_recovers_complementary_clusters(complementary):
     labels = BMVC(n_anchors=30).fit_predict(complementary, 4, 0).labels
@@ -112,6 +159,29 @@ def test_lrssc_recovers_complementary_subspaces(subspaces, variant):
 def test_dmf_mvc_recovers_complementary_clusters(complementary):
     labels = DMFMVC(layers=[20, 10], max_iter=50).fit_predict(complementary, 4, 0).labels
     assert acc(complementary, labels) >= 0.85 > best_single_view_acc(complementary) + 0.2
+
+
+@pytest.mark.parametrize("init", ["kmeans", "svd_lp"])
+def test_dmf_mvc_accepts_views_narrower_than_a_layer(complementary, init):
+    """Views of 10 and 12 features, layers of 20: accepted (the reference fails), see the module doc."""
+    result = DMFMVC(layers=[20, 15], max_iter=5, init=init).fit_predict(complementary, 4, 0)
+    assert result.embedding.shape == (150, 15) and np.isfinite(result.embedding).all()
+
+
+def test_bmvc_reference_setting():
+    config = BMVC(reference=True).config
+    assert (config.anchor_cap, config.sigma_skip_zero, config.pca_view) == (1.0, False, "largest")
+    with pytest.raises(ValueError, match="reference=true sets"):
+        BMVC(reference=True, pca_view="0")
+    with pytest.raises(ValueError, match="anchor_cap"):
+        BMVC(anchor_cap=0.0)
+
+
+def test_bmvc_pca_view_largest_is_the_widest(complementary):
+    """Views of 10 and 12 features: "largest" is view 1."""
+    largest = BMVC(n_anchors=30, pca_view="largest").fit_predict(complementary, 4, 0).labels
+    np.testing.assert_array_equal(largest, BMVC(n_anchors=30, pca_view="1").fit_predict(complementary, 4, 0).labels)
+    assert not np.array_equal(largest, BMVC(n_anchors=30, pca_view="0").fit_predict(complementary, 4, 0).labels)
 
 
 # -- objective behaviour ----------------------------------------------------------------------------------
