@@ -55,10 +55,10 @@ are not read (the runner imputes).
 """
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -184,6 +184,8 @@ class BMVC(Method):
 
     # -- steps -----------------------------------------------------------------------------------
     def _init_codes(self, phis: list[np.ndarray], n_bits: int, rng: np.random.Generator) -> np.ndarray:
+        import scipy.linalg
+
         stacked = np.vstack(phis)
         n = stacked.shape[1]
         subset = stacked[:, rng.choice(n, size=min(1000, n), replace=False)]
@@ -196,6 +198,8 @@ class BMVC(Method):
         return _sign(directions.T @ stacked, -1.0)
 
     def _u_step(self, b: np.ndarray, phi: np.ndarray, gram: np.ndarray) -> np.ndarray:
+        import scipy.linalg
+
         system = (1.0 - self.config.gamma) * gram + self.config.beta * np.eye(len(gram))
         return scipy.linalg.solve(system, phi @ b.T, assume_a="pos").T
 

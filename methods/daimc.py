@@ -37,10 +37,10 @@ slightly (the reference has the same schedule).
 """
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -144,6 +144,8 @@ class DAIMC(Method):
     quick_params = {"max_iter": 10, "init_restarts": 3, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        from sklearn.cluster import KMeans
+
         cfg, k = self.config, n_clusters
         rng = np.random.default_rng(seed)
         masks = [np.asarray(data.mask[:, v], dtype=bool) for v in range(data.n_views)]
@@ -185,6 +187,8 @@ class DAIMC(Method):
     def _initialise(self, xs: list[np.ndarray], masks: list[np.ndarray], k: int,
                     rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         """Reference ``newinit``: per-view K-means on mean-filled views (module doc)."""
+        from sklearn.cluster import KMeans
+
         n = len(xs[0])
         us, h_sum = [], np.zeros((n, k))
         for x, m in zip(xs, masks):

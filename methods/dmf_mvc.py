@@ -84,13 +84,9 @@ Z and H steps are exact block minimisers or monotone multiplicative updates, so 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
-from scipy.sparse.csgraph import connected_components
-from sklearn.cluster import KMeans
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -98,6 +94,9 @@ from mvbench.preprocessing import Normalization, normalize_view
 from mvbench.progress import track
 
 from ._spectral import knn_heat_graph, spectral_clustering
+
+if TYPE_CHECKING:  # loaded when a fit starts, not when the method is listed
+    import scipy.sparse as sp
 
 _EPS = 1e-10
 
@@ -204,6 +203,8 @@ def svd_lp_init(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def _positive_combination(v: np.ndarray) -> np.ndarray:
     """w = (V + eps)^T y >= 1 for the smallest eps >= 0 (to 1e-3 of max|V|) at which the LP is feasible."""
+    from scipy.optimize import linprog
+
     def solve(eps: float) -> np.ndarray | None:
         res = linprog(np.zeros(len(v)), A_ub=-(v + eps).T, b_ub=-np.ones(v.shape[1]),
                       bounds=(None, None), method="highs")
@@ -234,6 +235,8 @@ def seminmf(x: np.ndarray, k: int, n_iter: int, seed: int,
 
     ``init="kmeans"``: H = indicator of a k-means partition + 0.2 (Ding et al.); ``"svd_lp"``: see
     :func:`svd_lp_init`. Then ``n_iter`` rounds of Z = X H^+ and the multiplicative H update."""
+    from sklearn.cluster import KMeans
+
     k = min(k, x.shape[1])
     if init == "svd_lp":
         h = svd_lp_init(x, k, np.random.default_rng(seed))
@@ -256,6 +259,8 @@ class DMFMVC(Method):
     quick_params = {"layers": [20, 10], "max_iter": 10, "pretrain_iter": 10}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        from scipy.sparse.csgraph import connected_components
+
         cfg = self.config
         n, n_views = data.n_samples, data.n_views
         xs, graphs, degrees = [], [], []

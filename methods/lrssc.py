@@ -42,11 +42,11 @@ runner refuses cells that do not fit. No deviations from the reference's update 
 """
 from __future__ import annotations
 
+
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-import scipy.linalg
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
@@ -91,6 +91,8 @@ def soft_threshold(x: np.ndarray, t: float) -> np.ndarray:
 
 def singular_value_threshold(x: np.ndarray, t: float) -> np.ndarray:
     """Proximal operator of t ||.||_*: U max(S - t, 0) V^T."""
+    import scipy.linalg
+
     u, s, vt = scipy.linalg.svd(x, full_matrices=False, lapack_driver="gesdd", check_finite=False)
     keep = s > t
     return (u[:, keep] * (s[keep] - t)) @ vt[keep]
