@@ -24,19 +24,19 @@ Per-epoch history: mean of each loss term over the epoch's batches, and the labe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
-from sklearn.cluster import KMeans
-from torch import nn
 
 from mvbench.method import FitResult
 from mvbench.preprocessing import Normalization, normalize_view
 from mvbench.progress import track
 
-from .autoencoder import PretrainSettings, pretrained_encoder
-from .clustering_losses import align_labels, balance_regularizer, js_rows, kl_rows, student_t, target_distribution
+if TYPE_CHECKING:  # torch, scikit-learn and the autoencoder load when a fit starts, not when methods are listed
+    import torch
+    from torch import nn
+
+    from .autoencoder import PretrainSettings
 
 
 @dataclass
@@ -69,6 +69,8 @@ class DeepClusteringConfig:
         self.pretrain_settings()  # validates the pretraining fields
 
     def pretrain_settings(self) -> PretrainSettings:
+        from .autoencoder import PretrainSettings
+
         return PretrainSettings(tuple(self.hidden), self.embedding_dim, self.pretrain_layer_epochs,
                                 self.pretrain_finetune_epochs, self.batch_size, self.pretrain_lr,
                                 self.pretrain_optimizer, self.pretrain_dropout)
@@ -87,8 +89,14 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
                  gamma: float, beta: float, cfg: DeepClusteringConfig, n_clusters: int, seed: int,
                  pretrain_seed: int) -> FitResult:
     """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``)."""
+    import torch
+    from torch import nn
+
+    from .autoencoder import pretrained_encoder
+    from .clustering_losses import student_t, target_distribution
+
     n = len(observed[0])
-    obs = [torch.from_numpy(np.asarray(o, dtype=bool)) for o in observed]
+    obs = [torch.from_numpy(np.array(o, dtype=bool)) for o in observed]  # a copy: inputs are read-only
     if not torch.stack(obs, 1).any(1).all():
         raise ValueError("some samples have none of the chosen views observed: choose views covering every sample")
     data = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in xs]
@@ -171,6 +179,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
 
 
 def _scatter(z: torch.Tensor, observed: torch.Tensor, n: int) -> np.ndarray:
+    import torch
+
     out = torch.zeros(n, z.shape[1])
     out[observed] = z
     return out.numpy()
@@ -179,6 +189,12 @@ def _scatter(z: torch.Tensor, observed: torch.Tensor, n: int) -> np.ndarray:
 def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: list[torch.Tensor], k: int,
                     n_init: int, seed: int) -> list[nn.Parameter]:
     """K-means per view on the initial embeddings; views v > 0 aligned to view 0 by the Hungarian algorithm."""
+    import torch
+    from sklearn.cluster import KMeans
+    from torch import nn
+
+    from .clustering_losses import align_labels
+
     centres, labels = [], []
     for enc, x, o in zip(encoders, data, obs):
         with torch.no_grad():
@@ -200,6 +216,10 @@ def _batch_terms(idx: torch.Tensor, encoders: list[nn.Module], data: list[torch.
                  centroids: list[nn.Parameter], obs: list[torch.Tensor], rows: list[torch.Tensor],
                  target: torch.Tensor, alpha: float) -> dict[str, torch.Tensor]:
     """The loss terms of one mini-batch (see module doc)."""
+    import torch
+
+    from .clustering_losses import balance_regularizer, js_rows, kl_rows, student_t
+
     kl = torch.zeros(())
     js = torch.zeros(())
     reg = torch.zeros(())
