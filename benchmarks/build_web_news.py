@@ -19,14 +19,14 @@ import numpy as np
 import yaml
 from sklearn.cluster import KMeans
 
-from mvbench import store
+from mvbench.data import store
 from mvbench.datasets.web_news import WebNews, web_news_records
 from mvbench.features.builder import build_image_text
 from mvbench.data import DatasetCard
 from mvbench.method import build_config
 from mvbench.metrics import evaluate
-from mvbench.preprocessing import normalize_view
-from mvbench.sources import raw_root
+from mvbench.data.preprocessing import normalize_view
+from mvbench.data.sources import raw_root
 
 
 def kmeans_scores(x: np.ndarray, y: np.ndarray, k: int, seeds: int = 5) -> dict[str, float]:

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from mvbench.datasets.coco import CROSS_CATEGORIES, CocoParams, _split_list, ensure_annotations, select
-from mvbench.sources import data_dir
+from mvbench.data.sources import data_dir
 
 PAPER = {"coco_cross": (7429, 10, 23.2, 1.6), "coco_all": (23189, 43, 7.4, 0.4)}
 

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from mvbench import sources
+from mvbench.data import sources
 from mvbench.methods.dmf_mvc import DMFMVC
 from mvbench.methods.kmeans import KMeansConcat
 from mvbench.metrics import evaluate

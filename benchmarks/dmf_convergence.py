@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from mvbench import sources
+from mvbench.data import sources
 from mvbench.methods.dmf_mvc import DMFMVC
 from mvbench.metrics import evaluate
 

@@ -12,8 +12,8 @@ from mvbench.data import encode_labels
 from mvbench.datasets.pascal import pascal_records
 from mvbench.features.text import TEXT_ENCODERS, TextParams, encode_texts
 from mvbench.metrics import clustering_accuracy
-from mvbench.preprocessing import normalize_view
-from mvbench.sources import raw_root
+from mvbench.data.preprocessing import normalize_view
+from mvbench.data.sources import raw_root
 
 
 def main() -> None:

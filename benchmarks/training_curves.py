@@ -13,7 +13,7 @@ import argparse
 
 import pandas as pd
 
-from mvbench.tracking import STATUS_TAG, Tracker
+from mvbench.record.tracking import STATUS_TAG, Tracker
 
 
 def histories(tracker: Tracker, methods: list[str], metric: str) -> pd.DataFrame:

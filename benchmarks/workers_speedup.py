@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
-from mvbench.grid import Entry, GridSpec
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from mvbench.run.grid import Entry, GridSpec
+from mvbench.run.runner import plan, run_grid
+from mvbench.record.tracking import Tracker
 
 
 @dataclass

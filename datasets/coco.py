@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download
+from mvbench.data.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.run.progress import track
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 log = logging.getLogger(__name__)
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval2014.zip"

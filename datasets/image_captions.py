@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import sha256_file
+from mvbench.data.download import sha256_file
 from mvbench.features.builder import ImageTextParams, build_image_text, records_from_folder
-from mvbench.sources import DatasetSource
+from mvbench.data.sources import DatasetSource
 
 CAPTION_FILES = ("captions.json", "captions.csv")
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download, sha256_file
+from mvbench.data.download import DownloadError, download, sha256_file
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
-from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.run.progress import track
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 log = logging.getLogger(__name__)
 OFFICIAL_URL = "http://vision.cs.uiuc.edu/pascal-sentences/"

@@ -31,9 +31,9 @@ import h5py
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download
+from mvbench.data.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError, raw_folder
 
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.sources import DatasetSource
-from mvbench.conditions import missing_mask
+from mvbench.data.sources import DatasetSource
+from mvbench.data.conditions import missing_mask
 
 
 @dataclass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.sources import DatasetSource, raw_root
+from mvbench.data.sources import DatasetSource, raw_root
 
 LISTS = ("trainset_txt_img_cat.list", "testset_txt_img_cat.list")
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, Method
-from mvbench.preprocessing import normalize_view
+from mvbench.data.preprocessing import normalize_view
 
 from .kmeans import KMeansConfig
 

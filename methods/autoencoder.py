@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mvbench.sources import data_dir
+from mvbench.data.sources import data_dir
 
 
 @dataclass(frozen=True)

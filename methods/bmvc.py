@@ -62,8 +62,8 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.run.progress import track
 
 
 @dataclass

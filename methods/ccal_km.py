@@ -42,7 +42,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
-from mvbench.progress import track
+from mvbench.run.progress import track
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels

@@ -44,7 +44,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.progress import track
+from mvbench.run.progress import track
 
 _ETA = 1e-10
 

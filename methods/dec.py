@@ -23,7 +23,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import normalize_view
+from mvbench.data.preprocessing import normalize_view
 
 from .deep_clustering import QUICK_PARAMS, DeepClusteringConfig, deep_cluster
 

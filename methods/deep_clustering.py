@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from mvbench.method import FitResult
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.run.progress import track
 
 if TYPE_CHECKING:  # torch, scikit-learn and the autoencoder load when a fit starts, not when methods are listed
     import torch

@@ -77,7 +77,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.progress import track
+from mvbench.run.progress import track
 
 from ._twoview import InputNorm, prepare_view, select_views
 

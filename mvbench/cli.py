@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from .schema import DEFAULT_METRICS, FORMATS
+from mvbench.record.schema import DEFAULT_METRICS, FORMATS
 
 # Heavy modules (numpy, pandas, h5py, MLflow, the plugins) are imported inside the commands that
 # need them, so that `mvbench --help` and `mvbench list` start fast.
@@ -39,13 +39,13 @@ def data_dir_option(help_text: str = "Folder of prepared datasets (default: $MVB
 
 def usage_errors() -> tuple[type[BaseException], ...]:
     """The exception types that mean bad input (one line, exit status 2), not a bug."""
-    from .conditions import ConditionError
-    from .data import DataValidationError
-    from .grid import GridError
-    from .method import ConfigError
-    from .registry import BrokenPluginError, UnknownNameError
-    from .sources import DatasetNameError, DatasetUnavailableError
-    from .tracking import TrackingError
+    from mvbench.data.conditions import ConditionError
+    from mvbench.data.model import DataValidationError
+    from mvbench.run.grid import GridError
+    from mvbench.method import ConfigError
+    from mvbench.registry import BrokenPluginError, UnknownNameError
+    from mvbench.data.sources import DatasetNameError, DatasetUnavailableError
+    from mvbench.record.tracking import TrackingError
 
     return (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
             DatasetUnavailableError, DatasetNameError, TrackingError)
@@ -91,7 +91,7 @@ def build_config(config_file: str | None, methods: str | None, datasets: str | N
                  missing_view: str | None, subsample: str | None, seeds: int | None, experiment: str | None,
                  imputation: str | None, params: tuple[str, ...]) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
-    from .grid import DEFAULT_CONFIG, load_config
+    from mvbench.run.grid import DEFAULT_CONFIG, load_config
 
     grid_options = any(v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds))
     if config_file:
@@ -165,10 +165,10 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
         config_file, params, imputation, data_dir, memory_limit, force, no_progress) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
-    from .grid import spec_from_config
-    from .report import aggregate, render, runs_frame
-    from .runner import plan, run_grid
-    from .tracking import Tracker, resolve_uri
+    from mvbench.run.grid import spec_from_config
+    from mvbench.report.tables import aggregate, render, runs_frame
+    from mvbench.run.runner import plan, run_grid
+    from mvbench.record.tracking import Tracker, resolve_uri
 
     config = build_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
                           imputation, params)
@@ -222,8 +222,8 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir,
            log_report) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
-    from .report import RUN_COLUMNS, aggregate, render, runs_frame, significance_text
-    from .tracking import Tracker
+    from mvbench.report.tables import RUN_COLUMNS, aggregate, render, runs_frame, significance_text
+    from mvbench.record.tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
@@ -238,24 +238,24 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
     full = None
     if fmt == "html" or log_report:
-        from .html_report import collect
+        from mvbench.report.html import collect
 
         full = collect(tracker, metric_list)
     if fmt == "html":
-        from .html_report import to_html
+        from mvbench.report.html import to_html
 
         text = to_html(full)
     else:
         text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
     if significance and fmt != "html" and not frame.empty:
-        from .significance import summary
+        from mvbench.report.significance import summary
 
         try:
             text += "\n" + significance_text(*summary(frame, metric_list[0]))
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
     if diagnostics and fmt != "html":
-        from .diagnostics import diagnostics as diagnose, render_diagnostics
+        from mvbench.report.diagnostics import diagnostics as diagnose, render_diagnostics
 
         text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
     if output:
@@ -264,13 +264,13 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     else:
         click.echo(text)
     if log_report:
-        from .html_report import attach
+        from mvbench.report.html import attach
 
         attach(tracker, parents[0].info.run_id, full)
         click.echo(f"report attached to grid run {parents[0].info.run_id} (artifacts report/report.html, "
                    f"report/report.md, {len(full.plots)} plot(s); the markdown tables as its description)")
     if plot_x:
-        from .plots import plot
+        from mvbench.report.plots import plot
 
         try:
             path = plot(frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png")
@@ -286,7 +286,7 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
 @click.option("--tracking-uri")
 def status(experiment, tracking_uri) -> None:
     """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
-    from .tracking import KEY_TAG, STATUS_TAG, Tracker
+    from mvbench.record.tracking import KEY_TAG, STATUS_TAG, Tracker
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
 
@@ -321,7 +321,7 @@ def status(experiment, tracking_uri) -> None:
 def ui(experiment, tracking_uri, port, host) -> int:
     """Start the MLflow UI on the same store and print the URL of the experiment's runs (Ctrl-C or SIGTERM
     stops the server and its workers)."""
-    from .tracking import NOTE_TAG, Tracker, find_experiment, report_url, resolve_uri, runs_url
+    from mvbench.record.tracking import NOTE_TAG, Tracker, find_experiment, report_url, resolve_uri, runs_url
 
     uri = resolve_uri(tracking_uri)
     base = f"http://{host}:{port}"
@@ -377,8 +377,8 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Show hyper-parameters and defaults.")
 def list_(what, verbose) -> None:
     """List registered methods or datasets (broken plugins show their import error)."""
-    from . import registry
-    from .method import describe_config
+    from mvbench import registry
+    from mvbench.method import describe_config
 
     reg = registry.methods() if what == "methods" else registry.datasets()
     for info in reg.info():
@@ -410,7 +410,8 @@ def datasets_group() -> None:
 @data_dir_option()
 def datasets_list(data_dir) -> None:
     """Registered datasets: size, views, K, whether prepared here, and where they come from."""
-    from . import registry, sources, store
+    from mvbench import registry
+    from mvbench.data import sources, store
 
     click.echo(f"{'name':16s} {'n':>7s} {'V':>3s} {'K':>4s}  {'prepared':8s} source")
     for info in registry.datasets().info():
@@ -461,7 +462,7 @@ def parse_yaml_value(raw: str, where: str) -> Any:
 @click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
 def datasets_prepare(name, raw, params, data_dir, force) -> None:
     """Build dataset NAME from its raw source into the data directory."""
-    from . import sources, store
+    from mvbench.data import sources, store
 
     path = sources.prepare(name, parse_kv(params, "--param"), data_dir, raw, force=force)
     data = store.load(path)
@@ -475,7 +476,7 @@ def datasets_info(name, data_dir) -> None:
     """The card and views of dataset NAME (prepared file, or a path to an .h5 file)."""
     import yaml
 
-    from . import sources, store
+    from mvbench.data import sources, store
 
     path = Path(name) if name.endswith(".h5") else sources.prepared_path(name, None, data_dir)
     if not path.exists():
@@ -503,9 +504,9 @@ def datasets_info(name, data_dir) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
-    from . import sources, store
-    from .download import sha256_file
-    from .matlab import import_mat
+    from mvbench.data import sources, store
+    from mvbench.data.download import sha256_file
+    from mvbench.data.matlab import import_mat
 
     sources.check_new_name(name)
     path = sources.prepared_path(name, None, data_dir)
@@ -530,7 +531,7 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
 @click.argument("file", type=click.Path())
 def datasets_validate(file) -> None:
     """Check an mvbench HDF5 file against the schema (exit 2 with the problem if invalid)."""
-    from . import store
+    from mvbench.data import store
 
     data = store.validate_file(file)
     click.echo(f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "

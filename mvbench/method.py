@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import numpy as np
 
-from .data import MultiViewDataset
+from mvbench.data.model import MultiViewDataset
 
 
 class ConfigError(ValueError):
@@ -77,7 +77,7 @@ class Method(ABC):
     quick_params: ClassVar[dict[str, Any]] = {}
     #: Bump when results change for a reason the method's source does not show (a dependency, a
     #: data file); with the source hash it forms the code identity in every cell key
-    #: (:mod:`mvbench.code_identity`).
+    #: (:mod:`mvbench.run.code_identity`).
     version: ClassVar[str] = ""
     #: A seed shared by all methods of one (dataset, condition, repetition), set by the runner before
     #: ``fit_predict`` (None outside it). Methods use it for work they share, e.g. cached pretraining.

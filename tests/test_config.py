@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from mvbench.grid import expand_params
+from mvbench.run.grid import expand_params
 from mvbench.method import ConfigError, build_config, describe_config
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from mvbench import registry
-from mvbench.conditions import Condition
-from mvbench.imputation import impute
+from mvbench.data.conditions import Condition
+from mvbench.data.imputation import impute
 from mvbench.method import Capabilities, FitResult, Method, build_config, describe_config
 
 from conftest import blobs
@@ -95,9 +95,9 @@ class ReadsLabels(Method):
 
 
 def test_a_method_reading_labels_fails(tmp_path):
-    from mvbench import sources
-    from mvbench.execution import FAILED, CellTask, run_cell
-    from mvbench.grid import Cell
+    from mvbench.data import sources
+    from mvbench.run.cell import FAILED, CellTask, run_cell
+    from mvbench.run.grid import Cell
 
     path = sources.prepare("synthetic", {"n_samples": 60})
     cell = Cell("cheat", "cheat", (), "synthetic", "synthetic", (), "", Condition(), 0, "mean")

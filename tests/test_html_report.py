@@ -10,12 +10,12 @@ import pytest
 
 from mvbench import registry
 from mvbench.cli import main
-from mvbench.grid import Entry, GridSpec
-from mvbench.html_report import collect, to_html
+from mvbench.run.grid import Entry, GridSpec
+from mvbench.report.html import collect, to_html
 from mvbench.method import Method
-from mvbench.plots import plot_axes
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG, Tracker, find_experiment,
+from mvbench.report.plots import plot_axes
+from mvbench.run.runner import plan, run_grid
+from mvbench.record.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG, Tracker, find_experiment,
                               report_url, runs_url)
 
 SYNTH = Entry("synthetic", {"n_samples": 90})

@@ -56,8 +56,8 @@ def test_builder_drops_records_without_any_view_and_needs_consistent_labels():
 
 
 def test_image_captions_source_from_a_folder(tmp_path, monkeypatch):
-    from mvbench.sources import DatasetUnavailableError, prepare
-    from mvbench import store
+    from mvbench.data.sources import DatasetUnavailableError, prepare
+    from mvbench.data import store
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
     raw = tmp_path / "mine"
     write_jpeg(raw / "pics" / "1.jpg", 1)

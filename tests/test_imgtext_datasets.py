@@ -13,7 +13,7 @@ from conftest import RAW_DIR, needs_raw
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
 from mvbench.method import build_config
-from mvbench.sources import DatasetUnavailableError, get_source
+from mvbench.data.sources import DatasetUnavailableError, get_source
 
 FAST = {"text_encoder": "tfidf_svd", "text_dim": 3, "text_min_count": 1}
 

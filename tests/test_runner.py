@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from mvbench import registry
-from mvbench.grid import Entry, GridSpec
+from mvbench.run.grid import Entry, GridSpec
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.report import aggregate, render, runs_frame
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from mvbench.report.tables import aggregate, render, runs_frame
+from mvbench.run.runner import plan, run_grid
+from mvbench.record.tracking import Tracker
 
 
 @dataclass
@@ -129,7 +129,7 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
     assert by_method["toy"]["0"].data.params["imputation"] == "none"  # handles missing views itself
     masks = Toy.seen_masks
     assert len(masks) == 3 and not np.array_equal(masks[0], masks[1])
-    from mvbench import sources, store
+    from mvbench.data import sources, store
     data = store.load(sources.prepare("synthetic", {"n_samples": 90}))
     for rep, mask in enumerate(masks):
         np.testing.assert_array_equal(grid.cells[0].condition.apply(data, rep).mask, mask)

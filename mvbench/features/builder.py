@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data import DatasetCard, MultiViewDataset, encode_labels
+from mvbench.data.model import DatasetCard, MultiViewDataset, encode_labels
 from .cache import default_cache_root
 from .images import IMAGE_ENCODERS, ImageInput, encode_images
 from .text import TEXT_ENCODERS, TextParams, describe, encode_texts

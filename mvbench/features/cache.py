@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sources import data_dir
+from mvbench.data.sources import data_dir
 
 
 def default_cache_root() -> Path:

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from .data import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
 
 Orientation = Literal["auto", "rows", "cols"]
 
@@ -583,7 +583,7 @@ def import_mat(
     class_names = next((s for k in _key_lookup(variables, CLASS_NAME_KEYS)
                         if (s := _strings(variables[k])) and len(s) == label_info.get("n_classes")), None)
     extra: dict[str, Any] = {
-        "importer": "mvbench.matlab.import_mat",
+        "importer": "mvbench.data.matlab.import_mat",
         "file": path.name,
         "format": fmt,
         "keys": {k: _shape(v) for k, v in variables.items()},

@@ -1,7 +1,7 @@
 """The dataset plugin interface and the local catalogue of prepared dataset files.
 
 A dataset plugin is a :class:`DatasetSource` subclass registered in the ``mvbench.datasets``
-entry-point group. It builds a :class:`~mvbench.data.MultiViewDataset` from its raw source; the
+entry-point group. It builds a :class:`~mvbench.data.model.MultiViewDataset` from its raw source; the
 catalogue writes it once to ``<data dir>/<name>.h5`` and later runs read that file.
 
 The data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR``, else
@@ -19,9 +19,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import registry, store
-from .data import DatasetCard, MultiViewDataset
-from .method import NoConfig, build_config, config_to_dict
+from mvbench import registry
+
+from mvbench.data import store
+from mvbench.data.model import DatasetCard, MultiViewDataset
+from mvbench.method import NoConfig, build_config, config_to_dict
 
 
 class DatasetNameError(ValueError):

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from . import store
-from .data import MultiViewDataset
-from .grid import Cell
-from .imputation import impute
-from .method import Method, build_config
-from .metrics import evaluate
-from .schema import DONE, FAILED, SKIPPED
+from mvbench.data import store
+from mvbench.data.model import MultiViewDataset
+from mvbench.run.grid import Cell
+from mvbench.data.imputation import impute
+from mvbench.method import Method, build_config
+from mvbench.metrics import evaluate
+from mvbench.record.schema import DONE, FAILED, SKIPPED
 
 
 

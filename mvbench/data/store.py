@@ -22,7 +22,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from .data import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMAS = (1,)

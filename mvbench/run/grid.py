@@ -38,8 +38,8 @@ from typing import Any, get_origin
 
 import yaml
 
-from .conditions import Condition, ConditionError, derive_seed
-from .method import ConfigError, build_config, config_to_dict
+from mvbench.data.conditions import Condition, ConditionError, derive_seed
+from mvbench.method import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 #: A dataset setting of the harness, not of the dataset's builder: the views the methods see, by
@@ -65,7 +65,7 @@ class Cell:
     condition: Condition
     repetition: int
     imputation: str
-    method_code: str = ""  # the method's code identity (mvbench.code_identity)
+    method_code: str = ""  # the method's code identity (mvbench.run.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
 
     @property

@@ -10,18 +10,20 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import registry, sources, store
-from .code_identity import code_identity
-from .conditions import ConditionError
-from .data import DataValidationError
-from .execution import FAILED, CellResult, CellTask, run_cell
-from .executors import make_executor
-from .faults import fault_point
-from .grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, split_views,
+from mvbench import registry
+
+from mvbench.data import sources, store
+from mvbench.run.code_identity import code_identity
+from mvbench.data.conditions import ConditionError
+from mvbench.data.model import DataValidationError
+from mvbench.run.cell import FAILED, CellResult, CellTask, run_cell
+from mvbench.run.executors import make_executor
+from mvbench.run.faults import fault_point
+from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, split_views,
                    swept_keys)
-from .method import ConfigError, build_config
-from .progress import grid_progress
-from .tracking import Tracker, summarise
+from mvbench.method import ConfigError, build_config
+from mvbench.run.progress import grid_progress
+from mvbench.record.tracking import Tracker, summarise
 
 
 @dataclass
@@ -169,7 +171,7 @@ def run_grid(
             status = "FAILED"
         tracker.end_grid(outcome.parent_run_id, outcome.counts, status)
     if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
-        from .html_report import publish_quietly
+        from mvbench.report.html import publish_quietly
 
         publish_quietly(tracker, outcome.parent_run_id, [c.key for c in grid.cells])
     return outcome

@@ -12,9 +12,9 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
-from .schema import DEFAULT_METRICS, FORMATS, direction
-from .tracking import STATUS_TAG, Tracker
+from mvbench.report.diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
+from mvbench.record.schema import DEFAULT_METRICS, FORMATS, direction
+from mvbench.record.tracking import STATUS_TAG, Tracker
 
 #: Columns of :func:`runs_frame` that describe a run rather than measure it.
 RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version",
@@ -63,7 +63,7 @@ def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> 
 
 
 def significance_text(table: pd.DataFrame, line: str) -> str:
-    """The significance summary (from :func:`mvbench.significance.summary`) as plain text."""
+    """The significance summary (from :func:`mvbench.report.significance.summary`) as plain text."""
     return (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
 
 

@@ -1,7 +1,7 @@
 """The comparison report of an experiment as one self-contained HTML file, and the report bundle
 attached to a grid run.
 
-Everything is rebuilt from the tracking store with :mod:`mvbench.report` (the same aggregation and
+Everything is rebuilt from the tracking store with :mod:`mvbench.report.tables` (the same aggregation and
 table blocks as the text formats): the paper-style table per condition (best in bold by each
 metric's declared direction), a table per dataset with the quality and cost metrics, a plot along each
 condition or swept hyper-parameter the runs vary, the significance summary, the cells left out,
@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .report import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
-from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED, direction
-from .tracking import STATUS_TAG, Tracker
+from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
+from mvbench.record.schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED, direction
+from mvbench.record.tracking import STATUS_TAG, Tracker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,7 +49,7 @@ class Table:
 
     @classmethod
     def over_datasets(cls, caption: str, headers: list[str], rows: list[tuple[str, Row]]) -> Table:
-        """From a :func:`mvbench.report.blocks` block, whose headers read ``<dataset> <METRIC>``."""
+        """From a :func:`mvbench.report.tables.blocks` block, whose headers read ``<dataset> <METRIC>``."""
         split = [h.rsplit(" ", 1) for h in headers[1:]]
         spans = [(dataset, len(list(cols))) for dataset, cols in itertools.groupby(d for d, _ in split)]
         return cls(caption, headers[:1] + [m for _, m in split], with_group_headers(rows), spans)
@@ -90,8 +90,8 @@ class Report:
 
 def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: Iterable[str] | None = None) -> Report:
     """Gather a report on the cells ``keys`` (default: every cell of the experiment)."""
-    from .plots import bars, figure, plot_axes
-    from .significance import summary
+    from mvbench.report.plots import bars, figure, plot_axes
+    from mvbench.report.significance import summary
 
     metrics = list(metrics)
     keys = list(keys) if keys is not None else None
@@ -187,7 +187,7 @@ def to_html(report: Report) -> str:
     """The report as one self-contained HTML document."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("mvbench", "templates"), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader("mvbench.report", "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = _number
     env.filters["svg_uri"] = svg_data_uri

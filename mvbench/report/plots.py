@@ -105,10 +105,10 @@ def figure(frame: pd.DataFrame, x: str, metric: str) -> Figure:
 
 def bars(agg: pd.DataFrame, metric: str) -> Figure:
     """``metric`` of each method as horizontal bars (± one std), in the table's row order, one panel
-    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.aggregate`'s table."""
+    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.tables.aggregate`'s table."""
     from matplotlib.figure import Figure
 
-    from .schema import direction
+    from mvbench.record.schema import direction
 
     datasets, conditions = list(dict.fromkeys(agg["dataset"])), list(dict.fromkeys(agg["condition"]))
     methods = list(dict.fromkeys(agg["method"]))

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 #: Core modules whose code changes what a method computes (input normalisation).
-SHARED_METHOD_CODE = ("mvbench.preprocessing",)
+SHARED_METHOD_CODE = ("mvbench.data.preprocessing",)
 
 
 def _module_file(name: str) -> Path | None:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import MultiViewDataset
+from mvbench.data.model import MultiViewDataset
 
 
 class ConditionError(ValueError):

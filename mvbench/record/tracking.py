@@ -20,12 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from .faults import fault_point
-from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED
+from mvbench.run.faults import fault_point
+from mvbench.record.schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED
 
 if TYPE_CHECKING:
-    from .execution import CellResult
-    from .grid import Cell
+    from mvbench.run.cell import CellResult
+    from mvbench.run.grid import Cell
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
