@@ -191,6 +191,12 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
     for result in outcome.ran:
         if result.status != "done":
             click.echo(f"  {result.status}: {result.cell.run_name}: {result.error}")
+    if outcome.left_to_others:
+        click.echo(f"left {len(outcome.left_to_others)} cells to another invocation computing them "
+                   f"(`mvbench status` shows when they are done)")
+    if outcome.leases_lost:
+        click.echo(f"warning: {len(outcome.leases_lost)} cells outlived their lease and may have been computed "
+                   f"twice: raise MVBENCH_LEASE_SECONDS", err=True)
     uri = resolve_uri(tracking_uri)
     click.echo(f"compare the runs: mvbench ui --experiment {shlex.quote(spec.experiment)}"
                f"{'' if uri == resolve_uri(None) else ' --tracking-uri ' + shlex.quote(uri)}"

@@ -153,6 +153,12 @@ class Tracker:
         """Keys of cells with a done run: resume skips these (failed and skipped cells are retried)."""
         return {r.data.tags[KEY_TAG] for r in self.cell_runs(DONE)}
 
+    def done_since(self, key: str, since_ms: int = 0) -> bool:
+        """Whether cell ``key`` has a done run started at or after ``since_ms`` (epoch milliseconds)."""
+        query = (f"tags.`{KIND_TAG}` = 'cell' and tags.`{KEY_TAG}` = '{key}' and tags.`{STATUS_TAG}` = '{DONE}' "
+                 f"and attributes.start_time >= {int(since_ms)}")
+        return bool(self.client.search_runs([self.experiment_id], query, max_results=1))
+
     def parent_runs(self) -> list[Any]:
         return self.client.search_runs([self.experiment_id], f"tags.`{KIND_TAG}` = 'grid'",
                                        order_by=["attributes.start_time DESC"], max_results=1000)

@@ -21,7 +21,10 @@ R = TypeVar("R")
 
 class Executor(Protocol):
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
-        """Yield ``fn(task)`` for every task, in completion order."""
+        """Yield ``fn(task)`` for every task, in completion order.
+
+        Contract: ``tasks`` is consumed lazily, a task drawn only when it can start at once (at most
+        the executor's capacity in flight): the runner claims each cell while drawing it."""
         ...
 
 
@@ -76,31 +79,50 @@ class ProcessExecutor:
         self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)
 
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
-        pending = list(tasks)
-        while pending:
+        """Take tasks from ``tasks`` lazily, at most ``workers`` in flight (a task is drawn only when a
+        worker is free, so a runner that claims cells in its task iterator claims them just in time)."""
+        source, retry, exhausted = iter(tasks), [], False
+        while retry or not exhausted:
             context = multiprocessing.get_context("spawn")
             with futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_worker,
                                              initargs=(self.threads_per_worker, os.getpid())) as pool:
-                submitted = {pool.submit(fn, task): task for task in pending}
-                pending, delivered = [], set()
+                in_flight: dict[futures.Future, T] = {}
                 try:
-                    for future in futures.as_completed(submitted):
-                        try:
-                            result = future.result()
-                        except futures.process.BrokenProcessPool as exc:
-                            # The pool is gone: blame this cell, re-queue the others not delivered.
-                            if self.on_crash is None:
-                                raise
-                            yield self.on_crash(submitted[future], exc)
-                            pending = [t for f, t in submitted.items() if f not in delivered and f is not future]
+                    while True:
+                        while len(in_flight) < self.workers and (retry or not exhausted):
+                            task = retry.pop(0) if retry else next(source, _END)
+                            if task is _END:
+                                exhausted = True
+                            else:
+                                in_flight[pool.submit(fn, task)] = task
+                        if not in_flight:
                             break
-                        delivered.add(future)
-                        yield result
+                        done, _ = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
+                        broken = False
+                        for future in sorted(done, key=lambda f: f.exception() is not None):  # results first
+                            task = in_flight.pop(future)
+                            try:
+                                result = future.result()
+                            except futures.process.BrokenProcessPool as exc:
+                                # The pool is gone: blame this cell, re-queue the others in flight.
+                                if self.on_crash is None:
+                                    raise
+                                yield self.on_crash(task, exc)
+                                retry.extend(in_flight.values())
+                                in_flight.clear()
+                                broken = True
+                                break
+                            yield result
+                        if broken:
+                            break
                 except BaseException:  # Ctrl-C or the consumer stopped: end the cells in flight now
-                    for future in submitted:
+                    for future in in_flight:
                         future.cancel()
                     terminate_workers(pool)
                     raise
+
+
+_END = object()
 
 
 def terminate_workers(pool: futures.ProcessPoolExecutor) -> None:

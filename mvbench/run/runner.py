@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from mvbench import registry
 
@@ -23,6 +24,7 @@ from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_p
                    swept_keys)
 from mvbench.method import ConfigError, build_config
 from mvbench.run.progress import grid_progress
+from mvbench.record.leases import LeaseBoard
 from mvbench.record.tracking import Tracker, summarise
 
 
@@ -42,6 +44,10 @@ class GridOutcome:
     skipped_done: int = 0
     parent_run_id: str | None = None
     interrupted: bool = False
+    #: Cells another live invocation had claimed: left to it, neither run nor failed here.
+    left_to_others: list[Cell] = field(default_factory=list)
+    #: Keys of cells whose lease went stale and was taken over while this invocation computed them.
+    leases_lost: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -146,9 +152,15 @@ def run_grid(
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
     cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
     was not interrupted gets the comparison report of all its cells on its parent run.
+
+    Each cell is claimed (:mod:`mvbench.record.leases`) just before it is handed to the executor and
+    released once its result is logged, so invocations sharing a store compute every cell once: a
+    cell another live invocation holds is left to it (``outcome.left_to_others``); a cell whose
+    earlier lease was released is first checked for a result logged meanwhile.
     """
     outcome = GridOutcome(grid.cells)
     tracker.reap_dead_runs()
+    started_ms = int(time.time() * 1000)
     done = set() if force else tracker.completed_keys()
     todo = [grid.tasks[c.key] for c in grid.cells if c.key not in done]
     outcome.skipped_done = len(grid.cells) - len(todo)
@@ -156,11 +168,26 @@ def run_grid(
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
     executor = make_executor(workers, on_crash=crashed_result)
+    board = LeaseBoard(tracker.client, tracker.experiment_id)
+
+    def claimed() -> Iterator[CellTask]:  # drawn lazily by the executor: each claim just in time
+        for task in todo:
+            key = task.cell.key
+            lease = board.claim(key)
+            if lease is None:
+                outcome.left_to_others.append(task.cell)
+            elif lease.taken_over and tracker.done_since(key, started_ms if force else 0):
+                board.release(key)  # another invocation finished it after this one started
+                outcome.skipped_done += 1
+            else:
+                yield task
+
     status = "FINISHED"
     try:
-        with grid_progress(len(todo), enabled=show_progress) as advance:
-            for result in executor.map_unordered(run_cell, todo):
+        with board, grid_progress(len(todo), enabled=show_progress) as advance:
+            for result in executor.map_unordered(run_cell, claimed()):
                 tracker.log_cell(outcome.parent_run_id, result)
+                board.release(result.cell.key)
                 outcome.ran.append(result)
                 advance(result)
                 fault_point("between_cells")
@@ -169,7 +196,9 @@ def run_grid(
     finally:
         if outcome.ran and any(r.status == FAILED for r in outcome.ran) and status == "FINISHED":
             status = "FAILED"
-        tracker.end_grid(outcome.parent_run_id, outcome.counts, status)
+        outcome.leases_lost = list(board.lost)
+        tracker.end_grid(outcome.parent_run_id, {**outcome.counts, "left_to_others": len(outcome.left_to_others)},
+                         status)
     if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
         from mvbench.report.html import publish_quietly
 
