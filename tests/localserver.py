@@ -1,7 +1,17 @@
-"""A tiny HTTP file server on 127.0.0.1 with Range support, for download tests."""
+"""Local servers for tests: a tiny HTTP file server with Range support (download tests), a
+throwaway PostgreSQL cluster, and an MLflow tracking server (shared-server tests)."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
+import time
+import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -62,3 +72,97 @@ class LocalServer:
     def __exit__(self, *exc) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# -- a throwaway PostgreSQL cluster and an MLflow tracking server on it ------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_bindir() -> Path | None:
+    """The folder of the system's PostgreSQL server binaries (``initdb``, ``pg_ctl``): ``pg_config
+    --bindir`` when it holds them, else the newest /usr/lib/postgresql/*/bin (Debian's layout)."""
+    candidates = []
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        candidates.append(Path(out.stdout.strip()))
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
+                         if p.parent.name.isdigit() else 0, reverse=True)
+    return next((d for d in candidates if (d / "initdb").is_file() and (d / "pg_ctl").is_file()), None)
+
+
+class PostgresCluster:
+    """``with PostgresCluster() as dsn:``: a new cluster in a temp dir on a free port (trust auth,
+    no fsync), with database ``mlflow``; stopped and removed on exit.
+
+    ``initdb`` and ``pg_ctl`` refuse to run as root: as root they run as the ``postgres`` user,
+    which owns the temp dir."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="mvbench-pg-"))
+        self.data = self.root / "data"
+        self.as_postgres = os.geteuid() == 0
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120)
+
+    def __enter__(self) -> str:
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "mlflow")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/mlflow"
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class MlflowServer:
+    """``with MlflowServer(backend_uri, artifacts_dir) as url:``: ``mlflow server`` on a free port of
+    127.0.0.1, serving artifacts from ``artifacts_dir``; ready when /health answers."""
+
+    def __init__(self, backend_uri: str, artifacts: Path, workers: int = 2, timeout: float = 300) -> None:
+        self.port = free_port()
+        self.cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
+                    "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(self.port),
+                    "--workers", str(workers)]
+        self.timeout = timeout
+        self.log = tempfile.TemporaryFile()
+
+    def __enter__(self) -> str:
+        self.process = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"mlflow server exited: {self.log.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        return url
+            except OSError:
+                time.sleep(0.5)
+        self.__exit__()
+        raise RuntimeError(f"mlflow server did not answer within {self.timeout} s")
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)  # the server and its workers
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.log.close()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from mvbench.record.leases import LeaseBoard
+from mvbench.record.leases import EXPIRES_TAG, LeaseBoard
 from mvbench.record.tracking import Tracker
 from mvbench.run.executors import ProcessExecutor
 from mvbench.run.grid import Entry, GridSpec
@@ -77,7 +77,7 @@ def test_the_heartbeat_keeps_a_lease_alive_past_its_lifetime(tracker):
 
 
 def test_a_dead_holder_of_this_host_is_taken_over_at_once(tracker):
-    script = ("import os, sys; from mvbench.record.tracking import Tracker; from mvbench.record.leases import LeaseBoard;"
+    script = ("import os, sys; from mvbench.record.tracking import Tracker; from mvbench.record.leases import EXPIRES_TAG, LeaseBoard;"
               "t = Tracker(sys.argv[1], sys.argv[2]); b = LeaseBoard(t.client, t.experiment_id, ttl=3600);"
               "assert b.claim('cell'); os._exit(0)")  # dies holding a one-hour lease
     subprocess.run([sys.executable, "-c", script, tracker.uri, tracker.experiment_name], check=True, timeout=120)
@@ -85,24 +85,26 @@ def test_a_dead_holder_of_this_host_is_taken_over_at_once(tracker):
     assert lease is not None and lease.generation == 1
 
 
-def race(uri: str, experiment: str, barrier, results, ttl: float) -> None:
-    """Claim one cell when all racers are ready; again, after everybody's lease has expired."""
+def race(uri: str, experiment: str, barrier, results) -> None:
+    """Claim one cell when all racers are ready; again, once the first winner's lease has expired."""
     t = Tracker(uri, experiment)
-    b = LeaseBoard(t.client, t.experiment_id, ttl=ttl)
+    b = LeaseBoard(t.client, t.experiment_id, ttl=600)
     b.state("warm-up")  # connect before the start line
     for round_ in (1, 2):
         barrier.wait()
         lease = b.claim("contested")
         results.put((round_, os.getpid(), lease.generation if lease else None))
-        if round_ == 1:
-            time.sleep(ttl + 0.5)  # no heartbeat: the round-1 winner's lease goes stale
+        barrier.wait()  # all have claimed
+        if lease is not None and round_ == 1:  # the winner "crashes" on another host: its lease expires
+            t.client.set_experiment_tag(lease.experiment_id, EXPIRES_TAG, "0")
 
 
 def test_racing_processes_exactly_one_wins_each_generation(tracker):
     context = multiprocessing.get_context("spawn")
     n = 4
     barrier, results = context.Barrier(n), context.Queue()
-    procs = [context.Process(target=race, args=(tracker.uri, tracker.experiment_name, barrier, results, 2.0)) for _ in range(n)]
+    procs = [context.Process(target=race, args=(tracker.uri, tracker.experiment_name, barrier, results))
+             for _ in range(n)]
     for p in procs:
         p.start()
     got = [results.get(timeout=180) for _ in range(2 * n)]
