@@ -91,7 +91,6 @@ import numpy as np
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
-from mvbench.run.progress import track
 
 from ._spectral import knn_heat_graph, spectral_clustering
 
@@ -255,7 +254,7 @@ class DMFMVC(Method):
     """Deep semi-NMF multi-view clustering (Zhao et al., AAAI 2017); see the module docstring."""
 
     Config = DMFMVCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"layers": [20, 10], "max_iter": 10, "pretrain_iter": 10}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -285,7 +284,7 @@ class DMFMVC(Method):
         history: list[dict[str, float]] = []
         previous = np.inf
         converged = False
-        for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
+        for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
             numer, denom = np.zeros_like(h_m), np.zeros_like(h_m)
             weights = alpha ** cfg.gamma
             psis = []
@@ -316,7 +315,7 @@ class DMFMVC(Method):
         graph = knn_heat_graph(embedding, min(cfg.graph_k, n - 1))
         n_components = connected_components(graph, directed=False)[0]
         labels, _ = spectral_clustering(graph, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding, history=history,
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
                                "converged": float(converged), "graph_components": float(n_components)})
 

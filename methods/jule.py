@@ -74,7 +74,6 @@ import numpy as np
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
-from mvbench.run.progress import track
 
 if TYPE_CHECKING:  # torch and scipy load when a fit starts, not when the method is listed
     import torch
@@ -422,7 +421,7 @@ class JULE(Method):
     alternated in partially unrolled periods; an MLP over the concatenated views replaces the CNN."""
 
     Config = JULEConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"hidden": [32], "embedding_dim": 16, "epochs_per_period": 2, "k_s": 10}
 
     @classmethod
@@ -458,7 +457,7 @@ class JULE(Method):
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0
         max_periods = cfg.max_epochs // cfg.epochs_per_period + 1
-        for _ in track(range(max_periods), total=max_periods, description="JULE periods"):
+        for _ in self.context.track(range(max_periods), total=max_periods, description="JULE periods"):
             entry = {"n_clusters": facts["n_clusters"], "isolated_merged": facts.get("isolated_merged", 0.0)}
             history.append(entry)
             if facts["n_clusters"] <= n_clusters or epochs >= cfg.max_epochs:
@@ -473,4 +472,4 @@ class JULE(Method):
         info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
                 "epochs": float(epochs), "initial_clusters": initial, "final_pass_periods": float(final_periods),
                 "final_clusters": float(final.max() + 1)}
-        return FitResult(labels=final.astype(np.int64), embedding=features, history=history, info=info)
+        return FitResult(labels=final.astype(np.int64), history=history, info=info)

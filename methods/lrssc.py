@@ -51,7 +51,6 @@ import numpy as np
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
-from mvbench.run.progress import track
 
 from ._spectral import spectral_clustering
 
@@ -102,7 +101,7 @@ class LRSSC(Method):
     """Multi-view low-rank sparse subspace clustering (Brbić & Kopriva 2018); see the module docstring."""
 
     Config = LRSSCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"max_iter": 15}
 
     @classmethod
@@ -133,7 +132,7 @@ class LRSSC(Method):
         mu = cfg.mu
         history: list[dict[str, float]] = []
         converged = False
-        for _ in track(range(max_iter), total=max_iter, description="lrssc"):
+        for _ in self.context.track(range(max_iter), total=max_iter, description="lrssc"):
             total = sum(c2) if cfg.variant == "pairwise" else None
             weight = 2.0 * lam * (n_views - 1 if cfg.variant == "pairwise" else 1)
             residual = change = 0.0
@@ -170,6 +169,6 @@ class LRSSC(Method):
         affinity = np.abs(coefficients)
         affinity += affinity.T
         labels, embedding = spectral_clustering(affinity, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding.astype(np.float32), history=history,
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(max_iter),
                                "converged": float(converged)})
