@@ -9,8 +9,7 @@ hand-checked, in the spirit of scikit-learn's ``_parameter_constraints``::
         epochs: int = 20
         lr: float = 1e-3
         hidden: list[int] = field(default_factory=lambda: [500, 500])
-        constraints: ClassVar[Constraints] = {"epochs": Interval(1), "lr": Interval(0, closed="neither"),
-                                              "hidden": Interval(1)}
+        constraints: ClassVar[Constraints] = {"epochs": AT_LEAST_ONE, "lr": POSITIVE, "hidden": AT_LEAST_ONE}
 
 A constraint on a list field applies to each item. Constraints are inherited (a subclass adds to or
 overrides its bases'). Every bad value raises :class:`ConfigError` naming the parameter, its range and
@@ -111,6 +110,12 @@ class All:
     def check(self, name: str, value: Any) -> None:
         for part in self.parts:
             part.check(name, value)
+
+
+#: The common ranges.
+POSITIVE = Interval(0, closed="neither")
+NON_NEGATIVE = Interval(0)
+AT_LEAST_ONE = Interval(1)
 
 
 def constraints_of(config_cls: type) -> Constraints:
@@ -230,5 +235,6 @@ def describe_config(config_cls: type) -> list[tuple[str, str, str]]:
     return rows
 
 
-__all__ = ["All", "ConfigError", "Constraint", "Constraints", "Interval", "Length", "NoConfig", "build_config",
+__all__ = ["AT_LEAST_ONE", "All", "ConfigError", "Constraint", "Constraints", "Interval", "Length", "NON_NEGATIVE",
+           "NoConfig", "POSITIVE", "build_config",
            "check_config", "coerce", "config_to_dict", "constraints_of", "describe_config"]
