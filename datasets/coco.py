@@ -37,7 +37,7 @@ import numpy as np
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.run.progress import track
+from mvbench.console import track
 from mvbench.data.sources import DatasetSource, DatasetUnavailableError
 
 log = logging.getLogger(__name__)

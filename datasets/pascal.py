@@ -26,7 +26,7 @@ from urllib.parse import urljoin
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import DownloadError, download, sha256_file
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
-from mvbench.run.progress import track
+from mvbench.console import track
 from mvbench.data.sources import DatasetSource, DatasetUnavailableError
 
 log = logging.getLogger(__name__)

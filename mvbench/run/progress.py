@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from mvbench.console import progress_columns
+
 T = TypeVar("T")
 
 
@@ -36,14 +38,11 @@ class GridProgress:
 def grid_progress(total: int, enabled: bool = True) -> Iterator[GridProgress]:
     """A bar over the grid's ``total`` cells on stderr (nothing when disabled or not a terminal)."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import Progress
 
     console = Console(stderr=True)
     if not enabled or not console.is_terminal:
         yield GridProgress()
         return
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn()]
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*progress_columns(), console=console, transient=False) as bar:
         yield GridProgress(bar, bar.add_task("grid", total=total))
