@@ -18,13 +18,14 @@ import numpy as np
 from mvbench import Capabilities, FitResult, Method, registry
 from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
-from mvbench.run.runner import plan, run_grid
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
 
 
 class Trivial(Method):
     """Labels i mod K: no computation, so everything measured is harness."""
 
-    capabilities = Capabilities(handles_missing=True, stochastic=False)
+    capabilities = Capabilities(handles_missing=True)
 
     def fit_predict(self, data, n_clusters, seed):
         return FitResult(labels=np.arange(data.n_samples) % n_clusters)
@@ -38,7 +39,7 @@ def main() -> None:
     registry.methods().register("trivial", Trivial)
     rates = [0.0, 0.1, 0.2, 0.3, 0.4]
     spec = GridSpec(methods=[Entry("trivial")], datasets=[Entry("synthetic", {"n_samples": 300})],
-                    missing_rates=rates, seeds=args.cells // len(rates))
+                    missing_rates=rates, repetitions=args.cells // len(rates))
     walls = []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,8 @@ from mvbench.record.leases import EXPIRES_TAG, LeaseBoard
 from mvbench.record.tracking import Tracker
 from mvbench.run.executors import ProcessExecutor
 from mvbench.run.grid import Entry, GridSpec
-from mvbench.run.runner import plan, run_grid
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_the_process_executor_draws_tasks_just_in_time():
 def small_grid(monkeypatch, tmp_path):
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
     spec = GridSpec(methods=[Entry("km")], datasets=[Entry("synthetic", {"n_samples": 60, "n_clusters": 3})],
-                    missing_rates=[0.0], seeds=3, experiment="leases")
+                    missing_rates=[0.0], repetitions=3)
     return plan(spec)
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from localserver import MlflowServer, PostgresCluster, postgres_bindir
 from mvbench.record.leases import EXPIRES_TAG, LeaseBoard
-from mvbench.record.tracking import KEY_TAG, KIND_TAG, STATUS_TAG, Tracker
+from mvbench.record.schema import KEY_TAG, KIND_TAG, STATUS_TAG
+from mvbench.record.tracking import Tracker
 
 BINDIR = postgres_bindir()
 pytestmark = pytest.mark.skipif(BINDIR is None, reason="PostgreSQL server binaries (initdb, pg_ctl) not found: "

@@ -37,10 +37,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from mvbench.record.schema import LEASE_EXPIRES_TAG as EXPIRES_TAG
+from mvbench.record.schema import LEASE_HOLDER_TAG as HOLDER_TAG
+from mvbench.record.schema import LEASE_PREFIX as PREFIX
 from mvbench.record.tracking import owner, owner_alive
 
-PREFIX = "mvbench.lease/"
-HOLDER_TAG, EXPIRES_TAG = "mvbench.lease.holder", "mvbench.lease.expires"
 #: Default lease lifetime in seconds (``MVBENCH_LEASE_SECONDS`` overrides it).
 DEFAULT_TTL = 120.0
 _ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
@@ -225,4 +226,4 @@ class LeaseBoard:
                 log.warning("lease heartbeat failed: %s", exc)
 
 
-__all__ = ["LeaseBoard", "Lease", "LeaseState", "lease_ttl", "DEFAULT_TTL", "PREFIX"]
+__all__ = ["LeaseBoard", "Lease", "LeaseState", "lease_ttl", "DEFAULT_TTL", "EXPIRES_TAG"]
