@@ -161,7 +161,7 @@ class MlflowServer:
     def __exit__(self, *exc) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)  # the server and its workers
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()

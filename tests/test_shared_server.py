@@ -80,6 +80,29 @@ def test_racing_claims_through_the_server_exactly_one_wins(server_url):
     assert won == [[0], [1]]  # one winner, then one taker-over of the stale lease
 
 
+def test_invocations_starting_together_share_one_experiment_and_its_tags(server_url):
+    """Creating the experiment and setting its tags race on a shared server (MLflow upserts a tag by a
+    read then an insert): every starter must get on with the same experiment."""
+    n, barrier, errors, ids = 8, threading.Barrier(8), [], set()
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            tracker = Tracker(server_url, "started-together")
+            ids.add(tracker.experiment_id)
+            barrier.wait()
+            tracker._set_experiment_tag(tracker.experiment_id, "mvbench.test", "same new tag")
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and len(ids) == 1
+
+
 def test_three_concurrent_grids_lose_and_duplicate_nothing(server_url, tmp_path):
     grid_a = ["--methods", "km", "--missing-rate", "0,0.2", "--seeds", "4"]
     grid_b = ["--methods", "km_concat", "--missing-rate", "0,0.2", "--seeds", "4"]
@@ -97,6 +120,10 @@ def test_three_concurrent_grids_lose_and_duplicate_nothing(server_url, tmp_path)
     assert ran[1] == 8 and ran[0] + ran[2] == 8  # the twice-run grid's cells split between its invocations
     tracker = Tracker(server_url, "shared", create=False)
     assert LeaseBoard(tracker.client, tracker.experiment_id).state(runs[0].data.tags[KEY_TAG]).active is False
+    # The server is the UI: `mvbench ui` prints its URLs and starts nothing.
+    ui = subprocess.run([sys.executable, "-m", "mvbench", "ui", "--tracking-uri", server_url, "--experiment", "shared"],
+                        capture_output=True, text=True, timeout=120)
+    assert ui.returncode == 0 and f"runs of experiment 'shared': {server_url}/#/experiments/" in ui.stdout, ui.stderr
 
 
 def test_a_grid_against_a_direct_postgresql_uri(postgres_uri, tmp_path):

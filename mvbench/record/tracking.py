@@ -86,6 +86,7 @@ class Tracker:
     def __init__(self, uri: str | None, experiment: str, create: bool = True) -> None:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
         for name in ("mlflow", "alembic"):
@@ -98,10 +99,14 @@ class Tracker:
                 self.client = MlflowClient(tracking_uri=self.uri)
                 exp = self.client.get_experiment_by_name(experiment)
                 if exp is None and create:
-                    self.client.create_experiment(experiment, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+                    try:
+                        self.client.create_experiment(experiment, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+                    except MlflowException as exc:  # another invocation on a shared server created it first
+                        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                            raise
                     exp = self.client.get_experiment_by_name(experiment)
                 elif exp is not None and create and EXPERIMENT_KIND_TAG not in exp.tags:  # made by an older mvbench
-                    self.client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+                    self._set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         except Exception as exc:  # MLflow raises many types for an unusable store
             raise TrackingError(f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; "
                                 f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
@@ -182,7 +187,22 @@ class Tracker:
                  "orderByAsc": True,
                  "selectedColumns": [f"metrics.`{m}`" for m in DEFAULT_METRICS] + [f"params.`{k}`" for k in shown],
                  "columnOrder": ["attributes.`Run Name`"], "columnWidths": {"attributes.`Run Name`": 380}}
-        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(state))
+        self._set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(state))
+
+    def _set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        """Set an experiment tag, retrying a lost race: MLflow's SQL store upserts a tag by a read then an
+        insert, so two invocations on a shared store setting the same new tag at once can collide on
+        its primary key; the retry finds the row and updates it."""
+        from mlflow.exceptions import MlflowException
+
+        for attempt in range(3):
+            try:
+                self.client.set_experiment_tag(experiment_id, key, value)
+                return
+            except MlflowException as exc:
+                if attempt == 2 or not re.search(r"unique|duplicate key", str(exc), re.IGNORECASE):
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     def log_report(self, run_id: str, folder: Path, note: str) -> None:
         """Attach a report (the files of ``folder``) to a grid run under ``report/``, replacing the
