@@ -165,3 +165,12 @@ def test_a_cell_finished_elsewhere_after_the_start_is_not_computed_again(tracker
     forced = run_grid(small_grid, tracker, force=True, show_progress=False)
     assert forced.counts["done"] == 3
     assert len(tracker.cell_runs()) == 6
+
+
+def test_a_bad_lease_lifetime_is_refused_in_one_line(monkeypatch):
+    from mvbench.cli import main
+
+    monkeypatch.setenv("MVBENCH_LEASE_SECONDS", "soon")
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"])
+    assert exit_.value.code == 2

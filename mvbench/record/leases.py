@@ -40,7 +40,7 @@ from typing import Any
 from mvbench.record.schema import LEASE_EXPIRES_TAG as EXPIRES_TAG
 from mvbench.record.schema import LEASE_HOLDER_TAG as HOLDER_TAG
 from mvbench.record.schema import LEASE_PREFIX as PREFIX
-from mvbench.record.tracking import owner, owner_alive
+from mvbench.record.tracking import TrackingError, owner, owner_alive
 
 #: Default lease lifetime in seconds (``MVBENCH_LEASE_SECONDS`` overrides it).
 DEFAULT_TTL = 120.0
@@ -51,7 +51,15 @@ log = logging.getLogger(__name__)
 def lease_ttl() -> float:
     """The lease lifetime: ``$MVBENCH_LEASE_SECONDS`` or :data:`DEFAULT_TTL`."""
     value = os.environ.get("MVBENCH_LEASE_SECONDS")
-    return float(value) if value else DEFAULT_TTL
+    if not value:
+        return DEFAULT_TTL
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise TrackingError(f"MVBENCH_LEASE_SECONDS must be a positive number of seconds, got {value!r}")
+    return seconds
 
 
 @dataclass

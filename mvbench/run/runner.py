@@ -64,6 +64,7 @@ def run_grid(
     earlier lease was released is first checked for a result logged meanwhile.
     """
     outcome = GridOutcome(grid.cells)
+    board = LeaseBoard(tracker.client, tracker.experiment_id)
     tracker.reap_dead_runs()
     started_ms = int(time.time() * 1000)
     done = set() if force else tracker.completed_keys()
@@ -73,7 +74,6 @@ def run_grid(
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
     executor = make_executor(workers, on_crash=crashed_result)
-    board = LeaseBoard(tracker.client, tracker.experiment_id)
 
     def claimed() -> Iterator[CellTask]:  # drawn lazily by the executor: each claim just in time
         for task in todo:
