@@ -142,7 +142,9 @@ class MlflowServer:
         self.log = tempfile.TemporaryFile()
 
     def __enter__(self) -> str:
-        self.process = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # no GenAI job runner: fewer processes
+        self.process = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+                                        env=env)
         url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:

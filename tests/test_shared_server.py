@@ -60,7 +60,7 @@ def test_racing_claims_through_the_server_exactly_one_wins(server_url):
     tracker = Tracker(server_url, "lease-race")
     n = 12
     boards = [LeaseBoard(tracker.client, tracker.experiment_id, ttl=600) for _ in range(n)]
-    barrier, won = threading.Barrier(n), [[], []]
+    barrier, won = threading.Barrier(n, timeout=60), [[], []]
 
     def racer(board: LeaseBoard) -> None:
         for round_ in (0, 1):
@@ -83,7 +83,7 @@ def test_racing_claims_through_the_server_exactly_one_wins(server_url):
 def test_invocations_starting_together_share_one_experiment_and_its_tags(server_url):
     """Creating the experiment and setting its tags race on a shared server (MLflow upserts a tag by a
     read then an insert): every starter must get on with the same experiment."""
-    n, barrier, errors, ids = 8, threading.Barrier(8), [], set()
+    n, barrier, errors, ids = 8, threading.Barrier(8, timeout=60), [], set()
 
     def start() -> None:
         try:
@@ -100,7 +100,7 @@ def test_invocations_starting_together_share_one_experiment_and_its_tags(server_
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert errors == [] and len(ids) == 1
+    assert errors == [] and len(ids) == 1, errors
 
 
 def test_three_concurrent_grids_lose_and_duplicate_nothing(server_url, tmp_path):
