@@ -135,7 +135,7 @@ class BMVC(Method):
     """Binary multi-view clustering (Zhang et al., TPAMI 2019); see the module docstring."""
 
     Config = BMVCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"n_anchors": 30, "max_iter": 3, "inner_iter": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -177,7 +177,7 @@ class BMVC(Method):
             history.append({"objective_after_u": after_u, "objective_after_b": after_b, "objective": end,
                             **{f"alpha_{v}": float(a) for v, a in enumerate(alpha)}})
             label_history.append(assign.astype(np.int64))
-        return FitResult(labels=assign.astype(np.int64), embedding=b.T.astype(np.float32), history=history,
+        return FitResult(labels=assign.astype(np.int64), history=history,
                          label_history=label_history,
                          info={"n_anchors": float(m), "iterations": float(len(history)),
                                "max_iterations": float(cfg.max_iter), "converged": float(settled)})

@@ -140,7 +140,7 @@ class DAIMC(Method):
 
     name = "daimc"
     Config = DAIMCConfig
-    capabilities = Capabilities(handles_missing=True, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=True, min_views=1)
     quick_params = {"max_iter": 10, "init_restarts": 3, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -182,7 +182,7 @@ class DAIMC(Method):
         labels = km.fit_predict(v_mat).astype(np.int64)
         info = {"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
                 "converged": float(converged)}
-        return FitResult(labels=labels, embedding=v_mat.astype(np.float32), history=history, info=info)
+        return FitResult(labels=labels, history=history, info=info)
 
     def _initialise(self, xs: list[np.ndarray], masks: list[np.ndarray], k: int,
                     rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:

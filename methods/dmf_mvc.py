@@ -255,7 +255,7 @@ class DMFMVC(Method):
     """Deep semi-NMF multi-view clustering (Zhao et al., AAAI 2017); see the module docstring."""
 
     Config = DMFMVCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"layers": [20, 10], "max_iter": 10, "pretrain_iter": 10}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -316,7 +316,7 @@ class DMFMVC(Method):
         graph = knn_heat_graph(embedding, min(cfg.graph_k, n - 1))
         n_components = connected_components(graph, directed=False)[0]
         labels, _ = spectral_clustering(graph, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding, history=history,
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
                                "converged": float(converged), "graph_components": float(n_components)})
 

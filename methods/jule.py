@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mvbench.accelerator import Device
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.preprocessing import Normalization, normalize_view
@@ -111,6 +112,7 @@ class JULEConfig:
     margin: float = 0.2
     positive_weight: float = 1.0  # gamma of the weighted triplet loss
     n_negatives: int = 20
+    device: Device = "auto"  # where the embedder trains (the sample graph and agglomeration stay on the CPU)
 
     def __post_init__(self) -> None:
         if self.k_s < 1 or self.k_c < 1 or self.kc_min_clusters < 0 or self.embedding_dim < 1:
@@ -367,7 +369,7 @@ def triplet_loss(z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: flo
     if len(anchor) == 0:
         return None
     candidates = ~same[anchor]  # negatives allowed for each pair
-    keys = torch.rand(candidates.shape, generator=gen).masked_fill(~candidates, 2.0)
+    keys = torch.rand(candidates.shape, generator=gen).to(z.device).masked_fill(~candidates, 2.0)
     negative = keys.topk(min(n_negatives, len(y)), dim=1, largest=False).indices  # random distinct picks
     valid = candidates.gather(1, negative)
     if not valid.any():
@@ -382,7 +384,7 @@ def embed(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
 
     net.eval()
     with torch.no_grad():
-        return torch.cat([net(chunk) for chunk in x.split(batch)]).numpy()
+        return torch.cat([net(chunk) for chunk in x.split(batch)]).cpu().numpy()
 
 
 def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, labels: np.ndarray, cfg: JULEConfig,
@@ -391,10 +393,11 @@ def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, la
     import torch
 
     net.train()
-    y = torch.from_numpy(labels)
+    y = torch.from_numpy(labels).to(x.device)
     losses, counts = [], []
     for _ in range(cfg.epochs_per_period):
         for idx in torch.randperm(len(x), generator=gen).split(cfg.batch_size):
+            idx = idx.to(x.device)
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * (1 + cfg.lr_gamma * step) ** -cfg.lr_power
             step += 1
@@ -422,7 +425,7 @@ class JULE(Method):
     alternated in partially unrolled periods; an MLP over the concatenated views replaces the CNN."""
 
     Config = JULEConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"hidden": [32], "embedding_dim": 16, "epochs_per_period": 2, "k_s": 10}
 
     @classmethod
@@ -440,16 +443,19 @@ class JULE(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
 
+        from mvbench.accelerator import resolve_device
+
         cfg = self.config
+        device = resolve_device(cfg.device)
         views = [normalize_view(data.view(v), cfg.normalization, data.mask[:, v])
                  for v in data.view_indices(cfg.views)]
         if cfg.balance_views:
             views = [v / np.sqrt(max(float(v.var(axis=0).sum()), 1e-12)) for v in views]
         x_np = np.hstack(views).astype(np.float32, copy=False)
         del views
-        x = torch.from_numpy(x_np)
+        x = torch.from_numpy(x_np).to(device)
         gen = torch.Generator().manual_seed(int(seed))
-        net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen)
+        net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen).to(device)
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
         # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass
@@ -473,4 +479,4 @@ class JULE(Method):
         info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
                 "epochs": float(epochs), "initial_clusters": initial, "final_pass_periods": float(final_periods),
                 "final_clusters": float(final.max() + 1)}
-        return FitResult(labels=final.astype(np.int64), embedding=features, history=history, info=info)
+        return FitResult(labels=final.astype(np.int64), history=history, info=info)

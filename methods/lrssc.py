@@ -102,7 +102,7 @@ class LRSSC(Method):
     """Multi-view low-rank sparse subspace clustering (Brbić & Kopriva 2018); see the module docstring."""
 
     Config = LRSSCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"max_iter": 15}
 
     @classmethod
@@ -169,7 +169,7 @@ class LRSSC(Method):
         del a, c1, c2, c3, l2, l3, l4, bases
         affinity = np.abs(coefficients)
         affinity += affinity.T
-        labels, embedding = spectral_clustering(affinity, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding.astype(np.float32), history=history,
+        labels, _ = spectral_clustering(affinity, n_clusters, seed)
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(max_iter),
                                "converged": float(converged)})

@@ -195,7 +195,7 @@ class PIC(Method):
 
     name = "pic"
     Config = PICConfig
-    capabilities = Capabilities(handles_missing=True, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=True, min_views=1)
     quick_params = {"n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -236,7 +236,7 @@ class PIC(Method):
         km = KMeans(n_clusters=k, n_init=self.config.n_init, random_state=seed)
         labels = km.fit_predict(embedding).astype(np.int64)
         info = {f"weight_{name}": float(w) for name, w in zip(data.view_names, weights)}
-        return FitResult(labels=labels, embedding=embedding.astype(np.float32), info=info)
+        return FitResult(labels=labels, info=info)
 
     @classmethod
     def memory_estimate(cls, config: PICConfig, n_samples: int, view_dims: list[int]) -> int:

@@ -10,8 +10,8 @@ from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.metrics import evaluate
-from mvbench.methods.clustering_losses import (align_labels, balance_regularizer, joint_target, js_rows, kl_rows,
-                                               student_t, target_distribution)
+from mvbench.methods.clustering_losses import (align_labels, balance_regularizer, js_rows, kl_rows, student_t,
+                                               target_distribution)
 from mvbench.methods.deep_clustering import QUICK_PARAMS, _batch_terms
 from mvbench.methods.dec import DEC
 from mvbench.methods.jecl import JECL, JECLNoAlign, JECLNoAlignReg, JECLNoReg
@@ -36,16 +36,15 @@ def test_student_t_hand_computed():
     assert torch.allclose(q2, torch.tensor([[1 / (1 + k), k / (1 + k)]]))
 
 
-def test_target_and_joint_target_hand_computed():
+def test_target_hand_computed():
     q = torch.tensor([[0.6, 0.4], [0.2, 0.8]])
     # f = (0.8, 1.2); row 1: (0.36/0.8, 0.16/1.2) = (0.45, 0.1333); row 2: (0.05, 0.5333)
     p = target_distribution(q)
     expected = torch.tensor([[0.45 / (0.45 + 0.16 / 1.2), (0.16 / 1.2) / (0.45 + 0.16 / 1.2)],
                              [0.05 / (0.05 + 0.64 / 1.2), (0.64 / 1.2) / (0.05 + 0.64 / 1.2)]])
     assert torch.allclose(p, expected, atol=1e-6)
-    r = torch.tensor([[0.5, 0.5], [0.5, 0.5]])  # target(r) = r
-    assert torch.allclose(joint_target(q, r, 0.25), 0.25 * expected + 0.75 * r, atol=1e-6)
-    assert torch.allclose(joint_target(q, r, 1.0), expected, atol=1e-6)
+    r = torch.tensor([[0.5, 0.5], [0.5, 0.5]])  # uniform rows are their own target
+    assert torch.allclose(target_distribution(r), r, atol=1e-6)
 
 
 def test_js_and_kl_hand_computed():
