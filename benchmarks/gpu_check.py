@@ -14,7 +14,9 @@ warm-up fit per device, which takes CUDA's start-up out of the figures. The defa
 are far longer (JECL: 10 epochs per layer + 30 fine-tuning + up to 100 clustering epochs; DCCA: 100
 epochs); the ratio of this short schedule is the figure to read. Without CUDA the CPU figures are
 printed and the script says CUDA is absent. ``--quick`` divides n by 10 (a smoke run for small
-machines). About 2 minutes on a 16-core H200 machine (CPU runs dominate).
+machines). Budget: ``--quick`` took 90 CPU-seconds here (2 shared cores, 4.2 min wall under load);
+the full sizes are about 10x that work, i.e. roughly 1-3 minutes on 16 idle cores, the CPU runs
+dominating (estimated, not yet measured on a GPU machine).
 
     python benchmarks/gpu_check.py [--quick] [--threads N]
 """

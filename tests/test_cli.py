@@ -43,7 +43,7 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
     (["run", "--methods", "jecl", "--datasets", "synthetic", "--param", "jecl.views=0"],
      "jecl(views=0) cannot run on dataset 'synthetic'"),
     (["run", "--methods", "dcca_km", "--datasets", "synthetic", "--param", "dcca_km.views=0,0"],
-     "names the same view twice"),
+     "must name distinct views"),
 ])
 def test_usage_errors_are_one_line_with_exit_code_2(args, message):
     proc = mvbench(*args, check=2)
