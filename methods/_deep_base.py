@@ -25,8 +25,6 @@ class DeepClusteringMethod(Method):
 
     def cluster(self, xs: list[np.ndarray], observed: list[np.ndarray], names: list[str], weights: list[float],
                 gamma: float, beta: float, n_clusters: int, seed: int) -> FitResult:
-        """The clustering phase on views ``xs`` (observed rows only). Pretraining uses the runner's
-        method-independent ``data_seed`` (``seed`` outside the runner), so that DEC and every JECL
-        variant on the same view share one cached autoencoder."""
-        pretrain_seed = seed if self.data_seed is None else self.data_seed
-        return deep_cluster(xs, observed, names, weights, gamma, beta, self.config, n_clusters, seed, pretrain_seed)
+        """The clustering phase on views ``xs`` (observed rows only), in this method's run context (whose
+        shared seed and cache folder let DEC and every JECL variant on a view share one autoencoder)."""
+        return deep_cluster(xs, observed, names, weights, gamma, beta, self.config, n_clusters, seed, self.context)

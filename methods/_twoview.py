@@ -27,9 +27,8 @@ import numpy as np
 
 from mvbench.accelerator import Device
 from mvbench.data import MultiViewDataset
+from mvbench.data.preprocessing import Normalization
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization
-from mvbench.progress import track
 
 from ._views import prepare_view, two_views
 from .kmeans import KMeansConfig, kmeans_labels
@@ -111,7 +110,7 @@ class TwoViewMethod(Method):
             nets = [net.to(device) for net in self.build(*x1.shape, x2.shape[1])]
             params = [p for net in nets for p in net.parameters()]
             opt = self.optimizer(params)
-            for _ in track(range(c.epochs), total=c.epochs, description=self.name or type(self).__name__):
+            for _ in self.context.track(range(c.epochs), total=c.epochs, description=self.name or type(self).__name__):
                 for net in nets:
                     net.train()
                 facts = []

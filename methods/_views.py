@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from mvbench.data import MultiViewDataset
-from mvbench.preprocessing import Normalization, normalize_view
+from mvbench.data.preprocessing import Normalization, normalize_view
 
 IMAGE_NAMES = ("image", "img", "visual")
 TEXT_NAMES = ("text", "txt", "caption", "captions")

@@ -13,9 +13,9 @@ comma-separated list of views to concatenate (e.g. ``pix,fou``), each normalised
 iterations on feature data, Adam pretraining) are listed in :mod:`.autoencoder`. DEC does not read
 the mask: the runner imputes.
 
-The pretraining seed is ``data_seed`` (shared by every method of a dataset/condition/repetition,
-set by the runner) so DEC and the JECL variants on the same view reuse one cached autoencoder;
-outside the runner it is the ``seed`` argument.
+The pretraining seed is the run context's shared seed (shared by every method of a
+dataset/condition/repetition) so DEC and the JECL variants on the same view reuse one cached
+autoencoder; outside a grid it is the ``seed`` argument.
 """
 from __future__ import annotations
 

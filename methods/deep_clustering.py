@@ -33,9 +33,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from mvbench.accelerator import Device
-from mvbench.method import FitResult
-from mvbench.preprocessing import Normalization
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization
+from mvbench.method import FitResult, RunContext
 
 if TYPE_CHECKING:  # torch, scikit-learn and the autoencoder load when a fit starts, not when methods are listed
     import torch
@@ -88,10 +87,13 @@ QUICK_PARAMS = {"hidden": [32, 32], "embedding_dim": 5, "pretrain_layer_epochs":
 
 def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[str], weights: list[float],
                  gamma: float, beta: float, cfg: DeepClusteringConfig, n_clusters: int, seed: int,
-                 pretrain_seed: int) -> FitResult:
-    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``)."""
+                 context: RunContext) -> FitResult:
+    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``).
+
+    The autoencoders are pretrained with the run's shared seed (``context.shared_seed``) and cached in
+    ``context.cache_dir`` when ``cfg.cache`` is on, so that every method of a dataset/condition/repetition
+    reuses them."""
     import torch
-    from torch import nn
 
     from mvbench.accelerator import resolve_device
 
@@ -108,7 +110,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     encoders: list[nn.Module] = []
     info: dict[str, float] = {}
     for v, x in enumerate(xs):
-        enc, facts = pretrained_encoder(x, names[v], settings, pretrain_seed, cfg.cache, device)
+        enc, facts = pretrained_encoder(x, names[v], settings, context.shared_seed(seed),
+                                        context.cache_dir if cfg.cache else None, device)
         encoders.append(enc.to(device))
         info.update({f"pretrain_{k}_{names[v]}": val for k, val in facts.items()})
 
@@ -140,7 +143,7 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     labels = mixture(qs, False).argmax(1)
     target, last_refresh_labels, fresh = None, None, True
     iteration, converged, epochs_run = 0, False, 0
-    for _epoch in track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
+    for _epoch in context.track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
         sums: dict[str, float] = {}
         n_batches = 0
         for idx in torch.randperm(n, generator=gen).split(cfg.batch_size):

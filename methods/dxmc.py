@@ -75,11 +75,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mvbench.data import MultiViewDataset
 from mvbench.accelerator import Device
+from mvbench.data import MultiViewDataset
+from mvbench.data.preprocessing import Normalization
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization
-from mvbench.progress import track
 
 from ._views import prepare_view, two_views
 
@@ -230,7 +229,7 @@ class DXMC(Method):
             heads = nn.ModuleList([g_image, g_text, f_image, f_text]).to(device)
             opt = torch.optim.Adam(heads.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
             rows = torch.arange(n, device=device)
-            for _ in track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
+            for _ in self.context.track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
                 heads.train()
                 a = nbr_image[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]
                 b = nbr_text[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]

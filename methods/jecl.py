@@ -30,8 +30,9 @@ Views: ``views="auto"`` takes the image and text views when present, else the fi
 rule every method shares (:mod:`._views`); a comma-separated list of names or indices picks others.
 With more than two views (a generalisation, the image-text pair being the paper's case) there is one
 encoder per view, the first view weighs lambda and the others share 1 - lambda, every view is
-aligned to the first, and the alignment term sums JS over all pairs. Pretraining uses the runner's method-independent
-``data_seed`` (the ``seed`` argument outside the runner), so all variants share cached autoencoders.
+aligned to the first, and the alignment term sums JS over all pairs. Pretraining uses the run
+context's shared seed (the ``seed`` argument outside a grid), so all variants share cached
+autoencoders.
 """
 from __future__ import annotations
 

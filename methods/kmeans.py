@@ -15,7 +15,7 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
+from mvbench.data.preprocessing import Normalization, normalize_view
 
 
 @dataclass

@@ -3,8 +3,8 @@ from typing import Literal
 
 import pytest
 
-from mvbench.grid import expand_params
-from mvbench.method import ConfigError, build_config, describe_config
+from mvbench.run.grid import expand_params
+from mvbench.config import ConfigError, build_config, describe_config
 
 
 @dataclass

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from mvbench import registry
-from mvbench.conditions import Condition
-from mvbench.imputation import impute
-from mvbench.method import Capabilities, FitResult, Method, build_config, describe_config
+from mvbench.data.conditions import Condition
+from mvbench.data.imputation import impute
+from mvbench.config import build_config, describe_config
+from mvbench.method import Capabilities, FitResult, Method
 
 from conftest import blobs
 
@@ -93,11 +94,11 @@ class ReadsLabels(Method):
 
 
 def test_a_method_reading_labels_fails(tmp_path):
-    from mvbench import sources
-    from mvbench.execution import FAILED, CellTask, run_cell
-    from mvbench.grid import Cell
+    from mvbench.data import sources
+    from mvbench.run.cell import FAILED, CellTask, run_cell
+    from mvbench.run.grid import Cell
 
-    path = sources.prepare("synthetic", {"n_samples": 60})
+    path = sources.prepare("synthetic", sources.DataPaths.resolve(), {"n_samples": 60})
     cell = Cell("cheat", "cheat", (), "synthetic", "synthetic", (), "", Condition(), 0, "mean")
     result = run_cell(CellTask(cell, path, ReadsLabels))
     assert result.status == FAILED and "LabelsHiddenError" in result.error and "never see labels" in result.error

@@ -3,12 +3,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mvbench.diagnostics import degenerate_cells, diagnostics, render_diagnostics
-from mvbench.execution import partition_shape
-from mvbench.grid import Entry, GridError, GridSpec, spec_from_config
-from mvbench.report import aggregate, render, runs_frame
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from mvbench.report.diagnostics import degenerate_cells, diagnostics, render_diagnostics
+from mvbench.run.cell import partition_shape
+from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
+from mvbench.report.tables import aggregate, render, runs_frame
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
+from mvbench.record.tracking import Tracker
 
 
 def test_partition_shape_by_hand():

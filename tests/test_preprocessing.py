@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mvbench.preprocessing import is_count_view, normalize_view
+from mvbench.data.preprocessing import is_count_view, normalize_view
 
 
 def test_auto_is_tfidf_l2_for_counts_and_zscore_otherwise():

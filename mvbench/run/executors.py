@@ -13,19 +13,24 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Executor(Protocol):
+    #: Whether cells run in this process (then they may show progress under the grid's bar).
+    in_process: bool
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Yield ``fn(task)`` for every task, in completion order."""
         ...
 
 
 class SerialExecutor:
+    in_process = True
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         for task in tasks:
             yield fn(task)
@@ -70,7 +75,9 @@ def init_worker(n_threads: int, parent_pid: int) -> None:
 class ProcessExecutor:
     """Cells in ``workers`` spawned processes; a crashed worker fails only its own cell."""
 
-    def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
+    in_process = False
+
+    def __init__(self, workers: int, on_crash: Callable[[Any, BaseException], Any] | None = None) -> None:
         self.workers = workers
         self.on_crash = on_crash
         self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)
