@@ -19,11 +19,11 @@ reference keeps the last batch's projection and refines it on a larger set), and
 ``n_init`` restarts) clusters the chosen ``embedding``: by default the concatenation of the two
 normalised projections (``concat``); ``view0``/``view1`` use one of them and ``mean`` their average.
 
-Deviations: (0) ``latent`` is capped at the input width of a
-branch without hidden layers: a linear map of a d-dimensional view has rank d, the extra canonical
-correlations are exactly zero and their coinciding singular values make the SVD gradient infinite
-(the reference's 4096-d image features never hit this). (1) T is factorised by one SVD instead of the reference's two eigendecompositions of TT'
-and T'T plus sign matching (the same projections, signs matched by construction). (2) A fixed
+Deviations: (0) ``latent`` is capped at the input width of a branch without hidden layers: a linear
+map of a d-dimensional view has rank d, the extra canonical correlations are exactly zero and their
+coinciding singular values make the SVD gradient infinite (the reference's 4096-d image features
+never hit this). (1) T is factorised by one SVD instead of the reference's two eigendecompositions
+of TT' and T'T plus sign matching (the same projections, signs matched by construction). (2) A fixed
 number of epochs (default 100) instead of early stopping on validation retrieval, which clustering
 has no held-out pairs for. (3) Input normalisation per view (``normalization``, default ``auto``:
 TF-IDF + L2 for term-count views, z-score otherwise). (4) With views that are not image and text,

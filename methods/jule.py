@@ -66,17 +66,15 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from mvbench.accelerator import Device
 from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 if TYPE_CHECKING:  # torch and scipy load when a fit starts, not when the method is listed
     import torch

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 
 @dataclass

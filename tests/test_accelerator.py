@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
+from conftest import blobs
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import blobs
 from mvbench.accelerator import DeviceError, resolve_device, wants_gpu
 from mvbench.method import ConfigError
 from mvbench.methods.autoencoder import PretrainSettings, cache_key
