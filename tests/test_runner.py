@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from conftest import sqlite_store
 from mvbench import registry
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.method import Capabilities, FitResult, Method
@@ -66,7 +67,7 @@ def spec(methods=("toy",), **kw) -> GridSpec:
 
 
 def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     grid = plan(spec(missing_rates=[0.0, 0.3]))
     outcome = run_grid(grid, tracker, show_progress=False)
     assert len(grid.cells) == 4 and outcome.counts == {"done": 4, "failed": 0, "skipped": 0}
@@ -87,7 +88,7 @@ def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path)
 
 
 def test_metric_names_mlflow_refuses_are_made_safe(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("odd",), repetitions=1)), tracker, show_progress=False)
     assert outcome.counts["done"] == 1
     metrics = tracker.cell_runs("done")[0].data.metrics
@@ -95,7 +96,7 @@ def test_metric_names_mlflow_refuses_are_made_safe(tmp_path):
 
 
 def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     run_grid(plan(spec()), tracker, show_progress=False)
     again = run_grid(plan(spec()), tracker, show_progress=False)
     assert again.ran == [] and again.skipped_done == 2 and again.parent_run_id is None
@@ -107,7 +108,7 @@ def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_
 
 
 def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("boom", "toy"))), tracker, show_progress=False)
     assert outcome.counts == {"done": 2, "failed": 2, "skipped": 0}
     failed = tracker.cell_runs("failed")
@@ -119,7 +120,7 @@ def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
 
 
 def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     grid = plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
                          datasets=[Entry("synthetic", {"n_samples": 90})], missing_rates=[0.3], repetitions=3))
     run_grid(grid, tracker, show_progress=False)
@@ -139,8 +140,8 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
 
 
 def test_parallel_workers_give_the_same_results(tmp_path):
-    serial = Tracker(f"sqlite:///{tmp_path}/a.db", "e")
-    parallel = Tracker(f"sqlite:///{tmp_path}/b.db", "e")
+    serial = Tracker(sqlite_store(tmp_path / "a.db"), "e")
+    parallel = Tracker(sqlite_store(tmp_path / "b.db"), "e")
     grid = GridSpec(methods=[Entry("km_concat", {"n_init": 2})], datasets=[Entry("synthetic", {"n_samples": 90})],
                     missing_rates=[0.0, 0.2], repetitions=2)
     run_grid(plan(grid), serial, show_progress=False)
@@ -156,7 +157,7 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
             return 8 * n_samples**2 * 1000
 
     registry.methods().register("hungry", Hungry, replace_existing=True)
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("hungry",), repetitions=1), memory_limit=2**20), tracker, show_progress=False)
     assert outcome.counts["skipped"] == 1
     (run,) = tracker.cell_runs()
@@ -168,7 +169,7 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
 
 
 def test_report_formats_mark_the_best(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     run_grid(plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
                            datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=2)), tracker, show_progress=False)
     agg = aggregate(runs_frame(tracker))
@@ -193,7 +194,7 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
             return super().fit_predict(data, n_clusters, seed)
 
     registry.methods().register("interrupting", Interrupting, replace_existing=True)
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     first = run_grid(plan(spec(methods=("interrupting",), repetitions=4)), tracker, show_progress=False)
     assert first.interrupted and first.counts["done"] == 2
     parent = tracker.client.get_run(first.parent_run_id)
@@ -203,7 +204,7 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
 
 
 def test_labels_and_groups_shape_paper_style_tables(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     entries = [Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
                Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys")]
     run_grid(plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=1)), tracker,
