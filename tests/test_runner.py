@@ -7,7 +7,8 @@ import pytest
 from conftest import sqlite_store
 from mvbench import registry
 from mvbench.run.grid import Entry, GridSpec
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.data.sources import DataPaths
+from mvbench.method import Capabilities, FitResult, Method, RunContext
 from mvbench.report.tables import aggregate, render, runs_frame
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
@@ -215,3 +216,35 @@ def test_labels_and_groups_shape_paper_style_tables(tmp_path):
     assert md[4].startswith("| *Concatenation* |") and md[5].startswith("| KM (concat) |")
     assert md[6].startswith("| *Toys* |") and md[7].startswith("| Toy(epochs=1) |")
     assert r"\multicolumn{4}{l}{\textit{Toys}}" in render(agg, "latex")
+
+
+class ContextProbe(Method):
+    """Records the run context the harness hands it, and runs a tracked loop."""
+
+    seen: list = []
+
+    def fit_predict(self, data, n_clusters, seed):
+        steps = list(self.context.track(range(3), 3, "probe"))
+        ContextProbe.seen.append((self.context.data_seed, self.context.shared_seed(seed), seed,
+                                  self.context.cache_dir, steps))
+        return FitResult(np.arange(data.n_samples) % n_clusters)
+
+
+def test_methods_get_the_run_context_explicitly(tmp_path):
+    registry.methods().register("probe", ContextProbe, replace_existing=True)
+    registry.methods().register("probe2", type("ContextProbe2", (ContextProbe,), {}), replace_existing=True)
+    ContextProbe.seen = []
+    paths = DataPaths(tmp_path / "data", tmp_path / "raw", tmp_path / "cache")
+    grid = plan(spec(methods=("probe", "probe2"), repetitions=2), paths)
+    run_grid(grid, Tracker(sqlite_store(tmp_path / "m.db"), "e"), show_progress=False)
+    assert len(ContextProbe.seen) == 4
+    for data_seed, shared, seed, cache_dir, steps in ContextProbe.seen:
+        assert shared == data_seed != seed and cache_dir == tmp_path / "cache" and steps == [0, 1, 2]
+    # one shared seed per repetition, whatever the method; the methods' own seeds differ
+    by_rep = {}
+    for cell, seen in zip(grid.cells, ContextProbe.seen):
+        by_rep.setdefault(cell.repetition, set()).add(seen[0])
+    assert all(len(s) == 1 for s in by_rep.values()) and len({s.pop() for s in by_rep.values()}) == 2
+    assert len({seen[2] for seen in ContextProbe.seen}) == 4
+    # a method used alone has no shared seed and no cache
+    assert ContextProbe().context == RunContext()
