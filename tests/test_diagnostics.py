@@ -72,4 +72,4 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
 ])
 def test_a_bad_view_subset_is_refused_up_front(views, message):
     with pytest.raises(GridError, match=message):
-        plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], seeds=1))
+        plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], repetitions=1))
