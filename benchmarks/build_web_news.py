@@ -43,7 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     raw = args.raw or DataPaths.resolve().raw_dir / "web_news"
     params = {k: yaml.safe_load(v) for k, _, v in (p.partition("=") for p in args.param)}
-    config = build_config(WebNews.Params, {**params, "cache": False}, owner="web_news")
+    config = build_config(WebNews.Config, {**params, "cache": False}, owner="web_news")
     t0 = time.perf_counter()
     records = web_news_records(raw)[: args.limit]
     data = build_image_text(records, DatasetCard(name="web_news"), config.choice())

@@ -26,7 +26,7 @@ def data_dir(tmp_path, monkeypatch):
 
 def build(name, raw, **params):
     source = get_source(name, DataPaths.resolve())
-    data = source.build(raw, build_config(source.Params, {**FAST, **params}))
+    data = source.build(raw, build_config(source.Config, {**FAST, **params}))
     data.validate()
     return data
 
