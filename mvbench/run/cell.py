@@ -109,11 +109,12 @@ class PeakMemory:
         return max(0, self.peak_bytes - self.start_bytes) / 2**20
 
 
-def run_cell(task: CellTask) -> CellResult:
-    """Execute one cell; never raises for errors inside the cell."""
+def run_cell(task: CellTask, data: MultiViewDataset | None = None) -> CellResult:
+    """Execute one cell on ``data`` (default: its dataset file, read once per process); never raises
+    for errors inside the cell."""
     cell = task.cell
     try:
-        data = cached_dataset(task.dataset_path)
+        data = cached_dataset(task.dataset_path) if data is None else data
         if cell.views is not None:
             data = data.select_views([data.view_index(v) for v in cell.views])
         data = cell.condition.apply(data, cell.repetition)

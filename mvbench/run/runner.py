@@ -17,7 +17,7 @@ from mvbench.run.code_identity import code_identity
 from mvbench.data.conditions import ConditionError
 from mvbench.data.model import DataValidationError
 from mvbench.run.cell import FAILED, CellResult, CellTask, run_cell
-from mvbench.run.executors import make_executor
+from mvbench.run.executors import Executor, make_executor
 from mvbench.run.faults import fault_point
 from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, split_views,
                    swept_keys)
@@ -140,12 +140,14 @@ def run_grid(
     command: str = "",
     config: dict[str, Any] | None = None,
     show_progress: bool = True,
+    executor: Executor | None = None,
 ) -> GridOutcome:
     """Run the cells not yet done in the experiment and log each as soon as it completes.
 
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
     cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
-    was not interrupted gets the comparison report of all its cells on its parent run.
+    was not interrupted gets the comparison report of all its cells on its parent run. ``executor``
+    (default: by ``workers``, see :func:`make_executor`) computes the cells.
     """
     outcome = GridOutcome(grid.cells)
     tracker.reap_dead_runs()
@@ -155,7 +157,7 @@ def run_grid(
     if not todo:
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
-    executor = make_executor(workers, on_crash=crashed_result)
+    executor = executor or make_executor(workers, on_crash=crashed_result)
     status = "FINISHED"
     try:
         with grid_progress(len(todo), enabled=show_progress) as advance:
