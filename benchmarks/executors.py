@@ -23,7 +23,8 @@ from typing import Any, Callable
 from mvbench.record.tracking import Tracker
 from mvbench.run.executors import Executor, ProcessExecutor, SerialExecutor, limit_threads
 from mvbench.run.grid import Entry, GridSpec
-from mvbench.run.runner import crashed_result, plan, run_grid
+from mvbench.run.planning import plan
+from mvbench.run.runner import crashed_result, run_grid
 
 
 def timed(name: str, make: Callable[[], Executor], slots: int, spec: GridSpec, tmp: str) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def generate(p: SyntheticParams) -> MultiViewDataset:
 class Synthetic(DatasetSource):
     description = "Gaussian clusters seen through noisy linear views (separation, noise, missingness)"
     n_clusters = None  # set by its parameters
-    Params = SyntheticParams
+    Config = SyntheticParams
 
     def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
         return generate(params)

@@ -40,7 +40,7 @@ class TwoViewConfig:
 class TwoViewMethod(Method):
     """Base of the two-view baselines: complete data (imputed by the runner), exactly two views used."""
 
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=2)
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)

@@ -14,8 +14,8 @@ Loss: mean squared reconstruction error. Deviations from DEC, for few-epoch trai
 Adam (lr 1e-3) instead of SGD lr 0.1 with step decay (``optimizer="sgd"`` restores SGD, momentum
 0.9), PyTorch's default initialisation instead of Gaussian(0, 0.01), and no dropout on hidden units.
 
-Cache: the trained weights are stored under ``<mvbench data dir>/cache/sdae/`` (or
-``$MVBENCH_CACHE_DIR/sdae``) keyed by the sha256 of the exact training matrix (after the method's
+Cache: the trained weights are stored under ``<cache dir>/sdae/`` (the run context's cache folder:
+``$MVBENCH_CACHE_DIR``, else ``<mvbench data dir>/cache``; not cached outside a grid) keyed by the sha256 of the exact training matrix (after the method's
 normalisation, observed rows only), the view label, the settings and the seed. Files are written to
 a temporary name and moved into place with ``os.replace``, so parallel workers never read a partial
 file; two workers missing the same key at once both train and the last rename wins (same weights).
@@ -34,7 +34,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from mvbench.data.sources import data_dir
 
 
 @dataclass(frozen=True)
@@ -97,11 +96,6 @@ class StackedAutoencoder(nn.Module):
         return x
 
 
-def cache_dir() -> Path:
-    root = os.environ.get("MVBENCH_CACHE_DIR")
-    return (Path(root).expanduser() if root else data_dir() / "cache") / "sdae"
-
-
 def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int) -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
@@ -111,16 +105,17 @@ def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int) -
 
 
 def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, seed: int,
-                       use_cache: bool = True) -> tuple[nn.Sequential, dict[str, float]]:
-    """An encoder initialised by a (cached) pretrained stacked denoising autoencoder on ``x``.
+                       cache_root: Path | None = None) -> tuple[nn.Sequential, dict[str, float]]:
+    """An encoder initialised by a pretrained stacked denoising autoencoder on ``x``, cached under
+    ``<cache_root>/sdae`` (None: not cached).
 
     Returns the encoder and facts to log: ``cached`` (1.0 on a cache hit), ``seconds``, ``recon_mse``.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     dims = [x.shape[1], *settings.hidden, settings.embedding_dim]
-    path = cache_dir() / f"{cache_key(x, view, settings, seed)}.pt"
+    path = None if cache_root is None else cache_root / "sdae" / f"{cache_key(x, view, settings, seed)}.pt"
     start = time.perf_counter()
-    if use_cache and path.exists():
+    if path is not None and path.exists():
         try:
             blob = torch.load(path, weights_only=True)
             model = StackedAutoencoder(dims)
@@ -130,7 +125,7 @@ def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, see
         except Exception:  # an unreadable entry is retrained and replaced
             pass
     model, mse = train_autoencoder(x, dims, settings, seed)
-    if use_cache:
+    if path is not None:
         _atomic_save({"state": model.state_dict(), "recon_mse": mse}, path)
     return model.encoder(), {"cached": 0.0, "seconds": time.perf_counter() - start, "recon_mse": mse}
 

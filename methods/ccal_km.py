@@ -42,7 +42,6 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
-from mvbench.run.progress import track
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
@@ -130,7 +129,7 @@ class CCALKMeans(TwoViewMethod):
             f2 = branch(x2.shape[1], c.hidden, c.text_layers, latent)
             weights = [m.weight for m in [*f1, *f2] if isinstance(m, nn.Linear)]
             opt = torch.optim.Adam([*f1.parameters(), *f2.parameters()], lr=c.lr)
-            for _ in track(range(c.epochs), total=c.epochs, description="ccal"):
+            for _ in self.context.track(range(c.epochs), total=c.epochs, description="ccal"):
                 f1.train(), f2.train()
                 losses = []
                 for idx in batches(len(x1), c.batch_size, gen):
@@ -146,7 +145,7 @@ class CCALKMeans(TwoViewMethod):
                 if c.record_labels:
                     label_history.append(self._cluster(f1, f2, x1, x2, n_clusters, km, seed)[0])
         labels, z = self._cluster(f1, f2, x1, x2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
+        return FitResult(labels=labels, history=history, label_history=label_history,
                          info={"epochs": c.epochs, "latent": latent})
 
     def effective_latent(self, d1: int, d2: int) -> int:

@@ -37,7 +37,6 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
-from mvbench.run.progress import track
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
@@ -87,7 +86,7 @@ class DCCAKMeans(TwoViewMethod):
             f2 = mlp([x2.shape[1], *c.hidden, c.out_dim], nn.Sigmoid, batchnorm=True, final_bn_in=True)
             params = [*f1.parameters(), *f2.parameters()]
             opt = torch.optim.RMSprop(params, lr=c.lr, weight_decay=c.weight_decay)
-            for _ in track(range(c.epochs), total=c.epochs, description="dcca"):
+            for _ in self.context.track(range(c.epochs), total=c.epochs, description="dcca"):
                 f1.train(), f2.train()
                 losses = []
                 for idx in batches(n, c.batch_size, gen):
@@ -102,7 +101,7 @@ class DCCAKMeans(TwoViewMethod):
                 if c.record_labels:
                     label_history.append(self._cluster(h1, h2, n_clusters, km, seed)[0])
         labels, z = self._cluster(h1, h2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
+        return FitResult(labels=labels, history=history, label_history=label_history,
                          info={"epochs": c.epochs, "final_corr": history[-1]["corr"]})
 
     def _cluster(self, h1: torch.Tensor, h2: torch.Tensor, k: int, km: KMeansConfig, seed: int

@@ -37,7 +37,7 @@ class DEC(Method):
     """Deep Embedded Clustering on one view or on the concatenation of all views."""
 
     Config = DECConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = dict(QUICK_PARAMS)
 
     def check_data(self, data: MultiViewDataset) -> None:
@@ -50,5 +50,4 @@ class DEC(Method):
         indices = data.view_indices("all" if cfg.view == "concat" else cfg.view)
         x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in indices])
         name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
-        pretrain_seed = seed if self.data_seed is None else self.data_seed
-        return deep_cluster([x], [all_rows], [name], [1.0], 0.0, 0.0, cfg, n_clusters, seed, pretrain_seed)
+        return deep_cluster([x], [all_rows], [name], [1.0], 0.0, 0.0, cfg, n_clusters, seed, self.context)

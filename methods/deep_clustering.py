@@ -28,9 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from mvbench.method import FitResult
+from mvbench.method import FitResult, RunContext
 from mvbench.data.preprocessing import Normalization, normalize_view
-from mvbench.run.progress import track
 
 if TYPE_CHECKING:  # torch, scikit-learn and the autoencoder load when a fit starts, not when methods are listed
     import torch
@@ -87,10 +86,13 @@ def prepare_view(x: np.ndarray, observed: np.ndarray, kind: Normalization) -> np
 
 def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[str], weights: list[float],
                  gamma: float, beta: float, cfg: DeepClusteringConfig, n_clusters: int, seed: int,
-                 pretrain_seed: int) -> FitResult:
-    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``)."""
+                 context: RunContext) -> FitResult:
+    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``).
+
+    The autoencoders are pretrained with the run's shared seed (``context.shared_seed``) and cached in
+    ``context.cache_dir`` when ``cfg.cache`` is on, so that every method of a dataset/condition/repetition
+    reuses them."""
     import torch
-    from torch import nn
 
     from .autoencoder import pretrained_encoder
     from .clustering_losses import student_t, target_distribution
@@ -104,7 +106,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     encoders: list[nn.Module] = []
     info: dict[str, float] = {}
     for v, x in enumerate(xs):
-        enc, facts = pretrained_encoder(x, names[v], settings, pretrain_seed, cfg.cache)
+        enc, facts = pretrained_encoder(x, names[v], settings, context.shared_seed(seed),
+                                        context.cache_dir if cfg.cache else None)
         encoders.append(enc)
         info.update({f"pretrain_{k}_{names[v]}": val for k, val in facts.items()})
 
@@ -136,7 +139,7 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     labels = mixture(qs, False).argmax(1)
     target, last_refresh_labels, fresh = None, None, True
     iteration, converged, epochs_run = 0, False, 0
-    for _epoch in track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
+    for _epoch in context.track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
         sums: dict[str, float] = {}
         n_batches = 0
         for idx in torch.randperm(n, generator=gen).split(cfg.batch_size):
@@ -172,18 +175,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
 
     qs = full_q()
     final = mixture(qs, False).argmax(1).numpy().astype(np.int64)
-    with torch.no_grad():
-        embedding = np.hstack([_scatter(enc(x), o, n) for enc, x, o in zip(encoders, data, obs)])
     info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged))
-    return FitResult(labels=final, embedding=embedding, history=history, label_history=label_history, info=info)
-
-
-def _scatter(z: torch.Tensor, observed: torch.Tensor, n: int) -> np.ndarray:
-    import torch
-
-    out = torch.zeros(n, z.shape[1])
-    out[observed] = z
-    return out.numpy()
+    return FitResult(labels=final, history=history, label_history=label_history, info=info)
 
 
 def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: list[torch.Tensor], k: int,

@@ -64,8 +64,7 @@ Deviations from the paper and reference, with reasons:
    therefore 0.0 (no convergence test is made).
 
 ``history``: per epoch the batch means of ``cluster`` (both C terms), ``instance``, ``entropy``
-(H_I + H_T) and ``loss``; ``label_history``: the labels after every epoch. ``embedding``: the image
-head's assignments (n x K).
+(H_I + H_T) and ``loss``; ``label_history``: the labels after every epoch.
 """
 from __future__ import annotations
 
@@ -77,7 +76,6 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.run.progress import track
 
 from ._twoview import InputNorm, prepare_view, select_views
 
@@ -197,7 +195,7 @@ class DXMC(Method):
     """DXMC (Zhang, Li, Huang 2024): cluster- and instance-level cross-modal contrast + entropy; see module doc."""
 
     Config = DXMCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=2)
     quick_params = {"instance_dim": 32, "n_neighbors": 5, "batch_size": 32, "epochs": 30}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -224,7 +222,7 @@ class DXMC(Method):
             heads = nn.ModuleList([g_image, g_text, f_image, f_text])
             opt = torch.optim.Adam(heads.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
             rows = torch.arange(n)
-            for _ in track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
+            for _ in self.context.track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
                 heads.train()
                 a = nbr_image[rows, torch.randint(k_nn, (n,), generator=gen)]
                 b = nbr_text[rows, torch.randint(k_nn, (n,), generator=gen)]
@@ -244,8 +242,8 @@ class DXMC(Method):
         assignments = encode(g_image, x)
         info = {"iterations": float(cfg.epochs), "max_iterations": float(cfg.epochs), "converged": 0.0,
                 "steps": float(steps), "n_neighbors": float(k_nn), "image_view": float(iv), "text_view": float(tv)}
-        return FitResult(labels=assignments.argmax(1).numpy().astype(np.int64), embedding=assignments.numpy(),
-                         history=history, label_history=label_history, info=info)
+        return FitResult(labels=assignments.argmax(1).numpy().astype(np.int64), history=history,
+                         label_history=label_history, info=info)
 
     @classmethod
     def memory_estimate(cls, config: DXMCConfig, n_samples: int, view_dims: list[int]) -> int:

@@ -84,7 +84,7 @@ class JECL(Method):
     """JECL (full model): KL to the joint target + gamma * JS alignment + beta * balance regulariser."""
 
     Config = JECLConfig
-    capabilities = Capabilities(handles_missing=True, min_views=2, stochastic=True)
+    capabilities = Capabilities(handles_missing=True, min_views=2)
     quick_params = dict(QUICK_PARAMS)
 
     def check_data(self, data: MultiViewDataset) -> None:
@@ -100,8 +100,7 @@ class JECL(Method):
         names = [data.view_names[v] for v in views]
         rest = (1.0 - cfg.lam) / max(len(views) - 1, 1)
         weights = [cfg.lam] + [rest] * (len(views) - 1)
-        pretrain_seed = seed if self.data_seed is None else self.data_seed
-        return deep_cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, cfg, n_clusters, seed, pretrain_seed)
+        return deep_cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, cfg, n_clusters, seed, self.context)
 
 
 class JECLNoAlign(JECL):

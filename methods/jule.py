@@ -66,15 +66,16 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
-from mvbench.run.progress import track
 
 if TYPE_CHECKING:  # torch and scipy load when a fit starts, not when the method is listed
     import torch
@@ -112,15 +113,12 @@ class JULEConfig:
     positive_weight: float = 1.0  # gamma of the weighted triplet loss
     n_negatives: int = 20
 
-    def __post_init__(self) -> None:
-        if self.k_s < 1 or self.k_c < 1 or self.kc_min_clusters < 0 or self.embedding_dim < 1:
-            raise ValueError("k_s, k_c and embedding_dim must be >= 1, kc_min_clusters >= 0")
-        if not 0 < self.eta <= 1:
-            raise ValueError("eta must be in (0, 1]")
-        if self.epochs_per_period < 1 or self.max_epochs < 0 or self.batch_size < 2 or self.n_negatives < 1:
-            raise ValueError("epochs_per_period and n_negatives must be >= 1, batch_size >= 2, max_epochs >= 0")
-        if self.lr <= 0 or self.margin < 0 or self.positive_weight <= 0 or any(h < 1 for h in self.hidden):
-            raise ValueError("lr and positive_weight must be > 0, margin >= 0, hidden sizes >= 1")
+    constraints: ClassVar[Constraints] = {
+        "k_s": AT_LEAST_ONE, "k_c": AT_LEAST_ONE, "kc_min_clusters": NON_NEGATIVE, "embedding_dim": AT_LEAST_ONE,
+        "eta": Interval(0, 1, "right"), "epochs_per_period": AT_LEAST_ONE, "max_epochs": NON_NEGATIVE,
+        "batch_size": Interval(2), "n_negatives": AT_LEAST_ONE, "lr": POSITIVE, "margin": NON_NEGATIVE,
+        "positive_weight": POSITIVE, "hidden": AT_LEAST_ONE}
+
 
 
 # -- sample graph and initial clusters ------------------------------------------------------------------
@@ -422,7 +420,7 @@ class JULE(Method):
     alternated in partially unrolled periods; an MLP over the concatenated views replaces the CNN."""
 
     Config = JULEConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"hidden": [32], "embedding_dim": 16, "epochs_per_period": 2, "k_s": 10}
 
     @classmethod
@@ -458,7 +456,7 @@ class JULE(Method):
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0
         max_periods = cfg.max_epochs // cfg.epochs_per_period + 1
-        for _ in track(range(max_periods), total=max_periods, description="JULE periods"):
+        for _ in self.context.track(range(max_periods), total=max_periods, description="JULE periods"):
             entry = {"n_clusters": facts["n_clusters"], "isolated_merged": facts.get("isolated_merged", 0.0)}
             history.append(entry)
             if facts["n_clusters"] <= n_clusters or epochs >= cfg.max_epochs:
@@ -473,4 +471,4 @@ class JULE(Method):
         info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
                 "epochs": float(epochs), "initial_clusters": initial, "final_pass_periods": float(final_periods),
                 "final_clusters": float(final.max() + 1)}
-        return FitResult(labels=final.astype(np.int64), embedding=features, history=history, info=info)
+        return FitResult(labels=final.astype(np.int64), history=history, info=info)

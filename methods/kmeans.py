@@ -62,7 +62,7 @@ class KMeansSingleView(Method):
     """K-means on one view (the table's "ResNet-50 + KM" and "Doc2Vec + KM" rows)."""
 
     Config = SingleViewConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
@@ -76,14 +76,14 @@ class KMeansSingleView(Method):
         index = self.view_index(data)
         x = normalize_view(data.view(index), self.config.normalization, data.mask[:, index])
         labels, info = kmeans_fit(x, n_clusters, self.config, seed)
-        return FitResult(labels=labels, embedding=x, info=info)
+        return FitResult(labels=labels, info=info)
 
 
 class KMeansConcat(Method):
     """K-means on the concatenation of the normalised views (all by default; the table's "Concat + KM" row)."""
 
     Config = ConcatConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
@@ -96,4 +96,4 @@ class KMeansConcat(Method):
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
         x = np.hstack(views)
         labels, info = kmeans_fit(x, n_clusters, self.config, seed)
-        return FitResult(labels=labels, embedding=x, info=info)
+        return FitResult(labels=labels, info=info)

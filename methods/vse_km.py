@@ -36,7 +36,6 @@ import numpy as np
 
 from mvbench.data import MultiViewDataset
 from mvbench.method import FitResult
-from mvbench.run.progress import track
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 from .kmeans import KMeansConfig, kmeans_labels
@@ -84,7 +83,7 @@ class VSEKMeans(TwoViewMethod):
             text = L2Normalized(mlp([x2.shape[1], c.text_hidden, c.dim], nn.ReLU, batchnorm=False))
             params = [*image.parameters(), *text.parameters()]
             opt = torch.optim.Adam(params, lr=c.lr)
-            for _ in track(range(c.epochs), total=c.epochs, description="vse"):
+            for _ in self.context.track(range(c.epochs), total=c.epochs, description="vse"):
                 image.train(), text.train()
                 losses = []
                 for idx in batches(len(x1), c.batch_size, gen):
@@ -98,7 +97,7 @@ class VSEKMeans(TwoViewMethod):
                 if c.record_labels:
                     label_history.append(self._cluster(image, text, x1, x2, n_clusters, km, seed)[0])
         labels, z = self._cluster(image, text, x1, x2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
+        return FitResult(labels=labels, history=history, label_history=label_history,
                          info={"epochs": c.epochs})
 
     def _cluster(self, image: nn.Module, text: nn.Module, x1: torch.Tensor, x2: torch.Tensor, k: int,

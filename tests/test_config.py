@@ -4,7 +4,7 @@ from typing import Literal
 import pytest
 
 from mvbench.run.grid import expand_params
-from mvbench.method import ConfigError, build_config, describe_config
+from mvbench.config import ConfigError, build_config, describe_config
 
 
 @dataclass

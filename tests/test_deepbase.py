@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 from mvbench.data import MultiViewDataset
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods._torch_ops import hinge_ranking, linear_cca, total_correlation
-from mvbench.methods._twoview import select_views
+from mvbench.methods._twoview import pick_embedding, select_views
 from mvbench.methods.ccal_km import CCALKMeans, cca_layer
 from mvbench.methods.dcca_km import DCCAKMeans
 from mvbench.methods.kmeans import KMeansSingleView
@@ -92,7 +92,7 @@ def test_recovers_clusters_better_than_either_view(method):
                  for v in range(2))
     result = method(**FAST[method]).fit_predict(data, 3, 0)
     assert adjusted_rand_score(data.labels, result.labels) > single + 0.02
-    assert result.embedding.shape[0] == data.n_samples and len(result.history) == FAST[method]["epochs"]
+    assert len(result.history) == FAST[method]["epochs"]
 
 
 @pytest.mark.parametrize("method", list(FAST), ids=lambda m: m.__name__)
@@ -104,11 +104,11 @@ def test_same_seed_same_labels(method):
     assert a.history == b.history
 
 
-@pytest.mark.parametrize("embedding,width", [("concat", 16), ("view0", 8), ("mean", 8)])
-def test_embedding_choice(embedding, width):
-    data = generate(SyntheticParams(n_samples=100, n_clusters=3, view_dims=[8, 6], seed=2))
-    result = VSEKMeans(dim=8, text_hidden=8, epochs=1, n_init=1, embedding=embedding).fit_predict(data, 3, 0)
-    assert result.embedding.shape == (100, width)
+@pytest.mark.parametrize("embedding,expected", [("concat", [[1, 2, 3, 4]]), ("view0", [[1, 2]]), ("view1", [[3, 4]]),
+                                                ("mean", [[2, 3]])])
+def test_embedding_choice(embedding, expected):
+    z1, z2 = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])
+    np.testing.assert_array_equal(pick_embedding(z1, z2, embedding), expected)
 
 
 def test_select_views():

@@ -7,7 +7,8 @@ from mvbench.report.diagnostics import degenerate_cells, diagnostics, render_dia
 from mvbench.run.cell import partition_shape
 from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
 from mvbench.report.tables import aggregate, render, runs_frame
-from mvbench.run.runner import plan, run_grid
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
 from mvbench.record.tracking import Tracker
 
 

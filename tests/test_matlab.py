@@ -243,9 +243,9 @@ def test_prepare_and_validate_via_cli(tmp_path, monkeypatch):
 
 
 def test_missing_raw_file_hint(tmp_path, monkeypatch):
-    from mvbench.data.sources import DatasetUnavailableError, prepare
+    from mvbench.data.sources import DataPaths, DatasetUnavailableError, prepare
 
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetUnavailableError, match=r"raw.githubusercontent.com.*--raw FILE.*MVBENCH_RAW_DIR"):
-        prepare("handwritten")
+        prepare("handwritten", DataPaths.resolve())

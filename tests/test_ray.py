@@ -16,7 +16,8 @@ import pytest
 from mvbench.record.tracking import Tracker
 from mvbench.run.cell import run_cell
 from mvbench.run.grid import GridError, spec_from_config
-from mvbench.run.runner import crashed_result, plan, run_grid
+from mvbench.run.planning import plan
+from mvbench.run.runner import crashed_result, run_grid
 
 needs_ray = pytest.mark.skipif(find_spec("ray") is None, reason="ray is not installed: pip install 'mvbench[ray]'")
 

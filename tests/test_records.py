@@ -198,9 +198,10 @@ def test_method_code_is_in_the_key_and_logged(small_grid_tracker):
 @pytest.fixture
 def small_grid_tracker():
     from mvbench.run.grid import Entry, GridSpec
-    from mvbench.run.runner import plan, run_grid
+    from mvbench.run.planning import plan
+    from mvbench.run.runner import run_grid
 
-    grid = plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90})], seeds=1))
+    grid = plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90})], repetitions=1))
     tracker = Tracker(f"sqlite:///{Path('mlflow.db').resolve()}", "keys")  # absolute: MLflow caches stores by URI
     run_grid(grid, tracker, show_progress=False)
     return tracker, grid
@@ -272,6 +273,6 @@ def test_costs_are_best_when_lowest():
 
 # -- 12: downloads are pinned ----------------------------------------------------------------------
 def test_official_downloads_have_pinned_checksums():
-    coco = registry.datasets().get("coco_cross").Params()
-    rgbd = registry.datasets().get("rgbd").Params()
+    coco = registry.datasets().get("coco_cross").Config()
+    rgbd = registry.datasets().get("rgbd").Config()
     assert len(coco.annotations_sha256) == 64 and len(rgbd.mat_sha256) == 64

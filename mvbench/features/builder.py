@@ -18,7 +18,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from mvbench.data.model import DatasetCard, MultiViewDataset, encode_labels
-from .cache import default_cache_root
 from .images import IMAGE_ENCODERS, ImageInput, encode_images
 from .text import TEXT_ENCODERS, TextParams, describe, encode_texts
 
@@ -119,9 +118,8 @@ def records_from_folder(images: str | os.PathLike, captions: str | os.PathLike) 
 
 def build_image_text(records: Sequence[Record], card: DatasetCard, choice: EncoderChoice = EncoderChoice(),
                      cache_root: str | os.PathLike | None = None) -> MultiViewDataset:
-    """The two-view dataset (``image``, ``text``) of ``records``; fills the card's extractor notes."""
-    if choice.cache and cache_root is None:
-        cache_root = default_cache_root()
+    """The two-view dataset (``image``, ``text``) of ``records``; fills the card's extractor notes.
+    Features are cached under ``cache_root`` (None, or ``choice.cache`` off: no cache)."""
     if not choice.cache:
         cache_root = None
     ids = [r.id for r in records]

@@ -19,7 +19,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from mvbench.run.progress import track
+from mvbench.console import track
 from .cache import FeatureCache, content_hash
 
 log = logging.getLogger(__name__)

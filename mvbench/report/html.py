@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
-from mvbench.record.schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED, direction
-from mvbench.record.tracking import STATUS_TAG, Tracker
+from mvbench.record.schema import (DEFAULT_METRICS, DONE, FAILED, PARAM_PREFIX, SKIPPED, cell_error, cell_status, direction,
+                                   grid_command)
+from mvbench.record.tracking import Tracker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -123,10 +124,10 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
     left_out = []
     for key in wanted:
         run = latest.get(key)
-        status = run.data.tags.get(STATUS_TAG, "missing") if run else "missing"
+        status = (cell_status(run) or "missing") if run else "missing"
         counts[status] = counts.get(status, 0) + 1
         if run and status != DONE:
-            left_out.append((run.info.run_name, status, run.data.tags.get("mvbench.error", "")))
+            left_out.append((run.info.run_name, status, cell_error(run)))
     return Report(tracker.experiment_name, metrics, agg, paper, per_dataset, plots, significance, counts, left_out,
                   grid_settings(tracker), versions(frame), method_settings(frame, list(dict.fromkeys(agg["method"]))))
 
@@ -140,7 +141,7 @@ def grid_settings(tracker: Tracker) -> dict[str, Any]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file: no bar
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tracker.client.download_artifacts(run.info.run_id, "config.yaml", tmp)).read_text()
-    return {"run_id": run.info.run_id, "command": run.data.tags.get("mvbench.command", ""), "config": config,
+    return {"run_id": run.info.run_id, "command": grid_command(run), "config": config,
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.info.start_time / 1000)),
             "n_grid_runs": len(parents)}
 
@@ -158,10 +159,10 @@ def method_settings(frame: pd.DataFrame, methods: list[str]) -> list[tuple[str, 
     out = []
     for method in methods:
         part = frame[frame["method"] == method]
-        codes = ", ".join(sorted(part["param:method_code"].dropna().unique())) if "param:method_code" in part else ""
-        params = [c for c in part.columns if c.startswith("param:method.") and part[c].notna().any()]
-        values = ", ".join(f"{c.removeprefix('param:method.')}={'/'.join(sorted(part[c].dropna().unique()))}"
-                           for c in params)
+        code_column, prefix = f"{PARAM_PREFIX}method_code", f"{PARAM_PREFIX}method."
+        codes = ", ".join(sorted(part[code_column].dropna().unique())) if code_column in part else ""
+        params = [c for c in part.columns if c.startswith(prefix) and part[c].notna().any()]
+        values = ", ".join(f"{c.removeprefix(prefix)}={'/'.join(sorted(part[c].dropna().unique()))}" for c in params)
         out.append((str(method), codes, values))
     return out
 

@@ -21,12 +21,17 @@ R = TypeVar("R")
 
 
 class Executor(Protocol):
+    #: Whether cells run in this process (then they may show progress under the grid's bar).
+    in_process: bool
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Yield ``fn(task)`` for every task, in completion order."""
         ...
 
 
 class SerialExecutor:
+    in_process = True
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         for task in tasks:
             yield fn(task)
@@ -70,6 +75,8 @@ def init_worker(n_threads: int, parent_pid: int) -> None:
 
 class ProcessExecutor:
     """Cells in ``workers`` spawned processes; a crashed worker fails only its own cell."""
+
+    in_process = False
 
     def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
         self.workers = workers

@@ -39,7 +39,7 @@ from typing import Any, get_origin
 import yaml
 
 from mvbench.data.conditions import Condition, ConditionError, derive_seed
-from mvbench.method import ConfigError, build_config, config_to_dict
+from mvbench.config import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 #: A dataset setting of the harness, not of the dataset's builder: the views the methods see, by
@@ -131,7 +131,7 @@ class GridSpec:
     missing_rates: list[float] = field(default_factory=lambda: [0.0])
     missing_views: list[str | None] = field(default_factory=lambda: [None])
     subsamples: list[float | None] = field(default_factory=lambda: [None])
-    seeds: int = 5
+    repetitions: int = 5  # the YAML key and CLI flag say "seeds": each repetition derives its own seeds
     imputation: str = "mean"
     experiment: str = "mvbench"
 
@@ -207,13 +207,13 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
         except (TypeError, ValueError):
             raise GridError(f"conditions: {name} must be a number or a list of numbers, got "
                             f"{conditions.get(name)!r}") from None
-    seeds = config.get("seeds", 5)
-    if not isinstance(seeds, int) or seeds < 1:
-        raise GridError(f"seeds must be a positive integer, got {seeds!r}")
+    repetitions = config.get("seeds", 5)
+    if not isinstance(repetitions, int) or repetitions < 1:
+        raise GridError(f"seeds (repetitions) must be a positive integer, got {repetitions!r}")
     return GridSpec(
         methods=parse_entries(config.get("methods"), "methods"),
         datasets=parse_entries(config.get("datasets"), "datasets"),
-        missing_rates=rates, missing_views=views, subsamples=subsamples, seeds=seeds,
+        missing_rates=rates, missing_views=views, subsamples=subsamples, repetitions=repetitions,
         imputation=str(config.get("imputation", "mean")),
         experiment=str(config.get("experiment", "mvbench")),
     )

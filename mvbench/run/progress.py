@@ -1,59 +1,48 @@
-"""Progress bars: one for the grid, and transient ones for long training loops inside it.
-
-Methods wrap their epoch loops in :func:`track`; it shows a bar only when running in the main
-process under an active grid display (or alone in a terminal), and costs nothing otherwise.
-"""
+"""Progress display: one bar for the grid, and transient bars for the training loops of cells that
+run in this process (handed to methods through their :class:`~mvbench.method.RunContext`)."""
 from __future__ import annotations
 
-import multiprocessing
-import sys
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from mvbench.console import progress_columns
 
 T = TypeVar("T")
-_active: Progress | None = None
 
 
-def _columns() -> list[Any]:
-    return [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn()]
+class GridProgress:
+    """The grid's bar: ``advance`` after each cell; ``track`` wraps a training loop in a sub-bar."""
 
+    def __init__(self, bar: Any | None = None, task: Any | None = None) -> None:
+        self._bar, self._task = bar, task
 
-@contextmanager
-def grid_progress(total: int, enabled: bool = True) -> Iterator[Callable[[Any], None]]:
-    """A bar over the grid's cells; yields ``advance(result)``."""
-    global _active
-    console = Console(stderr=True)
-    if not enabled or not console.is_terminal:
-        yield lambda result: None
-        return
-    with Progress(*_columns(), console=console, transient=False) as progress:
-        task = progress.add_task("grid", total=total)
-        _active = progress
-        try:
-            def advance(result: Any) -> None:
-                progress.update(task, advance=1, description=f"grid ({getattr(result, 'status', '')})")
-            yield advance
-        finally:
-            _active = None
+    def advance(self, result: Any) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=f"grid ({getattr(result, 'status', '')})")
 
-
-def track(iterable: Iterable[T], total: int | None = None, description: str = "training") -> Iterator[T]:
-    """Iterate with a transient progress bar when one can be shown (see module doc)."""
-    in_main = multiprocessing.current_process().name == "MainProcess"
-    if _active is not None and in_main:
-        task = _active.add_task(f"  {description}", total=total)
+    def track(self, iterable: Iterable[T], total: int | None = None, description: str = "training") -> Iterator[T]:
+        if self._bar is None:
+            yield from iterable
+            return
+        task = self._bar.add_task(f"  {description}", total=total)
         try:
             for item in iterable:
                 yield item
-                _active.advance(task)
+                self._bar.advance(task)
         finally:
-            _active.remove_task(task)
-    elif in_main and sys.stderr.isatty() and _active is None and total and total > 1:
-        with Progress(*_columns(), console=Console(stderr=True), transient=True) as progress:
-            yield from progress.track(iterable, total=total, description=description)
-    else:
-        yield from iterable
+            self._bar.remove_task(task)
+
+
+@contextmanager
+def grid_progress(total: int, enabled: bool = True) -> Iterator[GridProgress]:
+    """A bar over the grid's ``total`` cells on stderr (nothing when disabled or not a terminal)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield GridProgress()
+        return
+    with Progress(*progress_columns(), console=console, transient=False) as bar:
+        yield GridProgress(bar, bar.add_task("grid", total=total))

@@ -19,13 +19,14 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from mvbench.config import build_config
 from mvbench.data import store
-from mvbench.method import build_config
-from mvbench.run.cell import CellResult, CellTask
+from mvbench.record.schema import CellResult
+from mvbench.run.cell import CellTask
 from mvbench.run.executors import limit_threads
 from mvbench.run.grid import GridError
 
-#: Cell function as run by Ray: ``fn(task, dataset)``.
+#: Cell function as run by Ray: ``fn(task, data=dataset)``.
 CellFn = Callable[[CellTask, Any], CellResult]
 
 
@@ -52,12 +53,14 @@ def cell_resources(task: CellTask, cpus_per_cell: float, cluster_gpus: float) ->
 def _run_on_worker(fn: CellFn, task: CellTask, data: Any, n_threads: int) -> CellResult:
     """The body of a cell's Ray task: cap threads to the task's CPUs, then run the cell."""
     limit_threads(n_threads)
-    return fn(task, data)
+    return fn(task, data=data)
 
 
 class RayExecutor:
     """Cells as Ray tasks. ``address``: a running cluster (``HOST:PORT`` or ``ray://HOST:PORT``);
     ``None`` starts a private local instance (``num_cpus`` of them, default: all cores)."""
+
+    in_process = False
 
     def __init__(self, address: str | None = None, on_crash: Callable[[CellTask, BaseException], CellResult]
                  | None = None, cpus_per_cell: int = 1, max_retries: int = 3, num_cpus: int | None = None) -> None:
@@ -86,7 +89,7 @@ class RayExecutor:
         return max(1, int(self.ray.cluster_resources().get("CPU", 0) // self.cpus_per_cell))
 
     def map_unordered(self, fn: CellFn, tasks: Iterable[CellTask]) -> Iterator[CellResult]:
-        """Yield ``fn(task, dataset)`` for every task, in completion order, pulling ``tasks`` lazily."""
+        """Yield ``fn(task, data=dataset)`` for every task, in completion order, pulling ``tasks`` lazily."""
         ray = self.ray
         capacity = self.capacity
         gpus = ray.cluster_resources().get("GPU", 0)

@@ -1,38 +1,22 @@
-"""The grid runner: validate a grid up front, skip finished cells, compute the rest, log each.
+"""The grid runner: skip finished cells, compute the rest with an executor, log each as it arrives.
 
-Everything that can be wrong with the input (names, hyper-parameters, conditions, datasets, the
-tracking store) is checked before the parent run is created, so bad input logs nothing.
+The grid comes validated from :func:`mvbench.run.planning.plan`; the runner alone writes to the
+tracking store (executors and workers only compute).
 """
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from mvbench import registry
-
-from mvbench.data import sources, store
-from mvbench.run.code_identity import code_identity
-from mvbench.data.conditions import ConditionError
-from mvbench.data.model import DataValidationError
-from mvbench.run.cell import FAILED, CellResult, CellTask, run_cell
+from mvbench.record.schema import FAILED, CellResult, count_statuses
+from mvbench.record.tracking import Tracker
+from mvbench.run.cell import CellTask, run_cell
 from mvbench.run.executors import Executor, make_executor
 from mvbench.run.faults import fault_point
-from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method, split_views,
-                   swept_keys)
-from mvbench.method import ConfigError, build_config
+from mvbench.run.grid import Cell
+from mvbench.run.planning import PlannedGrid
 from mvbench.run.progress import grid_progress
-from mvbench.record.tracking import Tracker, summarise
-
-
-@dataclass
-class PlannedGrid:
-    """A validated grid: its cells and what each needs to run."""
-
-    spec: GridSpec
-    cells: list[Cell]
-    tasks: dict[str, CellTask]
 
 
 @dataclass
@@ -45,86 +29,7 @@ class GridOutcome:
 
     @property
     def counts(self) -> dict[str, int]:
-        return summarise(self.ran)
-
-
-def total_memory_bytes() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def plan(spec: GridSpec, data_root: str | None = None, memory_limit: int | None = None) -> PlannedGrid:
-    """Resolve every name and parameter, prepare datasets, expand the cells (no logging)."""
-    if spec.imputation not in ("mean", "zero"):
-        raise GridError(f"unknown imputation {spec.imputation!r}: use mean or zero")
-    if spec.seeds < 1:
-        raise GridError(f"--seeds must be at least 1, got {spec.seeds}")
-    conditions = spec.conditions()
-    methods = []
-    for entry in spec.methods:
-        method_cls = registry.methods().get(entry.name)
-        swept = swept_keys(method_cls.Config, entry.params)
-        for params in expand_params(method_cls.Config, entry.params):
-            resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
-            methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
-    datasets = []
-    for entry in spec.datasets:
-        source = sources.get_source(entry.name, data_root)
-        builder_params, view_subsets = split_views(entry.params)
-        for params, views in itertools.product(expand_params(source.Params, builder_params), view_subsets):
-            path = sources.prepare(entry.name, params, data_root)
-            data = store.load(path)
-            if views is not None:
-                data = data.select_views(resolve_views(data, views, entry.name))
-                params = {**params, VIEWS_SETTING: ",".join(data.view_names)}
-            ds_label = label(entry.name, params)
-            for condition in conditions:
-                if condition.missing_view is not None and condition.missing_view not in data.view_names:
-                    raise GridError(f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
-                                    f"--missing-view: choose one of {', '.join(data.view_names)}")
-                for rep in range(spec.seeds):
-                    try:
-                        condition.select(data, rep)
-                    except ConditionError as exc:
-                        raise GridError(f"dataset {ds_label!r}, condition {condition.label()}: {exc}") from None
-            for method_name, method_label, method_params, method_cls, _ in methods:
-                check_method(method_cls, method_name, method_label, method_params, data, ds_label)
-            datasets.append((entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()),
-                             data.card.sha256, path))
-    limit = memory_limit if memory_limit is not None else total_memory_bytes()
-    cells, tasks = [], {}
-    for ds_name, ds_label, ds_params, sha, path in datasets:
-        for condition in conditions:
-            for method_name, method_label, method_params, method_cls, group in methods:
-                for rep in range(spec.seeds):
-                    cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
-                                condition, rep, spec.imputation, code_identity(method_cls), group)
-                    if cell.key not in tasks:
-                        cells.append(cell)
-                        tasks[cell.key] = CellTask(cell, path, method_cls, limit)
-    return PlannedGrid(spec, cells, tasks)
-
-
-def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:
-    """Indices of a dataset's view subset (names or indices), refused in one line when unusable."""
-    try:
-        indices = data.view_indices(",".join(str(v) for v in views))
-    except DataValidationError as exc:
-        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {exc}") from None
-    empty = int((~data.mask[:, indices].any(axis=1)).sum())
-    if empty:
-        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {empty} samples observe none of these views; "
-                        f"add a view they have")
-    return indices
-
-
-def check_method(method_cls: type, name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
-    """Refuse up front (GridError) a method variant that cannot run on a dataset (views it names,
-    how many views it needs), instead of a failed cell at run time."""
-    method = method_cls(build_config(method_cls.Config, dict(params), owner=name))
-    try:
-        method.check_data(data)
-    except (ConfigError, DataValidationError, ValueError) as exc:
-        raise GridError(f"{method_label} cannot run on dataset {ds_label!r}: {' '.join(str(exc).split())}") from None
+        return count_statuses(self.ran)
 
 
 def crashed_result(task: CellTask, exc: BaseException) -> CellResult:
@@ -160,11 +65,13 @@ def run_grid(
     executor = executor or make_executor(workers, on_crash=crashed_result)
     status = "FINISHED"
     try:
-        with grid_progress(len(todo), enabled=show_progress) as advance:
-            for result in executor.map_unordered(run_cell, todo):
+        with grid_progress(len(todo), enabled=show_progress) as progress:
+            # Cells computed in this process show their training loops under the grid's bar.
+            compute = partial(run_cell, progress=progress.track) if executor.in_process else run_cell
+            for result in executor.map_unordered(compute, todo):
                 tracker.log_cell(outcome.parent_run_id, result)
                 outcome.ran.append(result)
-                advance(result)
+                progress.advance(result)
                 fault_point("between_cells")
     except KeyboardInterrupt:
         status, outcome.interrupted = "KILLED", True
@@ -179,4 +86,4 @@ def run_grid(
     return outcome
 
 
-__all__ = ["plan", "run_grid", "PlannedGrid", "GridOutcome"]
+__all__ = ["GridOutcome", "run_grid"]
