@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--n-samples", type=int, default=600)
     args = parser.parse_args()
     spec = GridSpec(methods=[Entry("km_concat", {"n_init": args.n_init})],
-                    datasets=[Entry("synthetic", {"n_samples": args.n_samples})], seeds=args.cells)
+                    datasets=[Entry("synthetic", {"n_samples": args.n_samples})], repetitions=args.cells)
     load = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
