@@ -133,20 +133,25 @@ def test_removing_a_node_mid_grid_loses_and_duplicates_no_cell(cluster):
 
 @needs_ray
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find leftover processes")
-def test_ctrl_c_cancels_and_the_same_command_completes_the_rest():
-    """A local Ray instance (no --ray-address): Ctrl-C after the 2nd logged cell ends the grid with
-    status 130 and no Ray process left; the same command then runs only the missing cells."""
+@pytest.mark.parametrize("sig", ["INT", "TERM"])
+def test_ctrl_c_or_sigterm_cancels_and_the_same_command_completes_the_rest(sig):
+    """A local Ray instance (no --ray-address): Ctrl-C (or SIGTERM) after the 2nd logged cell ends the
+    grid as KILLED with status 130 and no Ray process left; the same command then runs only the
+    missing cells (checked after Ctrl-C)."""
     from test_records import wait_until_gone
 
     tag = uuid.uuid4().hex
     command = ["run", "--methods", "km,km_concat", "--datasets", "synthetic", "--seeds", "3", "--experiment",
                "intr", "--executor", "ray", "--no-progress"]
-    first = mvbench(*command, env={"MVBENCH_FAULT": "between_cells:INT:2", "MVBENCH_TEST_TAG": tag})
+    first = mvbench(*command, env={"MVBENCH_FAULT": f"between_cells:{sig}:2", "MVBENCH_TEST_TAG": tag})
     assert first.returncode == 130, first.stdout + first.stderr
     assert "Traceback" not in first.stderr
     assert wait_until_gone(tag, 30) == [], "Ray processes outlived the interrupted grid"
-    _, cells = cell_runs("intr")
+    runs, cells = cell_runs("intr")
     assert 2 <= len(cells) < 6
+    assert [g.info.status for g in runs if g.data.tags.get("mvbench.kind") == "grid"] == ["KILLED"]
+    if sig == "TERM":
+        return
     second = mvbench(*command)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"ran {6 - len(cells)} cells" in second.stdout
@@ -193,3 +198,9 @@ def test_without_ray_the_ray_executor_is_refused_in_one_line(monkeypatch):
 def test_contradictory_executor_options_exit_2(args, message):
     proc = mvbench("run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", *args)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_an_unknown_executor_in_a_grid_yaml_exits_2(tmp_path):
+    (tmp_path / "grid.yaml").write_text("methods: [km]\ndatasets: [synthetic]\nexecutor: spark\n")
+    proc = mvbench("run", "--config", str(tmp_path / "grid.yaml"))
+    assert proc.returncode == 2 and "executor 'spark' in the config: use local or ray" in proc.stderr

@@ -16,6 +16,8 @@ Ray is an optional dependency: ``pip install 'mvbench[ray]'``.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -56,6 +58,10 @@ def _run_on_worker(fn: CellFn, task: CellTask, data: Any, n_threads: int) -> Cel
     return fn(task, data=data)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 class RayExecutor:
     """Cells as Ray tasks. ``address``: a running cluster (``HOST:PORT`` or ``ray://HOST:PORT``);
     ``None`` starts a private local instance (``num_cpus`` of them, default: all cores)."""
@@ -81,6 +87,10 @@ class RayExecutor:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise GridError(f"cannot join the Ray cluster at {address!r}: {first}") from None
+            if threading.current_thread() is threading.main_thread():
+                # ray.init makes SIGTERM a SystemExit, which would end the grid as if finished:
+                # make it Ctrl-C instead (cells in flight cancelled, the grid ended as KILLED).
+                signal.signal(signal.SIGTERM, _interrupt)
         self._remote = ray.remote(_run_on_worker)
 
     @property
