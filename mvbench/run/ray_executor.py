@@ -84,9 +84,10 @@ class RayExecutor:
                 ray.init(address="local" if local else address, num_cpus=num_cpus if local else None,
                          include_dashboard=False if local else None, log_to_driver=False,
                          logging_level=logging.WARNING)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
+            except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise GridError(f"cannot join the Ray cluster at {address!r}: {first}") from None
+                raise GridError(f"cannot join the Ray cluster at {address!r}: {first} (with token authentication, "
+                                f"set RAY_AUTH_MODE=token and the cluster's token)") from None
             if threading.current_thread() is threading.main_thread():
                 # ray.init makes SIGTERM a SystemExit, which would end the grid as if finished:
                 # make it Ctrl-C instead (cells in flight cancelled, the grid ended as KILLED).
