@@ -260,7 +260,7 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     parents = tracker.parent_runs()
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
-    full = None
+    full: Any = None
     if fmt == "html" or log_report:
         from mvbench.report.html import collect
 
@@ -326,7 +326,7 @@ def status(experiment, tracking_uri) -> None:
     lines = []
     for cell in grid:
         run = latest.get(cell["key"])
-        state = "done" if cell["key"] in done_keys else (cell_status(run) if run else "missing")
+        state = "done" if cell["key"] in done_keys else ((cell_status(run) or "missing") if run else "missing")
         counts[state] = counts.get(state, 0) + 1
         if state != "done":
             error = cell_error(run) if run else ""
@@ -446,7 +446,8 @@ def datasets_list(paths) -> None:
             continue
         source = sources.get_source(info.name, paths)
         path = paths.prepared_path(info.name)
-        n = v = "?"
+        n: Any = "?"
+        v: Any = "?"
         k: Any = source.n_clusters or "?"
         if path.exists():
             data = store.load(path)

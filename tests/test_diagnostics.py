@@ -3,6 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sqlite_store
 from mvbench.report.diagnostics import degenerate_cells, diagnostics, render_diagnostics
 from mvbench.run.cell import partition_shape
 from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
@@ -58,7 +59,7 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
     grid = plan(spec_from_config(config))
     assert [c.views for c in grid.cells] == [["view0", "view2"], ["view1"]]
     assert len({c.key for c in grid.cells}) == 2
-    tracker = Tracker(f"sqlite:///{tmp_path}/v.db", "views")
+    tracker = Tracker(sqlite_store(tmp_path / "v.db"), "views")
     run_grid(grid, tracker, show_progress=False)
     frame = runs_frame(tracker)
     assert sorted(frame["param:dataset.views"]) == ["view0,view2", "view1"]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sqlite_store
 from mvbench import registry
 from mvbench.cli import main
 from mvbench.run.grid import Entry, GridSpec
@@ -37,7 +38,7 @@ def tracker(tmp_path_factory) -> Tracker:
     folder = tmp_path_factory.mktemp("grid")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)
-        tracker = Tracker(f"sqlite:///{folder}/m.db", "e")
+        tracker = Tracker(sqlite_store(folder / "m.db"), "e")
         run_grid(plan(grid(), DataPaths.resolve(folder / "data")), tracker, show_progress=False)
     return tracker
 
@@ -109,7 +110,7 @@ def test_grid_run_holds_the_comparison_and_the_experiment_opens_on_its_runs(trac
 
 
 def test_resumed_grid_reports_all_its_cells(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     run_grid(plan(grid(repetitions=1, rates=(0.0,))), tracker, show_progress=False)
     second = run_grid(plan(grid(repetitions=2, rates=(0.0,))), tracker, show_progress=False)
     assert second.skipped_done == 3 and second.counts["done"] == 3
@@ -127,7 +128,7 @@ class Boom(Method):
 def test_failed_cells_are_listed_with_their_error(tmp_path):
     registry.methods().register("boom", Boom, replace_existing=True)
     try:
-        tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+        tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
         run_grid(plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], repetitions=1)), tracker,
                  show_progress=False)
     finally:
@@ -179,7 +180,7 @@ def test_report_command_writes_html_and_attaches_the_report(tracker, tmp_path, c
 
 
 def test_ui_finds_the_latest_experiment_and_links_its_runs_and_report(tmp_path):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = sqlite_store(tmp_path / "m.db")
     assert find_experiment(uri) is None
     for name in ("first", "second"):
         run_grid(plan(grid(repetitions=1, rates=(0.0,))), Tracker(uri, name), show_progress=False)

@@ -237,6 +237,7 @@ def test_ui_stops_its_server(sig):
 
 
 def test_two_runs_creating_one_store_both_succeed():
+    Path("mlflow.db").unlink()  # the isolated working directory's empty store: this test makes its own
     grid = ["run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"]
     procs = [subprocess.Popen([sys.executable, "-m", "mvbench", *grid, "--experiment", f"e{i}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]

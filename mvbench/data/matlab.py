@@ -349,7 +349,7 @@ def _orient(views: list[Any], names: list[str], n: int, orientation: Orientation
                                  f"it should have {n_v} samples along its {choice}")
         how.append(choice)
         oriented.append(x)
-        rows_of.append(None if n_v == n else index[v])
+        rows_of.append(None if n_v == n or index is None else index[v])
     decided = [h for h in how if h in ("rows", "cols")]
     if "square" in how:
         if not decided or len(set(decided)) > 1:
@@ -475,8 +475,9 @@ def _parse_part(variables: dict[str, Any], options: dict[str, Any]) -> _Part:
     info: dict[str, Any] = {"views_from": views_from, "orientation": how}
     if index is not None:
         for v, idx in enumerate(index):
-            if rows_of[v] is not None:
-                views[v] = _scatter(views[v], rows_of[v], n)
+            rows = rows_of[v]
+            if rows is not None:
+                views[v] = _scatter(views[v], rows, n)
             observed = np.zeros(n, bool)
             observed[idx] = True
             mask[:, v] &= observed

@@ -81,8 +81,8 @@ class DatasetSource(ABC):
     of the invocation.
     """
 
-    description: ClassVar[str] = ""
-    n_clusters: ClassVar[int | None] = None
+    description: str = ""
+    n_clusters: int | None = None
     Config: ClassVar[type] = NoConfig
 
     def __init__(self, name: str, paths: DataPaths) -> None:

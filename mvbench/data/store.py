@@ -91,7 +91,7 @@ class LazyViews(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, v):  # type: ignore[override]
+    def __getitem__(self, v):
         if isinstance(v, slice):
             return [self[i] for i in range(*v.indices(self._n))]
         if v < 0:

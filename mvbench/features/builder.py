@@ -65,7 +65,7 @@ def read_captions(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
                 out[key] = {"captions": [str(c) for c in value], "label": None}
             elif isinstance(value, dict):
                 caps = value.get("captions", value.get("caption", []))
-                caps = [caps] if isinstance(caps, str) else list(caps)
+                caps = [caps] if isinstance(caps, str) else list(caps or [])
                 label = value.get("label", value.get("category"))
                 out[key] = {"captions": [str(c) for c in caps], "label": None if label is None else str(label)}
             else:
@@ -138,7 +138,7 @@ def build_image_text(records: Sequence[Record], card: DatasetCard, choice: Encod
     text[txt_rows] = txt_feat
     labels = None
     names: list[str] = []
-    kept = [records[i] for i in np.flatnonzero(keep)]
+    kept = [records[int(i)] for i in np.flatnonzero(keep)]
     if any(r.label is not None for r in kept):
         if any(r.label is None for r in kept):
             raise ValueError("some records have a label and others do not: label all of them or none")

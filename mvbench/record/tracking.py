@@ -38,7 +38,12 @@ class TrackingError(RuntimeError):
 
 
 def resolve_uri(uri: str | None) -> str:
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``; a relative sqlite path is made
+    absolute (MLflow caches a store per URI, so a relative one would follow the first working directory)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
+    return uri
 
 
 @lru_cache(maxsize=1)
@@ -117,7 +122,8 @@ class Tracker:
         A run counts only once its status tag, written last, is there: runs of a writer killed
         mid-logging are left out, so their cells count as missing."""
         query = cells_filter(status)
-        runs, token = [], None
+        runs: list[Any] = []
+        token = None
         while True:
             page = self.client.search_runs([self.experiment_id], query, max_results=5000, page_token=token,
                                            order_by=["attributes.start_time DESC"])
@@ -137,7 +143,7 @@ class Tracker:
 
     def completed_keys(self) -> set[str]:
         """Keys of cells with a done run: resume skips these (failed and skipped cells are retried)."""
-        return {cell_key(r) for r in self.cell_runs(DONE)}
+        return {key for r in self.cell_runs(DONE) if (key := cell_key(r))}
 
     def parent_runs(self) -> list[Any]:
         return self.client.search_runs([self.experiment_id], grids_filter(),
@@ -243,7 +249,7 @@ class Tracker:
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
             (tmp_path / "config.json").write_text(json.dumps(cell_settings(result), indent=2, default=str))
-            if result.labels is not None:
+            if result.labels is not None and result.ids is not None:
                 buf = io.StringIO()
                 buf.write("id,label\n")
                 for i, y in zip(result.ids, result.labels):

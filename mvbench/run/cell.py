@@ -33,7 +33,7 @@ class CellTask:
 
     cell: Cell
     dataset_path: Path
-    method_cls: type
+    method_cls: type[Method]
     memory_limit_bytes: int | None = None
     cache_dir: Path | None = None
 
@@ -120,8 +120,8 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         imputed = not data.is_complete and not method_cls.capabilities.handles_missing
         # The method gets read-only views and no labels (reading them raises LabelsHiddenError).
         fit_data = (impute(data, cell.imputation) if imputed else data).without_labels()
-        n_clusters = data.n_clusters
-        if n_clusters is None:
+        y_true, n_clusters = data.labels, data.n_clusters
+        if y_true is None or n_clusters is None:
             raise ValueError(f"dataset {cell.dataset!r} has no labels, so the number of clusters is unknown")
         with PeakMemory() as memory:
             start = time.perf_counter()
@@ -130,11 +130,11 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         labels = np.asarray(result.labels)
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
-        metrics = {**evaluate(data.labels, labels), **partition_shape(labels, data.labels)}
+        metrics = {**evaluate(y_true, labels), **partition_shape(labels, y_true)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
-        return CellResult(cell, DONE, metrics, training_curves(result, data.labels), dict(result.info),
+        return CellResult(cell, DONE, metrics, training_curves(result, y_true), dict(result.info),
                           labels, data.ids, imputed=imputed)
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]

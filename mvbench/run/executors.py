@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -78,7 +78,7 @@ class ProcessExecutor:
 
     in_process = False
 
-    def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
+    def __init__(self, workers: int, on_crash: Callable[[Any, BaseException], Any] | None = None) -> None:
         self.workers = workers
         self.on_crash = on_crash
         self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)

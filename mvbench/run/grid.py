@@ -39,6 +39,8 @@ from typing import Any, get_origin
 import yaml
 
 from mvbench.data.conditions import Condition, ConditionError, derive_seed
+from mvbench.data.imputation import Imputation
+from mvbench.method import Method
 from mvbench.config import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
@@ -64,7 +66,7 @@ class Cell:
     dataset_sha256: str
     condition: Condition
     repetition: int
-    imputation: str
+    imputation: Imputation
     method_code: str = ""  # the method's code identity (mvbench.run.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
 
@@ -132,7 +134,7 @@ class GridSpec:
     missing_views: list[str | None] = field(default_factory=lambda: [None])
     subsamples: list[float | None] = field(default_factory=lambda: [None])
     repetitions: int = 5  # the YAML key and CLI flag say "seeds": each repetition derives its own seeds
-    imputation: str = "mean"
+    imputation: Imputation = "mean"
     experiment: str = "mvbench"
 
     def conditions(self) -> list[Condition]:
@@ -210,11 +212,14 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     repetitions = config.get("seeds", 5)
     if not isinstance(repetitions, int) or repetitions < 1:
         raise GridError(f"seeds (repetitions) must be a positive integer, got {repetitions!r}")
+    imputation = config.get("imputation", "mean")
+    if imputation not in ("mean", "zero"):
+        raise GridError(f"unknown imputation {imputation!r}: use mean or zero")
     return GridSpec(
         methods=parse_entries(config.get("methods"), "methods"),
         datasets=parse_entries(config.get("datasets"), "datasets"),
         missing_rates=rates, missing_views=views, subsamples=subsamples, repetitions=repetitions,
-        imputation=str(config.get("imputation", "mean")),
+        imputation=imputation,
         experiment=str(config.get("experiment", "mvbench")),
     )
 
@@ -260,7 +265,7 @@ def _short(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def resolve_method(entry_name: str, params: dict[str, Any], method_cls: type) -> tuple[tuple[str, Any], ...]:
+def resolve_method(entry_name: str, params: dict[str, Any], method_cls: type[Method]) -> tuple[tuple[str, Any], ...]:
     """All hyper-parameters (defaults filled in) of one method variant, validated."""
     config = build_config(method_cls.Config, params, owner=entry_name)
     return tuple(sorted(config_to_dict(config).items()))

@@ -16,6 +16,7 @@ from mvbench.data import sources, store
 from mvbench.data.conditions import ConditionError
 from mvbench.data.model import DataValidationError
 from mvbench.data.sources import DataPaths
+from mvbench.method import Method
 from mvbench.run.cell import CellTask
 from mvbench.run.code_identity import code_identity
 from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method,
@@ -104,7 +105,7 @@ def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:
     return indices
 
 
-def check_method(method_cls: type, name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
+def check_method(method_cls: type[Method], name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
     """Refuse up front (GridError) a method variant that cannot run on a dataset (views it names,
     how many views it needs), instead of a failed cell at run time."""
     method = method_cls(build_config(method_cls.Config, dict(params), owner=name))
