@@ -19,7 +19,7 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
 
 from mvbench.config import build_config
 from mvbench.data import store
@@ -28,8 +28,8 @@ from mvbench.run.cell import CellTask
 from mvbench.run.executors import limit_threads
 from mvbench.run.grid import GridError
 
-#: Cell function as run by Ray: ``fn(task, data=dataset)``.
-CellFn = Callable[[CellTask, Any], CellResult]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def wants_cuda(config: Any, cuda_available: bool) -> bool:
@@ -52,7 +52,7 @@ def cell_resources(task: CellTask, cpus_per_cell: float, cluster_gpus: float) ->
     return {"num_cpus": cpus_per_cell, "num_gpus": 1 if gpu else 0}
 
 
-def _run_on_worker(fn: CellFn, task: CellTask, data: Any, n_threads: int) -> CellResult:
+def _run_on_worker(fn: Callable[..., CellResult], task: CellTask, data: Any, n_threads: int) -> CellResult:
     """The body of a cell's Ray task: cap threads to the task's CPUs, then run the cell."""
     limit_threads(n_threads)
     return fn(task, data=data)
@@ -68,8 +68,8 @@ class RayExecutor:
 
     in_process = False
 
-    def __init__(self, address: str | None = None, on_crash: Callable[[CellTask, BaseException], CellResult]
-                 | None = None, cpus_per_cell: int = 1, max_retries: int = 3, num_cpus: int | None = None) -> None:
+    def __init__(self, address: str | None = None, on_crash: Callable[[Any, BaseException], Any] | None = None,
+                 cpus_per_cell: int = 1, max_retries: int = 3, num_cpus: int | None = None) -> None:
         try:
             import ray
         except ImportError:
@@ -99,14 +99,16 @@ class RayExecutor:
         """Cells that can run at once: the cluster's CPUs / CPUs per cell (at least 1)."""
         return max(1, int(self.ray.cluster_resources().get("CPU", 0) // self.cpus_per_cell))
 
-    def map_unordered(self, fn: CellFn, tasks: Iterable[CellTask]) -> Iterator[CellResult]:
-        """Yield ``fn(task, data=dataset)`` for every task, in completion order, pulling ``tasks`` lazily."""
+    def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """Yield ``fn(task, data=dataset)`` for every task, in completion order, pulling ``tasks`` lazily.
+        The tasks are :class:`CellTask` s and ``fn`` takes the dataset as ``data`` (as ``run_cell`` does)."""
         ray = self.ray
         capacity = self.capacity
         gpus = ray.cluster_resources().get("GPU", 0)
         datasets: dict[Path, Any] = {}  # dataset file -> its object ref: each put once per grid
         in_flight: dict[Any, CellTask] = {}
-        pending = iter(tasks)
+        pending = (cast(CellTask, task) for task in tasks)
+        cell_fn = cast(Callable[..., CellResult], fn)
         exhausted = False
         try:
             while True:
@@ -120,7 +122,7 @@ class RayExecutor:
                     resources = cell_resources(task, self.cpus_per_cell, gpus)
                     ref = self._remote.options(**resources, max_retries=self.max_retries, retry_exceptions=False,
                                                name=task.cell.run_name[:100]).remote(
-                        fn, task, datasets[task.dataset_path], max(1, int(resources["num_cpus"])))
+                        cell_fn, task, datasets[task.dataset_path], max(1, int(resources["num_cpus"])))
                     in_flight[ref] = task
                 if not in_flight:
                     return
