@@ -122,6 +122,21 @@ def grid_config(config_file: str | None, methods: str | None, datasets: str | No
     return config
 
 
+def choose_executor(config: dict[str, Any], executor: str | None, ray_address: str | None,
+                    workers: int | None) -> tuple[str, str | None]:
+    """The executor kind and Ray address from the options, else the grid YAML (``executor:``,
+    ``ray_address:``); refuses combinations that cannot mean what they say."""
+    kind = executor or str(config.get("executor", "local"))
+    if kind not in ("local", "ray"):
+        raise CliError(f"executor {kind!r} in the config: use local or ray")
+    address = ray_address or config.get("ray_address")
+    if kind != "ray" and address:
+        raise CliError("--ray-address needs --executor ray")
+    if kind == "ray" and workers:
+        raise CliError("--workers sizes the local executor; with --executor ray the cluster's CPUs decide")
+    return kind, (str(address) if address else None)
+
+
 def apply_param(config: dict[str, Any], item: str) -> None:
     """Apply ``NAME.KEY=VALUE`` to the grid's method or dataset NAME (VALUE is YAML: a list sweeps a
     method's hyper-parameter; a dataset's ``views`` takes a list of views, a list of lists sweeps)."""
@@ -154,6 +169,10 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
+@click.option("--executor", type=click.Choice(["local", "ray"]),
+              help="local: this machine (serial, or --workers processes); ray: Ray tasks (default local).")
+@click.option("--ray-address", help="Ray cluster to join with --executor ray, e.g. HEAD:6379 (default: start a "
+                                    "local Ray instance).")
 @click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
 @click.option("--param", "params", multiple=True,
               help="METHOD.KEY=VALUE hyper-parameter (a YAML list sweeps), or DATASET.views=[a,b] (a view subset).")
@@ -163,24 +182,27 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
-        config_file, params, imputation, paths, memory_limit, force, no_progress) -> int:
+        executor, ray_address, config_file, params, imputation, paths, memory_limit, force, no_progress) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
     from mvbench.run.grid import spec_from_config
     from mvbench.report.tables import aggregate, render, runs_frame
+    from mvbench.run.executors import make_executor
     from mvbench.run.planning import plan
-    from mvbench.run.runner import run_grid
+    from mvbench.run.runner import crashed_result, run_grid
     from mvbench.record.tracking import Tracker, resolve_uri
 
     config = grid_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
                           imputation, params)
     spec = spec_from_config(config)
+    kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
+    runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
     grid = plan(spec, paths, limit)
     tracker = Tracker(tracking_uri, spec.experiment)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = run_grid(grid, tracker, workers=workers, force=force, command=command, config=config,
-                       show_progress=not no_progress)
+                       show_progress=not no_progress, executor=runner)
     counts = outcome.counts
     if outcome.skipped_done:
         click.echo(f"{outcome.skipped_done} of {len(grid.cells)} cells already finished in experiment "

@@ -37,6 +37,8 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
 
     client = MlflowClient(f"sqlite:///{Path(db).resolve()}")  # absolute: MLflow caches stores by URI
     exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return []
     return client.search_runs([exp.experiment_id], "tags.`mvbench.kind` = 'cell'", max_results=5000)
 
 

@@ -97,12 +97,13 @@ class PeakMemory:
         return max(0, self.peak_bytes - self.start_bytes) / 2**20
 
 
-def run_cell(task: CellTask, progress: Progress = no_progress) -> CellResult:
+def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDataset | None = None) -> CellResult:
     """Execute one cell; never raises for errors inside the cell. ``progress`` is handed to the
-    method (through its run context) to show its training loops."""
+    method (through its run context) to show its training loops; ``data`` is the cell's dataset
+    (default: its file, read once per process; the Ray executor passes it from the object store)."""
     cell = task.cell
     try:
-        data = cached_dataset(task.dataset_path)
+        data = cached_dataset(task.dataset_path) if data is None else data
         if cell.views is not None:
             data = data.select_views([data.view_index(v) for v in cell.views])
         data = cell.condition.apply(data, cell.repetition)

@@ -2,7 +2,8 @@
 
 ``SerialExecutor`` runs cells in this process; ``ProcessExecutor`` runs them in N worker processes
 (spawned, each limited to its share of the CPU threads). A distributed engine slots in as another
-class with the same ``map_unordered`` method (e.g. Ray tasks yielding results as they finish).
+class with the same ``map_unordered`` method: ``RayExecutor`` (mvbench.run.ray_executor) runs cells as
+Ray tasks. Executors pull tasks lazily, keeping a bounded number in flight.
 """
 from __future__ import annotations
 
@@ -117,5 +118,15 @@ def terminate_workers(pool: futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int, on_crash: Callable | None = None) -> Executor:
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(workers: int, on_crash: Callable | None = None, kind: str = "local",
+                  ray_address: str | None = None) -> Executor:
+    """``local``: serial for one worker, else a process pool; ``ray``: Ray tasks (``ray_address``: a
+    cluster to join, default a new local instance)."""
+    if kind == "ray":
+        from mvbench.run.ray_executor import RayExecutor
+
+        return RayExecutor(ray_address, on_crash)
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers, on_crash)

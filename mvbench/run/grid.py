@@ -187,7 +187,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise GridError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(config, dict):
         raise GridError(f"config file {path} must hold a mapping (methods:, datasets:, ...)")
-    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers"}
+    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers", "executor",
+             "ray_address"}
     unknown = set(config) - known
     if unknown:
         raise GridError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")

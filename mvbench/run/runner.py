@@ -12,7 +12,7 @@ from typing import Any
 from mvbench.record.schema import FAILED, CellResult, count_statuses
 from mvbench.record.tracking import Tracker
 from mvbench.run.cell import CellTask, run_cell
-from mvbench.run.executors import make_executor
+from mvbench.run.executors import Executor, make_executor
 from mvbench.run.faults import fault_point
 from mvbench.run.grid import Cell
 from mvbench.run.planning import PlannedGrid
@@ -45,12 +45,14 @@ def run_grid(
     command: str = "",
     config: dict[str, Any] | None = None,
     show_progress: bool = True,
+    executor: Executor | None = None,
 ) -> GridOutcome:
     """Run the cells not yet done in the experiment and log each as soon as it completes.
 
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
     cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
-    was not interrupted gets the comparison report of all its cells on its parent run.
+    was not interrupted gets the comparison report of all its cells on its parent run. ``executor``
+    (default: by ``workers``, see :func:`make_executor`) computes the cells.
     """
     outcome = GridOutcome(grid.cells)
     tracker.reap_dead_runs()
@@ -60,7 +62,7 @@ def run_grid(
     if not todo:
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
-    executor = make_executor(workers, on_crash=crashed_result)
+    executor = executor or make_executor(workers, on_crash=crashed_result)
     status = "FINISHED"
     try:
         with grid_progress(len(todo), enabled=show_progress) as progress:
