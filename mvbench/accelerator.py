@@ -41,8 +41,11 @@ def resolve_device(setting: str) -> torch.device:
     return torch.device("cuda")
 
 
-def wants_gpu(config: Any) -> bool:
+def wants_gpu(config: Any, cuda_present: bool | None = None) -> bool:
     """True when ``config`` has a ``device`` field set to ``cuda``, or to ``auto`` where CUDA is present
-    (what an executor reads to reserve a GPU for the run)."""
+    (what an executor reads to reserve a GPU for a cell). ``cuda_present``: whether the machines that
+    will run the cell have CUDA (a Ray cluster's GPUs); by default, whether this process sees it."""
     setting = getattr(config, "device", None)
-    return setting == "cuda" or (setting == "auto" and cuda_available())
+    if setting != "auto":
+        return setting == "cuda"
+    return cuda_available() if cuda_present is None else cuda_present

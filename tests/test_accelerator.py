@@ -80,3 +80,8 @@ def test_cuda_matches_cpu_within_tolerance(name):
         for key, value in cpu.history[0].items():
             assert cuda.history[0][key] == pytest.approx(value, rel=1e-3, abs=1e-5), key
     assert adjusted_rand_score(cpu.labels, cuda.labels) >= 0.95
+
+
+def test_wants_gpu_judges_auto_on_the_machines_that_run_the_cell():
+    assert wants_gpu(WithDevice("auto"), cuda_present=True) and not wants_gpu(WithDevice("auto"), cuda_present=False)
+    assert wants_gpu(WithDevice("cuda"), cuda_present=False) and not wants_gpu(WithDevice("cpu"), cuda_present=True)

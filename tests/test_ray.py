@@ -166,7 +166,7 @@ class DeviceConfig:
 
 
 @pytest.mark.parametrize("device, cluster_gpus, gpus", [
-    ("cpu", 2, 0), ("cuda", 2, 1), ("cuda:1", 1, 1), ("auto", 1, 1), ("auto", 0, 0),
+    ("cpu", 2, 0), ("cuda", 2, 1), ("auto", 1, 1), ("auto", 0, 0),
     ("cuda", 0, 0),  # no GPU in the cluster: the cell runs (and fails in the method) instead of waiting
 ])
 def test_a_cell_asks_for_a_gpu_when_its_method_runs_on_cuda(device, cluster_gpus, gpus):

@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
 
+from mvbench.accelerator import wants_gpu
 from mvbench.config import build_config
 from mvbench.data import store
 from mvbench.record.schema import CellResult
@@ -32,23 +33,12 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def wants_cuda(config: Any, cuda_available: bool) -> bool:
-    """Whether a method config asks for a GPU: ``device`` ``cuda`` (or ``cuda:N``), or ``auto`` where
-    CUDA is available (here: the cluster has GPUs). Configs without ``device`` run on the CPU.
-
-    Same rule as ``mvbench.accelerator.wants_gpu``, but ``auto`` is judged on the cluster's GPUs, not
-    on the driver's (the driver may have none while worker nodes do).
-    """
-    device = str(getattr(config, "device", "cpu")).lower()
-    return device.startswith("cuda") or (device == "auto" and cuda_available)
-
-
 def cell_resources(task: CellTask, cpus_per_cell: float, cluster_gpus: float) -> dict[str, float]:
     """Ray resources of one cell: its CPU threads, and one GPU when its method runs on CUDA and the
     cluster has GPUs (a ``cuda`` cell on a GPU-less cluster runs and fails with the method's error
     instead of waiting forever for a GPU)."""
     config = build_config(task.method_cls.Config, dict(task.cell.method_params), owner=task.cell.method)
-    gpu = cluster_gpus > 0 and wants_cuda(config, cuda_available=cluster_gpus > 0)
+    gpu = cluster_gpus > 0 and wants_gpu(config, cuda_present=True)
     return {"num_cpus": cpus_per_cell, "num_gpus": 1 if gpu else 0}
 
 
@@ -142,4 +132,4 @@ class RayExecutor:
             raise
 
 
-__all__ = ["RayExecutor", "cell_resources", "wants_cuda"]
+__all__ = ["RayExecutor", "cell_resources"]
