@@ -36,9 +36,11 @@ batch loss and the mean canonical correlation of the last batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 
@@ -60,11 +62,9 @@ class CCALConfig(TwoViewConfig):
     batch_size: int = 1000
     epochs: int = 100
 
-    def __post_init__(self) -> None:
-        if min(self.latent, self.hidden, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("latent, hidden and epochs must be >= 1 and batch_size >= 2")
-        if min(self.image_layers, self.text_layers) < 0 or self.reg <= 0 or self.lr <= 0 or self.l2 < 0:
-            raise ValueError("layer counts and l2 must be >= 0, reg and lr > 0")
+    constraints: ClassVar[Constraints] = {
+        "latent": AT_LEAST_ONE, "hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "image_layers": NON_NEGATIVE, "text_layers": NON_NEGATIVE, "reg": POSITIVE, "lr": POSITIVE, "l2": NON_NEGATIVE}
 
 
 def branch(d_in: int, hidden: int, n_layers: int, latent: int) -> nn.Sequential:

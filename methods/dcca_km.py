@@ -31,9 +31,11 @@ training loss and the total correlation of the full-data outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 
@@ -54,11 +56,9 @@ class DCCAConfig(TwoViewConfig):
     epochs: int = 100
     cca_reg: float = 1e-4
 
-    def __post_init__(self) -> None:
-        if self.out_dim < 1 or self.epochs < 1 or self.batch_size < 2:
-            raise ValueError("out_dim and epochs must be >= 1 and batch_size >= 2")
-        if self.reg <= 0 or self.cca_reg < 0 or self.lr <= 0:
-            raise ValueError("reg and lr must be > 0 and cca_reg >= 0")
+    constraints: ClassVar[Constraints] = {
+        "hidden": AT_LEAST_ONE, "out_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "reg": POSITIVE, "cca_reg": NON_NEGATIVE, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "top_k": AT_LEAST_ONE}
 
 
 class DCCAKMeans(TwoViewMethod):

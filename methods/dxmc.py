@@ -71,10 +71,12 @@ from CPU generators on every device.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.accelerator import Device
 from mvbench.data import MultiViewDataset
 from mvbench.data.preprocessing import Normalization
@@ -105,11 +107,9 @@ class DXMCConfig:
     epochs: int = 20
     device: Device = "auto"
 
-    def __post_init__(self) -> None:
-        if min(self.n_neighbors, self.instance_dim, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("n_neighbors, instance_dim and epochs must be >= 1 and batch_size >= 2")
-        if min(self.cluster_temperature, self.instance_temperature, self.lr) <= 0 or self.entropy_weight < 0:
-            raise ValueError("temperatures and lr must be > 0, entropy_weight >= 0")
+    constraints: ClassVar[Constraints] = {
+        "n_neighbors": AT_LEAST_ONE, "instance_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "cluster_temperature": POSITIVE, "instance_temperature": POSITIVE, "lr": POSITIVE, "entropy_weight": NON_NEGATIVE}
 
 
 # -- losses ----------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ whatever their dimension), then concatenates them. Neither reads the missing-vie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, Constraints
 from mvbench.data import MultiViewDataset
 from mvbench.data.preprocessing import Normalization, normalize_view
 from mvbench.method import Capabilities, FitResult, Method
@@ -24,9 +26,7 @@ class KMeansConfig:
     n_init: int = 10
     max_iter: int = 300
 
-    def __post_init__(self) -> None:
-        if self.n_init < 1 or self.max_iter < 1:
-            raise ValueError("n_init and max_iter must be at least 1")
+    constraints: ClassVar[Constraints] = {"n_init": AT_LEAST_ONE, "max_iter": AT_LEAST_ONE}
 
 
 @dataclass

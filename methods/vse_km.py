@@ -30,9 +30,11 @@ per epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
 
@@ -51,11 +53,9 @@ class VSEConfig(TwoViewConfig):
     epochs: int = 15
     grad_clip: float = 2.0
 
-    def __post_init__(self) -> None:
-        if min(self.dim, self.text_hidden, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("dim, text_hidden and epochs must be >= 1 and batch_size >= 2")
-        if self.margin < 0 or self.lr <= 0:
-            raise ValueError("margin must be >= 0 and lr > 0")
+    constraints: ClassVar[Constraints] = {
+        "dim": AT_LEAST_ONE, "text_hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "margin": NON_NEGATIVE, "lr": POSITIVE, "grad_clip": POSITIVE}
 
 
 class VSEKMeans(TwoViewMethod):
