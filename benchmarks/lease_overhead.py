@@ -5,6 +5,7 @@ leases' overhead (recorded in benchmarks/shared_server.md).
 
     nice -n 10 python benchmarks/lease_overhead.py [--cells 50] [--repeats 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,12 @@ def main() -> None:
     args = parser.parse_args()
     registry.methods().register("trivial", Trivial)
     rates = [0.0, 0.1, 0.2, 0.3, 0.4]
-    spec = GridSpec(methods=[Entry("trivial")], datasets=[Entry("synthetic", {"n_samples": 300})],
-                    missing_rates=rates, repetitions=args.cells // len(rates))
+    spec = GridSpec(
+        methods=[Entry("trivial")],
+        datasets=[Entry("synthetic", {"n_samples": 300})],
+        missing_rates=rates,
+        repetitions=args.cells // len(rates),
+    )
     walls = []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:

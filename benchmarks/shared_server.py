@@ -8,6 +8,7 @@ but without a done run) and duplicated cells (more than one run of a key, any st
 
     nice -n 10 python benchmarks/shared_server.py [--cells 20] [--workers 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,38 +42,72 @@ def main() -> None:
         with MlflowServer(dsn, Path(tmp) / "artifacts") as url:
             print(f"server up (PostgreSQL migrated) in {time.perf_counter() - start:.1f} s: {url}")
             env = {**os.environ, "MVBENCH_DATA_DIR": str(Path(tmp) / "data")}
-            subprocess.run([sys.executable, "-m", "mvbench", "datasets", "prepare", "synthetic"], env=env,
-                           check=True, capture_output=True)  # shared by the three: not part of the timing
+            subprocess.run(
+                [sys.executable, "-m", "mvbench", "datasets", "prepare", "synthetic"],
+                env=env,
+                check=True,
+                capture_output=True,
+            )  # shared by the three: not part of the timing
             start = time.perf_counter()
-            procs = {name: subprocess.Popen(
-                [sys.executable, "-m", "mvbench", "run", *grid, "--datasets", "synthetic", "--missing-rate",
-                 ",".join(RATES), "--seeds", str(seeds), "--workers", str(args.workers), "--experiment", "bench",
-                 "--tracking-uri", url, "--no-progress"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for name, grid in grids.items()}
+            procs = {
+                name: subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "mvbench",
+                        "run",
+                        *grid,
+                        "--datasets",
+                        "synthetic",
+                        "--missing-rate",
+                        ",".join(RATES),
+                        "--seeds",
+                        str(seeds),
+                        "--workers",
+                        str(args.workers),
+                        "--experiment",
+                        "bench",
+                        "--tracking-uri",
+                        url,
+                        "--no-progress",
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env,
+                )
+                for name, grid in grids.items()
+            }
             outputs = {name: p.communicate() for name, p in procs.items()}
             wall = time.perf_counter() - start
             from mlflow.entities import ViewType
+
             from mvbench.record.schema import KEY_TAG, KIND_TAG, STATUS_TAG
             from mvbench.record.tracking import Tracker
 
             tracker = Tracker(url, "bench", create=False)
-            runs = tracker.client.search_runs([tracker.experiment_id], f"tags.`{KIND_TAG}` = 'cell'",
-                                              run_view_type=ViewType.ALL, max_results=5000)
+            runs = tracker.client.search_runs(
+                [tracker.experiment_id], f"tags.`{KIND_TAG}` = 'cell'", run_view_type=ViewType.ALL, max_results=5000
+            )
     per_key = Counter(r.data.tags[KEY_TAG] for r in runs)
     done = {r.data.tags[KEY_TAG] for r in runs if r.data.tags.get(STATUS_TAG) == "done"}
     planned = 2 * seeds * len(RATES)
-    print(f"\n| invocation | exit | cells ran | left to the other | lock errors |\n|---|---|---|---|---|")
+    print("\n| invocation | exit | cells ran | left to the other | lock errors |\n|---|---|---|---|---|")
     for name, p in procs.items():
         out, err = outputs[name]
         ran = re.search(r"ran (\d+) cells", out)
         left = re.search(r"left (\d+) cells", out)
         locks = len(re.findall(r"database is locked|deadlock|lock ?not ?available|lock timeout", err, re.I))
-        print(f"| grid {name} | {p.returncode} | {ran.group(1) if ran else '?'} | {left.group(1) if left else 0} "
-              f"| {locks} |")
+        print(
+            f"| grid {name} | {p.returncode} | {ran.group(1) if ran else '?'} | {left.group(1) if left else 0} "
+            f"| {locks} |"
+        )
         if p.returncode:
             print(err[-2000:])
-    print(f"\nplanned distinct cells: {planned}; cell runs logged: {len(runs)}; wall time: {wall:.1f} s; "
-          f"runs/s: {len(runs) / wall:.2f}")
+    print(
+        f"\nplanned distinct cells: {planned}; cell runs logged: {len(runs)}; wall time: {wall:.1f} s; "
+        f"runs/s: {len(runs) / wall:.2f}"
+    )
     print(f"lost: {planned - len(done)}; duplicated: {sum(1 for n in per_key.values() if n > 1)}")
 
 

@@ -19,6 +19,12 @@ Cache: the trained weights are stored under ``<cache dir>/sdae/`` (the run conte
 normalisation, observed rows only), the view label, the settings and the seed. Files are written to
 a temporary name and moved into place with ``os.replace``, so parallel workers never read a partial
 file; two workers missing the same key at once both train and the last rename wins (same weights).
+
+Device: pretraining runs on the ``device`` it is given (the CPU by default). The CPU's cache key is the
+one above, unchanged; on CUDA the key also holds ``"device": "cuda"``, because CUDA kernels round
+differently, so a CUDA-trained entry never serves a CPU run (and CPU results never depend on whether
+a GPU run filled the cache first) and vice versa. The initial weights, corruption masks and batch
+order come from CPU generators on every device; entries are loaded onto the CPU, then moved.
 """
 from __future__ import annotations
 
@@ -96,35 +102,40 @@ class StackedAutoencoder(nn.Module):
         return x
 
 
-def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int) -> str:
+def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int, device: str = "cpu") -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-    h.update(json.dumps({"shape": list(x.shape), "view": view, "settings": asdict(settings), "seed": int(seed),
-                         "version": 1}, sort_keys=True).encode())
+    facts = {"shape": list(x.shape), "view": view, "settings": asdict(settings), "seed": int(seed), "version": 1}
+    if device != "cpu":
+        facts["device"] = device
+    h.update(json.dumps(facts, sort_keys=True).encode())
     return h.hexdigest()[:32]
 
 
 def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, seed: int,
-                       cache_root: Path | None = None) -> tuple[nn.Sequential, dict[str, float]]:
-    """An encoder initialised by a pretrained stacked denoising autoencoder on ``x``, cached under
-    ``<cache_root>/sdae`` (None: not cached).
+                       cache_root: Path | None = None, device: torch.device | None = None
+                       ) -> tuple[nn.Sequential, dict[str, float]]:
+    """An encoder initialised by a stacked denoising autoencoder pretrained on ``x`` on ``device`` (the CPU
+    by default), cached under ``<cache_root>/sdae`` (None: not cached); the encoder returned is on the CPU.
 
     Returns the encoder and facts to log: ``cached`` (1.0 on a cache hit), ``seconds``, ``recon_mse``.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     dims = [x.shape[1], *settings.hidden, settings.embedding_dim]
-    path = None if cache_root is None else cache_root / "sdae" / f"{cache_key(x, view, settings, seed)}.pt"
+    device = torch.device("cpu") if device is None else device
+    key = cache_key(x, view, settings, seed, device.type)
+    path = None if cache_root is None else cache_root / "sdae" / f"{key}.pt"
     start = time.perf_counter()
     if path is not None and path.exists():
         try:
-            blob = torch.load(path, weights_only=True)
+            blob = torch.load(path, weights_only=True, map_location="cpu")
             model = StackedAutoencoder(dims)
             model.load_state_dict(blob["state"])
             return model.encoder(), {"cached": 1.0, "seconds": time.perf_counter() - start,
                                      "recon_mse": float(blob["recon_mse"])}
         except Exception:  # an unreadable entry is retrained and replaced
             pass
-    model, mse = train_autoencoder(x, dims, settings, seed)
+    model, mse = train_autoencoder(x, dims, settings, seed, device)
     if path is not None:
         _atomic_save({"state": model.state_dict(), "recon_mse": mse}, path)
     return model.encoder(), {"cached": 0.0, "seconds": time.perf_counter() - start, "recon_mse": mse}
@@ -142,14 +153,16 @@ def _atomic_save(blob: dict, path: Path) -> None:
         raise
 
 
-def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings,
-                      seed: int) -> tuple[StackedAutoencoder, float]:
-    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (see module doc)."""
+def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings, seed: int,
+                      device: torch.device | None = None) -> tuple[StackedAutoencoder, float]:
+    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (see module doc), on ``device``
+    (the CPU by default)."""
+    device = torch.device("cpu") if device is None else device
     gen = torch.Generator().manual_seed(int(seed))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        model = StackedAutoencoder(dims)
-    data = torch.from_numpy(x)
+        model = StackedAutoencoder(dims).to(device)
+    data = torch.from_numpy(x).to(device)
     h = data
     for i in range(len(dims) - 1):
         params = [*model.enc_layers[i].parameters(), *model.dec_layers[i].parameters()]
@@ -166,7 +179,7 @@ def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings
 def _corrupt(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
     if rate == 0:
         return x
-    keep = torch.bernoulli(torch.full_like(x, 1.0 - rate), generator=gen)
+    keep = torch.bernoulli(torch.full_like(x, 1.0 - rate, device="cpu"), generator=gen).to(x.device)
     return x * keep / (1.0 - rate)
 
 
@@ -179,7 +192,7 @@ def _fit(forward, data: torch.Tensor, params: list[torch.Tensor], epochs: int, s
     n = data.shape[0]
     for _ in range(epochs):
         for idx in torch.randperm(n, generator=gen).split(settings.batch_size):
-            batch = data[idx]
+            batch = data[idx.to(data.device)]
             loss = torch.mean((forward(batch) - batch) ** 2)
             opt.zero_grad()
             loss.backward()

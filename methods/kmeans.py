@@ -7,15 +7,18 @@ the same way, scales each to unit total variance (``balance_views``, so that vie
 whatever their dimension), then concatenates them. Neither reads the missing-view mask: the runner imputes.
 ``info`` holds the best restart's Lloyd ``iterations``, ``max_iterations`` and ``converged``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, Constraints
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 
 @dataclass
@@ -24,9 +27,7 @@ class KMeansConfig:
     n_init: int = 10
     max_iter: int = 300
 
-    def __post_init__(self) -> None:
-        if self.n_init < 1 or self.max_iter < 1:
-            raise ValueError("n_init and max_iter must be at least 1")
+    constraints: ClassVar[Constraints] = {"n_init": AT_LEAST_ONE, "max_iter": AT_LEAST_ONE}
 
 
 @dataclass
@@ -49,8 +50,11 @@ def kmeans_fit(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) 
 
     km = KMeans(n_clusters=n_clusters, n_init=config.n_init, max_iter=config.max_iter, random_state=seed)
     labels = km.fit_predict(x).astype(np.int64)
-    info = {"iterations": float(km.n_iter_), "max_iterations": float(config.max_iter),
-            "converged": float(km.n_iter_ < config.max_iter)}
+    info = {
+        "iterations": float(km.n_iter_),
+        "max_iterations": float(config.max_iter),
+        "converged": float(km.n_iter_ < config.max_iter),
+    }
     return labels, info
 
 
@@ -89,11 +93,16 @@ class KMeansConcat(Method):
         super().check_data(data)
         data.view_indices(self.config.views)
 
-    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
-                 for v in data.view_indices(self.config.views)]
+    def features(self, data: MultiViewDataset) -> np.ndarray:
+        """The matrix clustered: the normalised (and balanced) views side by side."""
+        views = [
+            normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
+            for v in data.view_indices(self.config.views)
+        ]
         if self.config.balance_views:
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
-        x = np.hstack(views)
-        labels, info = kmeans_fit(x, n_clusters, self.config, seed)
+        return np.hstack(views)
+
+    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        labels, info = kmeans_fit(self.features(data), n_clusters, self.config, seed)
         return FitResult(labels=labels, info=info)

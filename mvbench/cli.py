@@ -3,6 +3,7 @@
 Usage errors (unknown names, bad values, unusable stores) print one line naming the problem and
 the fix, and exit with status 2; a grid with failed cells exits with status 1.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,23 +33,33 @@ def _data_paths(ctx: click.Context, param: click.Parameter, value: str | None) -
     return DataPaths.resolve(value)
 
 
-def data_dir_option(help_text: str = "Folder of prepared datasets (default: $MVBENCH_DATA_DIR or "
-                                     "~/.local/share/mvbench).") -> Any:
+def data_dir_option(
+    help_text: str = "Folder of prepared datasets (default: $MVBENCH_DATA_DIR or ~/.local/share/mvbench).",
+) -> Any:
     return click.option("--data-dir", "paths", callback=_data_paths, help=help_text)
 
 
 def usage_errors() -> tuple[type[BaseException], ...]:
     """The exception types that mean bad input (one line, exit status 2), not a bug."""
+    from mvbench.config import ConfigError
     from mvbench.data.conditions import ConditionError
     from mvbench.data.model import DataValidationError
-    from mvbench.run.grid import GridError
-    from mvbench.config import ConfigError
-    from mvbench.registry import BrokenPluginError, UnknownNameError
     from mvbench.data.sources import DatasetNameError, DatasetUnavailableError
     from mvbench.record.tracking import TrackingError
+    from mvbench.registry import BrokenPluginError, UnknownNameError
+    from mvbench.run.grid import GridError
 
-    return (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
-            DatasetUnavailableError, DatasetNameError, TrackingError)
+    return (
+        UnknownNameError,
+        BrokenPluginError,
+        ConfigError,
+        ConditionError,
+        GridError,
+        DataValidationError,
+        DatasetUnavailableError,
+        DatasetNameError,
+        TrackingError,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,9 +98,18 @@ def parse_floats(value: str, option: str) -> list[float]:
         raise CliError(f"{option} takes numbers separated by commas, got {value!r}") from None
 
 
-def grid_config(config_file: str | None, methods: str | None, datasets: str | None, missing_rate: str | None,
-                 missing_view: str | None, subsample: str | None, seeds: int | None, experiment: str | None,
-                 imputation: str | None, params: tuple[str, ...]) -> dict[str, Any]:
+def grid_config(
+    config_file: str | None,
+    methods: str | None,
+    datasets: str | None,
+    missing_rate: str | None,
+    missing_view: str | None,
+    subsample: str | None,
+    seeds: int | None,
+    experiment: str | None,
+    imputation: str | None,
+    params: tuple[str, ...],
+) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
     from mvbench.run.grid import DEFAULT_CONFIG, load_config
 
@@ -120,6 +140,22 @@ def grid_config(config_file: str | None, methods: str | None, datasets: str | No
     for item in params:
         apply_param(config, item)
     return config
+
+
+def choose_executor(
+    config: dict[str, Any], executor: str | None, ray_address: str | None, workers: int | None
+) -> tuple[str, str | None]:
+    """The executor kind and Ray address from the options, else the grid YAML (``executor:``,
+    ``ray_address:``); refuses combinations that cannot mean what they say."""
+    kind = executor or str(config.get("executor", "local"))
+    if kind not in ("local", "ray"):
+        raise CliError(f"executor {kind!r} in the config: use local or ray")
+    address = ray_address or config.get("ray_address")
+    if kind != "ray" and address:
+        raise CliError("--ray-address needs --executor ray")
+    if kind == "ray" and workers:
+        raise CliError("--workers sizes the local executor; with --executor ray the cluster's CPUs decide")
+    return kind, (str(address) if address else None)
 
 
 def apply_param(config: dict[str, Any], item: str) -> None:
@@ -154,54 +190,110 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "ray"]),
+    help="local: this machine (serial, or --workers processes); ray: Ray tasks (default local).",
+)
+@click.option(
+    "--ray-address",
+    help="Ray cluster to join with --executor ray, e.g. HEAD:6379 (default: start a local Ray instance).",
+)
 @click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
-@click.option("--param", "params", multiple=True,
-              help="METHOD.KEY=VALUE hyper-parameter (a YAML list sweeps), or DATASET.views=[a,b] (a view subset).")
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    help="METHOD.KEY=VALUE hyper-parameter (a YAML list sweeps), or DATASET.views=[a,b] (a view subset).",
+)
 @click.option("--imputation", type=click.Choice(["mean", "zero"]), help="Imputation for methods that need it.")
 @data_dir_option()
-@click.option("--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM).")
+@click.option(
+    "--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM)."
+)
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
-        config_file, params, imputation, paths, memory_limit, force, no_progress) -> int:
+def run(
+    methods,
+    datasets,
+    missing_rate,
+    missing_view,
+    subsample,
+    seeds,
+    experiment,
+    tracking_uri,
+    workers,
+    executor,
+    ray_address,
+    config_file,
+    params,
+    imputation,
+    paths,
+    memory_limit,
+    force,
+    no_progress,
+) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
-    from mvbench.run.grid import spec_from_config
-    from mvbench.report.tables import aggregate, render, runs_frame
-    from mvbench.run.planning import plan
-    from mvbench.run.runner import run_grid
     from mvbench.record.tracking import Tracker, resolve_uri
+    from mvbench.report.tables import aggregate, render, runs_frame
+    from mvbench.run.executors import make_executor
+    from mvbench.run.grid import spec_from_config
+    from mvbench.run.planning import plan
+    from mvbench.run.runner import crashed_result, run_grid
 
-    config = grid_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
-                          imputation, params)
+    config = grid_config(
+        config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, imputation, params
+    )
     spec = spec_from_config(config)
+    kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
+    runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
     grid = plan(spec, paths, limit)
     tracker = Tracker(tracking_uri, spec.experiment)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    outcome = run_grid(grid, tracker, workers=workers, force=force, command=command, config=config,
-                       show_progress=not no_progress)
+    outcome = run_grid(
+        grid,
+        tracker,
+        workers=workers,
+        force=force,
+        command=command,
+        config=config,
+        show_progress=not no_progress,
+        executor=runner,
+    )
     counts = outcome.counts
     if outcome.skipped_done:
-        click.echo(f"{outcome.skipped_done} of {len(grid.cells)} cells already finished in experiment "
-                   f"{spec.experiment!r}: skipped (--force reruns them)", err=True)
+        click.echo(
+            f"{outcome.skipped_done} of {len(grid.cells)} cells already finished in experiment "
+            f"{spec.experiment!r}: skipped (--force reruns them)",
+            err=True,
+        )
     agg = aggregate(runs_frame(tracker, [c.key for c in grid.cells]), DEFAULT_METRICS)
     click.echo(render(agg, "table", DEFAULT_METRICS, color=sys.stdout.isatty()))
-    click.echo(f"ran {len(outcome.ran)} cells: {counts['done']} done, {counts['failed']} failed, "
-               f"{counts['skipped']} skipped")
+    click.echo(
+        f"ran {len(outcome.ran)} cells: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped"
+    )
     for result in outcome.ran:
         if result.status != "done":
             click.echo(f"  {result.status}: {result.cell.run_name}: {result.error}")
     if outcome.left_to_others:
-        click.echo(f"left {len(outcome.left_to_others)} cells to another invocation computing them "
-                   f"(`mvbench status` shows when they are done)")
+        click.echo(
+            f"left {len(outcome.left_to_others)} cells to another invocation computing them "
+            f"(`mvbench status` shows when they are done)"
+        )
     if outcome.leases_lost:
-        click.echo(f"warning: {len(outcome.leases_lost)} cells outlived their lease and may have been computed "
-                   f"twice: raise MVBENCH_LEASE_SECONDS", err=True)
+        click.echo(
+            f"warning: {len(outcome.leases_lost)} cells outlived their lease and may have been computed "
+            f"twice: raise MVBENCH_LEASE_SECONDS",
+            err=True,
+        )
     uri = resolve_uri(tracking_uri)
-    click.echo(f"compare the runs: mvbench ui --experiment {shlex.quote(spec.experiment)}"
-               f"{'' if uri == resolve_uri(None) else ' --tracking-uri ' + shlex.quote(uri)}"
-               f"  (prints the URLs of its runs table and of the grid's report)")
+    click.echo(
+        f"compare the runs: mvbench ui --experiment {shlex.quote(spec.experiment)}"
+        f"{'' if uri == resolve_uri(None) else ' --tracking-uri ' + shlex.quote(uri)}"
+        f"  (prints the URLs of its runs table and of the grid's report)"
+    )
     if outcome.interrupted:
         click.echo("interrupted: finished cells are logged; run the same command again to complete the grid")
         return 130
@@ -212,26 +304,51 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 @cli.command()
 @click.option("--experiment", default="mvbench", show_default=True)
 @click.option("--tracking-uri")
-@click.option("--format", "fmt", type=click.Choice([*FORMATS, "html"]), default="table", show_default=True,
-              help="html: one self-contained file (tables, plots, significance, settings) that opens offline.")
-@click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
-              help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, "html"]),
+    default="table",
+    show_default=True,
+    help="html: one self-contained file (tables, plots, significance, settings) that opens offline.",
+)
+@click.option(
+    "--metrics",
+    default=",".join(DEFAULT_METRICS),
+    show_default=True,
+    help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
-@click.option("--significance", is_flag=True, help="Add average ranks, Friedman and Wilcoxon tests (first metric; "
-                                                   "always in html).")
-@click.option("--diagnostics", is_flag=True, help="Add clusters used, largest-cluster share, convergence and "
-                                                  "degenerate flags per method x dataset x condition.")
-@click.option("--plot", "plot_x", help="Plot the first metric against a condition (missing_rate, subsample) "
-                                       "or a swept hyper-parameter; saved as PNG and logged to the latest grid run.")
+@click.option(
+    "--significance",
+    is_flag=True,
+    help="Add average ranks, Friedman and Wilcoxon tests (first metric; always in html).",
+)
+@click.option(
+    "--diagnostics",
+    is_flag=True,
+    help="Add clusters used, largest-cluster share, convergence and degenerate flags per method x dataset x condition.",
+)
+@click.option(
+    "--plot",
+    "plot_x",
+    help="Plot the first metric against a condition (missing_rate, subsample) "
+    "or a swept hyper-parameter; saved as PNG and logged to the latest grid run.",
+)
 @click.option("--plot-dir", default="plots", show_default=True, help="Folder for --plot PNGs.")
-@click.option("--log", "log_report", is_flag=True, help="Attach the rebuilt report (HTML, markdown, plots) to the "
-                                                        "experiment's latest grid run, for the MLflow UI.")
-def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir,
-           log_report) -> None:
+@click.option(
+    "--log",
+    "log_report",
+    is_flag=True,
+    help="Attach the rebuilt report (HTML, markdown, plots) to the experiment's latest grid run, for the MLflow UI.",
+)
+def report(
+    experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir, log_report
+) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
     from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
-    from mvbench.report.tables import aggregate, render, runs_frame, significance_text
     from mvbench.record.tracking import Tracker
+    from mvbench.report.tables import aggregate, render, runs_frame, significance_text
 
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
@@ -239,12 +356,14 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX)))
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
-        raise CliError(f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
-                       f"logged metrics: {', '.join(logged)}")
+        raise CliError(
+            f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
+            f"logged metrics: {', '.join(logged)}"
+        )
     parents = tracker.parent_runs()
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
-    full = None
+    full: Any = None
     if fmt == "html" or log_report:
         from mvbench.report.html import collect
 
@@ -263,7 +382,8 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
     if diagnostics and fmt != "html":
-        from mvbench.report.diagnostics import diagnostics as diagnose, render_diagnostics
+        from mvbench.report.diagnostics import diagnostics as diagnose
+        from mvbench.report.diagnostics import render_diagnostics
 
         text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
     if output:
@@ -275,13 +395,17 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
         from mvbench.report.html import attach
 
         attach(tracker, parents[0].info.run_id, full)
-        click.echo(f"report attached to grid run {parents[0].info.run_id} (artifacts report/report.html, "
-                   f"report/report.md, {len(full.plots)} plot(s); the markdown tables as its description)")
+        click.echo(
+            f"report attached to grid run {parents[0].info.run_id} (artifacts report/report.html, "
+            f"report/report.md, {len(full.plots)} plot(s); the markdown tables as its description)"
+        )
     if plot_x:
         from mvbench.report.plots import plot
 
         try:
-            path = plot(frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png")
+            path = plot(
+                frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png"
+            )
         except ValueError as exc:
             raise CliError(str(exc)) from None
         if parents:
@@ -310,12 +434,14 @@ def status(experiment, tracking_uri) -> None:
     lines = []
     for cell in grid:
         run = latest.get(cell["key"])
-        state = "done" if cell["key"] in done_keys else (cell_status(run) if run else "missing")
+        state = "done" if cell["key"] in done_keys else ((cell_status(run) or "missing") if run else "missing")
         counts[state] = counts.get(state, 0) + 1
         if state != "done":
             error = cell_error(run) if run else ""
-            lines.append(f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
-                         f"rep {cell['repetition']}" + (f": {error}" if error else ""))
+            lines.append(
+                f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
+                f"rep {cell['repetition']}" + (f": {error}" if error else "")
+            )
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "skipped", "missing"))
     click.echo(f"experiment {experiment!r}, latest grid ({len(grid)} cells): {summary}")
     for line in lines:
@@ -338,10 +464,13 @@ def ui(experiment, tracking_uri, port, host) -> int:
     base = uri.rstrip("/") if remote else f"http://{host}:{port}"
     found = find_experiment(uri, experiment)
     if found is None and experiment is not None:
-        raise CliError(f"no experiment named {experiment!r} in {uri}: run `mvbench run --experiment {experiment}` "
-                       f"first, or leave out --experiment")
-    click.echo(f"MLflow UI of the tracking server {base}" if remote else
-               f"MLflow UI on {base} (store {uri}); Ctrl-C stops it")
+        raise CliError(
+            f"no experiment named {experiment!r} in {uri}: run `mvbench run --experiment {experiment}` "
+            f"first, or leave out --experiment"
+        )
+    click.echo(
+        f"MLflow UI of the tracking server {base}" if remote else f"MLflow UI on {base} (store {uri}); Ctrl-C stops it"
+    )
     if found is None:
         click.echo("  no mvbench experiment in this store yet: `mvbench run` makes one")
     else:
@@ -354,8 +483,24 @@ def ui(experiment, tracking_uri, port, host) -> int:
     # One worker and no GenAI job runner: 2 processes instead of about 15, ready 3x sooner on a busy machine.
     env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     # Its own session, so that stopping this command can stop the server's whole process group.
-    server = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host,
-                               "--port", str(port), "--workers", "1"], start_new_session=True, env=env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            uri,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        start_new_session=True,
+        env=env,
+    )
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -405,8 +550,10 @@ def list_(what, verbose) -> None:
         extra = ""
         if what == "methods":
             caps = obj.capabilities
-            extra = f"[{'missing-views' if caps.handles_missing else 'imputed'}, views {caps.min_views}-" \
-                    f"{caps.max_views or 'any'}] "
+            extra = (
+                f"[{'missing-views' if caps.handles_missing else 'imputed'}, views {caps.min_views}-"
+                f"{caps.max_views or 'any'}] "
+            )
         click.echo(f"{info.name:22s} {extra}{summary}")
         if verbose:
             config_cls = obj.Config
@@ -434,17 +581,21 @@ def datasets_list(paths) -> None:
             continue
         source = sources.get_source(info.name, paths)
         path = paths.prepared_path(info.name)
-        n = v = "?"
+        n: Any = "?"
+        v: Any = "?"
         k: Any = source.n_clusters or "?"
         if path.exists():
             data = store.load(path)
             n, v, k = data.n_samples, data.n_views, data.n_clusters
-        click.echo(f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} "
-                   f"{source.description}")
+        click.echo(
+            f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} {source.description}"
+        )
     for name, imported in sources.imported_datasets(paths).items():
         data = store.load(paths.prepared_path(name))
-        click.echo(f"{name:16s} {data.n_samples!s:>7s} {data.n_views!s:>3s} {data.n_clusters!s:>4s}  {'yes':8s} "
-                   f"[imported] {imported.description}")
+        click.echo(
+            f"{name:16s} {data.n_samples!s:>7s} {data.n_views!s:>3s} {data.n_clusters!s:>4s}  {'yes':8s} "
+            f"[imported] {imported.description}"
+        )
 
 
 def parse_kv(items: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -498,11 +649,22 @@ def datasets_info(name, paths) -> None:
         click.echo(f"{name}: not prepared ({source.description}); run `mvbench datasets prepare {name}`")
         return
     data = store.load(path)
-    click.echo(yaml.safe_dump({"file": str(path), "n": data.n_samples, "K": data.n_clusters,
-                               "views": {n: d for n, d in zip(data.view_names, data.view_dims)},
-                               "observed_fraction": {n: round(float(data.mask[:, v].mean()), 4)
-                                                     for v, n in enumerate(data.view_names)},
-                               "card": data.card.to_dict()}, sort_keys=False, allow_unicode=True))
+    click.echo(
+        yaml.safe_dump(
+            {
+                "file": str(path),
+                "n": data.n_samples,
+                "K": data.n_clusters,
+                "views": {n: d for n, d in zip(data.view_names, data.view_dims)},
+                "observed_fraction": {
+                    n: round(float(data.mask[:, v].mean()), 4) for v, n in enumerate(data.view_names)
+                },
+                "card": data.card.to_dict(),
+            },
+            sort_keys=False,
+            allow_unicode=True,
+        )
+    )
 
 
 @datasets_group.command(name="import")
@@ -510,8 +672,13 @@ def datasets_info(name, paths) -> None:
 @click.option("--name", required=True, help="Dataset name; the file becomes <data dir>/<name>.h5.")
 @click.option("--views-key", help="Cell array of the views, or comma-separated matrix keys (e.g. x1,x2).")
 @click.option("--labels-key", help="Variable holding the labels.")
-@click.option("--orientation", type=click.Choice(["auto", "rows", "cols"]), default="auto", show_default=True,
-              help="rows: views are n x d; cols: d x n.")
+@click.option(
+    "--orientation",
+    type=click.Choice(["auto", "rows", "cols"]),
+    default="auto",
+    show_default=True,
+    help="rows: views are n x d; cols: d x n.",
+)
 @click.option("--view-names", help="Comma-separated view names, in order.")
 @click.option("--mask-key", help="0/1 n x V matrix (1 = observed) to use as the missing-view mask.")
 @data_dir_option()
@@ -526,8 +693,15 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
     path = paths.prepared_path(name)
     if path.exists() and not force:
         raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")
-    data = import_mat(file, name=name, views_key=views_key, labels_key=labels_key, orientation=orientation,
-                      view_names=split_list(view_names) if view_names else None, mask_key=mask_key)
+    data = import_mat(
+        file,
+        name=name,
+        views_key=views_key,
+        labels_key=labels_key,
+        orientation=orientation,
+        view_names=split_list(view_names) if view_names else None,
+        mask_key=mask_key,
+    )
     data.card.extra["imported"] = {"file": Path(file).name, "sha256": sha256_file(file)}
     store.save(data, path)
     extra = data.card.extra
@@ -536,9 +710,11 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
     if nonfinite:
         rows = ", ".join(f"{count} in view {view!r}" for view, count in nonfinite.items())
         click.echo(f"note: rows holding NaN or Inf became missing views: {rows} (recorded on the card)", err=True)
-    click.echo(f"{name}: {path} (n={data.n_samples}, views=[{dims}], K={data.n_clusters}, "
-               f"views from {extra['views_from']}, labels {extra.get('label_key')}, "
-               f"observed {data.mask.mean():.3f}); run it with: mvbench run --datasets {name}")
+    click.echo(
+        f"{name}: {path} (n={data.n_samples}, views=[{dims}], K={data.n_clusters}, "
+        f"views from {extra['views_from']}, labels {extra.get('label_key')}, "
+        f"observed {data.mask.mean():.3f}); run it with: mvbench run --datasets {name}"
+    )
 
 
 @datasets_group.command(name="validate")
@@ -548,8 +724,10 @@ def datasets_validate(file) -> None:
     from mvbench.data import store
 
     data = store.validate_file(file)
-    click.echo(f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "
-               f"K={data.n_clusters}, sha256={data.card.sha256[:16]})")
+    click.echo(
+        f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "
+        f"K={data.n_clusters}, sha256={data.card.sha256[:16]})"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,6 @@
 """Local servers for tests: a tiny HTTP file server with Range support (download tests), a
 throwaway PostgreSQL cluster, and an MLflow tracking server (shared-server tests)."""
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
-        body = data[start:] if self.truncate_at is None else data[start:start + self.truncate_at]
+        body = data[start:] if self.truncate_at is None else data[start : start + self.truncate_at]
         self.wfile.write(body)
         if self.truncate_at is not None:
             self.close_connection = True
@@ -62,8 +63,7 @@ class LocalServer:
     def __init__(self, directory: Path, **behaviour) -> None:
         handler = type("Handler", (RangeHandler,), {"requests_seen": [], **behaviour})
         self.handler = handler
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                         lambda *a, **k: handler(*a, directory=str(directory), **k))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), lambda *a, **k: handler(*a, directory=str(directory), **k))
 
     def __enter__(self) -> str:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -88,8 +88,11 @@ def postgres_bindir() -> Path | None:
     if shutil.which("pg_config"):
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
         candidates.append(Path(out.stdout.strip()))
-    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name)
-                         if p.parent.name.isdigit() else 0, reverse=True)
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
     return next((d for d in candidates if (d / "initdb").is_file() and (d / "pg_ctl").is_file()), None)
 
 
@@ -135,16 +138,30 @@ class MlflowServer:
 
     def __init__(self, backend_uri: str, artifacts: Path, workers: int = 2, timeout: float = 300) -> None:
         self.port = free_port()
-        self.cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
-                    "--artifacts-destination", str(artifacts), "--host", "127.0.0.1", "--port", str(self.port),
-                    "--workers", str(workers)]
+        self.cmd = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            backend_uri,
+            "--artifacts-destination",
+            str(artifacts),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
         self.timeout = timeout
         self.log = tempfile.TemporaryFile()
 
     def __enter__(self) -> str:
         env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # no GenAI job runner: fewer processes
-        self.process = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-                                        env=env)
+        self.process = subprocess.Popen(
+            self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+        )
         url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:

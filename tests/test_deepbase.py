@@ -1,4 +1,5 @@
 """Tests of the deep two-view baselines: CCA algebra, ranking loss, training, cluster recovery."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,8 @@ from sklearn.metrics import adjusted_rand_score
 from mvbench.data import MultiViewDataset
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods._torch_ops import hinge_ranking, linear_cca, total_correlation
-from mvbench.methods._twoview import pick_embedding, select_views
+from mvbench.methods._twoview import pick_embedding
+from mvbench.methods._views import choose_views, two_views
 from mvbench.methods.ccal_km import CCALKMeans, cca_layer
 from mvbench.methods.dcca_km import DCCAKMeans
 from mvbench.methods.kmeans import KMeansSingleView
@@ -39,7 +41,9 @@ def test_total_correlation_matches_numpy_and_qr():
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     expected = numpy_canonical_correlations(x, y, 1e-3)
     assert total_correlation(tx, ty, 1e-3, 1e-3).item() == pytest.approx(expected.sum(), rel=1e-6)
-    assert total_correlation(tx, ty, 1e-3, 1e-3, top_k=2).item() == pytest.approx(np.sort(expected)[-2:].sum(), rel=1e-6)
+    assert total_correlation(tx, ty, 1e-3, 1e-3, top_k=2).item() == pytest.approx(
+        np.sort(expected)[-2:].sum(), rel=1e-6
+    )
     # Unregularised: canonical correlations are the singular values of Q1'Q2 (QR of centred data).
     q1, q2 = np.linalg.qr(x - x.mean(0))[0], np.linalg.qr(y - y.mean(0))[0]
     qr_corr = np.linalg.svd(q1.T @ q2, compute_uv=False).sum()
@@ -88,11 +92,13 @@ FAST = {
 def test_recovers_clusters_better_than_either_view(method):
     """Each view alone is too noisy; the shared (correlated) signal separates the clusters."""
     data = generate(NOISY)
-    single = max(adjusted_rand_score(data.labels, KMeansSingleView(view=str(v), n_init=3).fit_predict(data, 3, 0).labels)
-                 for v in range(2))
+    single = max(
+        adjusted_rand_score(data.labels, KMeansSingleView(view=str(v), n_init=3).fit_predict(data, 3, 0).labels)
+        for v in range(2)
+    )
     result = method(**FAST[method]).fit_predict(data, 3, 0)
     assert adjusted_rand_score(data.labels, result.labels) > single + 0.02
-    assert len(result.history) == FAST[method]["epochs"]
+    assert len(result.history) == FAST[method]["epochs"] and result.info["epochs"] == FAST[method]["epochs"]
 
 
 @pytest.mark.parametrize("method", list(FAST), ids=lambda m: m.__name__)
@@ -104,20 +110,35 @@ def test_same_seed_same_labels(method):
     assert a.history == b.history
 
 
-@pytest.mark.parametrize("embedding,expected", [("concat", [[1, 2, 3, 4]]), ("view0", [[1, 2]]), ("view1", [[3, 4]]),
-                                                ("mean", [[2, 3]])])
-def test_embedding_choice(embedding, expected):
-    z1, z2 = np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]])
-    np.testing.assert_array_equal(pick_embedding(z1, z2, embedding), expected)
+@pytest.mark.parametrize("embedding,width", [("concat", 16), ("view0", 8), ("mean", 8)])
+def test_embedding_choice(embedding, width):
+    data = generate(SyntheticParams(n_samples=100, n_clusters=3, view_dims=[8, 6], seed=2))
+    method = VSEKMeans(dim=8, text_hidden=8, epochs=1, n_init=1, embedding=embedding)
+    nets = method.build(100, 8, 6)
+    x1, x2 = (torch.from_numpy(v) for v in data.views)
+    assert method.embed(nets, x1, x2).shape == (100, width)
+    assert method.fit_predict(data, 3, 0).labels.shape == (100,)
 
 
-def test_select_views():
+def test_pick_embedding_by_hand():
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0, 6.0]])
+    np.testing.assert_array_equal(pick_embedding(a, b, "concat"), [[1, 2, 3, 6]])
+    np.testing.assert_array_equal(pick_embedding(a, b, "view1"), b)
+    np.testing.assert_array_equal(pick_embedding(a, b, "mean"), [[2, 4]])
+    with pytest.raises(ValueError, match="equal width"):
+        pick_embedding(a, b[:, :1], "mean")
+
+
+def test_view_choice_one_rule():
     x = np.zeros((4, 2), np.float32)
     data = MultiViewDataset([x, x, x], ["tags", "text", "image"])
-    assert select_views(data, "auto") == (2, 1)
-    assert select_views(MultiViewDataset([x, x, x]), "auto") == (0, 1)
-    assert select_views(data, "0,image") == (0, 2)
+    assert two_views(data, "auto") == (2, 1) and choose_views(data, "auto") == [2, 1]
+    assert choose_views(MultiViewDataset([x, x, x], ["Caption", "tags", "IMG"]), "auto") == [2, 0]  # aliases, any case
+    assert two_views(MultiViewDataset([x, x, x]), "auto") == (0, 1)
+    assert choose_views(MultiViewDataset([x]), "auto") == [0]
+    assert two_views(data, "0,image") == (0, 2)
+    assert choose_views(data, "0,1,2") == [0, 1, 2]
     with pytest.raises(ValueError, match="two view"):
-        select_views(data, "0")
-    with pytest.raises(ValueError, match="same view"):
-        select_views(data, "1,text")
+        two_views(data, "0")
+    with pytest.raises(ValueError, match="distinct views"):
+        two_views(data, "1,text")

@@ -2,6 +2,7 @@
 between processes, and the runner leaving claimed cells to their holder.
 
 The same protocol through an HTTP server backed by PostgreSQL is tested in test_shared_server.py."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -78,9 +79,12 @@ def test_the_heartbeat_keeps_a_lease_alive_past_its_lifetime(tracker):
 
 
 def test_a_dead_holder_of_this_host_is_taken_over_at_once(tracker):
-    script = ("import os, sys; from mvbench.record.tracking import Tracker; from mvbench.record.leases import EXPIRES_TAG, LeaseBoard;"
-              "t = Tracker(sys.argv[1], sys.argv[2]); b = LeaseBoard(t.client, t.experiment_id, ttl=3600);"
-              "assert b.claim('cell'); os._exit(0)")  # dies holding a one-hour lease
+    script = (
+        "import os, sys; from mvbench.record.tracking import Tracker; "
+        "from mvbench.record.leases import LeaseBoard; "
+        "t = Tracker(sys.argv[1], sys.argv[2]); b = LeaseBoard(t.client, t.experiment_id, ttl=3600);"
+        "assert b.claim('cell'); os._exit(0)"
+    )  # dies holding a one-hour lease
     subprocess.run([sys.executable, "-c", script, tracker.uri, tracker.experiment_name], check=True, timeout=120)
     lease = board(tracker).claim("cell")
     assert lease is not None and lease.generation == 1
@@ -104,8 +108,9 @@ def test_racing_processes_exactly_one_wins_each_generation(tracker):
     context = multiprocessing.get_context("spawn")
     n = 4
     barrier, results = context.Barrier(n), context.Queue()
-    procs = [context.Process(target=race, args=(tracker.uri, tracker.experiment_name, barrier, results))
-             for _ in range(n)]
+    procs = [
+        context.Process(target=race, args=(tracker.uri, tracker.experiment_name, barrier, results)) for _ in range(n)
+    ]
     for p in procs:
         p.start()
     got = [results.get(timeout=180) for _ in range(2 * n)]
@@ -136,8 +141,12 @@ def test_the_process_executor_draws_tasks_just_in_time():
 @pytest.fixture
 def small_grid(monkeypatch, tmp_path):
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
-    spec = GridSpec(methods=[Entry("km")], datasets=[Entry("synthetic", {"n_samples": 60, "n_clusters": 3})],
-                    missing_rates=[0.0], repetitions=3)
+    spec = GridSpec(
+        methods=[Entry("km")],
+        datasets=[Entry("synthetic", {"n_samples": 60, "n_clusters": 3})],
+        missing_rates=[0.0],
+        repetitions=3,
+    )
     return plan(spec)
 
 

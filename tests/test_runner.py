@@ -1,16 +1,19 @@
 """The grid runner end to end through the Python API, on a local sqlite MLflow store."""
+
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from conftest import sqlite_store
 
 from mvbench import registry
-from mvbench.run.grid import Entry, GridSpec
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.data.sources import DataPaths
+from mvbench.method import Capabilities, FitResult, Method, RunContext
+from mvbench.record.tracking import Tracker
 from mvbench.report.tables import aggregate, render, runs_frame
+from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.tracking import Tracker
 
 
 @dataclass
@@ -61,20 +64,33 @@ def toy_methods():
 
 
 def spec(methods=("toy",), **kw) -> GridSpec:
-    return GridSpec(methods=[Entry(m) for m in methods], datasets=[Entry("synthetic", {"n_samples": 90})],
-                    repetitions=kw.pop("repetitions", 2), **kw)
+    return GridSpec(
+        methods=[Entry(m) for m in methods],
+        datasets=[Entry("synthetic", {"n_samples": 90})],
+        repetitions=kw.pop("repetitions", 2),
+        **kw,
+    )
 
 
 def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     grid = plan(spec(missing_rates=[0.0, 0.3]))
     outcome = run_grid(grid, tracker, show_progress=False)
     assert len(grid.cells) == 4 and outcome.counts == {"done": 4, "failed": 0, "skipped": 0}
     runs = tracker.cell_runs()
     assert len(runs) == 4
     run = [r for r in runs if r.data.params["condition.missing_rate"] == "0.3"][0]
-    assert {"method", "dataset", "seed", "repetition", "method.epochs", "condition.missing_view",
-            "condition.subsample", "imputation", "dataset.n_samples"} <= set(run.data.params)
+    assert {
+        "method",
+        "dataset",
+        "seed",
+        "repetition",
+        "method.epochs",
+        "condition.missing_view",
+        "condition.subsample",
+        "imputation",
+        "dataset.n_samples",
+    } <= set(run.data.params)
     assert {"acc", "nmi", "ari", "purity", "fit_seconds", "peak_memory_mb"} <= set(run.data.metrics)
     tags = run.data.tags
     assert tags["mvbench.status"] == "done" and len(tags["mvbench.dataset_sha256"]) == 64
@@ -87,7 +103,7 @@ def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path)
 
 
 def test_metric_names_mlflow_refuses_are_made_safe(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("odd",), repetitions=1)), tracker, show_progress=False)
     assert outcome.counts["done"] == 1
     metrics = tracker.cell_runs("done")[0].data.metrics
@@ -95,7 +111,7 @@ def test_metric_names_mlflow_refuses_are_made_safe(tmp_path):
 
 
 def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     run_grid(plan(spec()), tracker, show_progress=False)
     again = run_grid(plan(spec()), tracker, show_progress=False)
     assert again.ran == [] and again.skipped_done == 2 and again.parent_run_id is None
@@ -107,7 +123,7 @@ def test_rerun_skips_finished_cells_and_force_adds_runs_without_overwriting(tmp_
 
 
 def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("boom", "toy"))), tracker, show_progress=False)
     assert outcome.counts == {"done": 2, "failed": 2, "skipped": 0}
     failed = tracker.cell_runs("failed")
@@ -119,9 +135,15 @@ def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
 
 
 def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
-    grid = plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
-                         datasets=[Entry("synthetic", {"n_samples": 90})], missing_rates=[0.3], repetitions=3))
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+    grid = plan(
+        GridSpec(
+            methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+            datasets=[Entry("synthetic", {"n_samples": 90})],
+            missing_rates=[0.3],
+            repetitions=3,
+        )
+    )
     run_grid(grid, tracker, show_progress=False)
     by_method = {}
     for run in tracker.cell_runs():
@@ -131,6 +153,7 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
     masks = Toy.seen_masks
     assert len(masks) == 3 and not np.array_equal(masks[0], masks[1])
     from mvbench.data import sources, store
+
     data = store.load(sources.prepare("synthetic", sources.DataPaths.resolve(), {"n_samples": 90}))
     for rep, mask in enumerate(masks):
         np.testing.assert_array_equal(grid.cells[0].condition.apply(data, rep).mask, mask)
@@ -139,13 +162,20 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
 
 
 def test_parallel_workers_give_the_same_results(tmp_path):
-    serial = Tracker(f"sqlite:///{tmp_path}/a.db", "e")
-    parallel = Tracker(f"sqlite:///{tmp_path}/b.db", "e")
-    grid = GridSpec(methods=[Entry("km_concat", {"n_init": 2})], datasets=[Entry("synthetic", {"n_samples": 90})],
-                    missing_rates=[0.0, 0.2], repetitions=2)
+    serial = Tracker(sqlite_store(tmp_path / "a.db"), "e")
+    parallel = Tracker(sqlite_store(tmp_path / "b.db"), "e")
+    grid = GridSpec(
+        methods=[Entry("km_concat", {"n_init": 2})],
+        datasets=[Entry("synthetic", {"n_samples": 90})],
+        missing_rates=[0.0, 0.2],
+        repetitions=2,
+    )
     run_grid(plan(grid), serial, show_progress=False)
     run_grid(plan(grid), parallel, workers=2, show_progress=False)
-    acc = lambda t: sorted((r.data.tags["mvbench.cell_key"], r.data.metrics["acc"]) for r in t.cell_runs())
+
+    def acc(t):
+        return sorted((r.data.tags["mvbench.cell_key"], r.data.metrics["acc"]) for r in t.cell_runs())
+
     assert acc(serial) == acc(parallel) and len(acc(serial)) == 4
 
 
@@ -156,7 +186,7 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
             return 8 * n_samples**2 * 1000
 
     registry.methods().register("hungry", Hungry, replace_existing=True)
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     outcome = run_grid(plan(spec(methods=("hungry",), repetitions=1), memory_limit=2**20), tracker, show_progress=False)
     assert outcome.counts["skipped"] == 1
     (run,) = tracker.cell_runs()
@@ -168,9 +198,18 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
 
 
 def test_report_formats_mark_the_best(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
-    run_grid(plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
-                           datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=2)), tracker, show_progress=False)
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+    run_grid(
+        plan(
+            GridSpec(
+                methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+                datasets=[Entry("synthetic", {"n_samples": 90})],
+                repetitions=2,
+            )
+        ),
+        tracker,
+        show_progress=False,
+    )
     agg = aggregate(runs_frame(tracker))
     assert list(agg["method"]) == ["toy", "km_concat(n_init=1)"] and list(agg["n"]) == [2, 2]
     md = render(agg, "markdown")
@@ -193,7 +232,7 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
             return super().fit_predict(data, n_clusters, seed)
 
     registry.methods().register("interrupting", Interrupting, replace_existing=True)
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
     first = run_grid(plan(spec(methods=("interrupting",), repetitions=4)), tracker, show_progress=False)
     assert first.interrupted and first.counts["done"] == 2
     parent = tracker.client.get_run(first.parent_run_id)
@@ -203,14 +242,52 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
 
 
 def test_labels_and_groups_shape_paper_style_tables(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
-    entries = [Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
-               Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys")]
-    run_grid(plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=1)), tracker,
-             show_progress=False)
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+    entries = [
+        Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
+        Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys"),
+    ]
+    run_grid(
+        plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=1)),
+        tracker,
+        show_progress=False,
+    )
     agg = aggregate(runs_frame(tracker))
     assert list(agg["method"]) == ["KM (concat)", "Toy(epochs=1)", "Toy(epochs=2)"]
     md = render(agg, "markdown").splitlines()
     assert md[4].startswith("| *Concatenation* |") and md[5].startswith("| KM (concat) |")
     assert md[6].startswith("| *Toys* |") and md[7].startswith("| Toy(epochs=1) |")
     assert r"\multicolumn{4}{l}{\textit{Toys}}" in render(agg, "latex")
+
+
+class ContextProbe(Method):
+    """Records the run context the harness hands it, and runs a tracked loop."""
+
+    seen: list = []
+
+    def fit_predict(self, data, n_clusters, seed):
+        steps = list(self.context.track(range(3), 3, "probe"))
+        ContextProbe.seen.append(
+            (self.context.data_seed, self.context.shared_seed(seed), seed, self.context.cache_dir, steps)
+        )
+        return FitResult(np.arange(data.n_samples) % n_clusters)
+
+
+def test_methods_get_the_run_context_explicitly(tmp_path):
+    registry.methods().register("probe", ContextProbe, replace_existing=True)
+    registry.methods().register("probe2", type("ContextProbe2", (ContextProbe,), {}), replace_existing=True)
+    ContextProbe.seen = []
+    paths = DataPaths(tmp_path / "data", tmp_path / "raw", tmp_path / "cache")
+    grid = plan(spec(methods=("probe", "probe2"), repetitions=2), paths)
+    run_grid(grid, Tracker(sqlite_store(tmp_path / "m.db"), "e"), show_progress=False)
+    assert len(ContextProbe.seen) == 4
+    for data_seed, shared, seed, cache_dir, steps in ContextProbe.seen:
+        assert shared == data_seed != seed and cache_dir == tmp_path / "cache" and steps == [0, 1, 2]
+    # one shared seed per repetition, whatever the method; the methods' own seeds differ
+    by_rep = {}
+    for cell, seen in zip(grid.cells, ContextProbe.seen):
+        by_rep.setdefault(cell.repetition, set()).add(seen[0])
+    assert all(len(s) == 1 for s in by_rep.values()) and len({s.pop() for s in by_rep.values()}) == 2
+    assert len({seen[2] for seen in ContextProbe.seen}) == 4
+    # a method used alone has no shared seed and no cache
+    assert ContextProbe().context == RunContext()

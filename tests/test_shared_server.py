@@ -3,6 +3,7 @@
 One throwaway PostgreSQL cluster (the system's binaries) and one `mlflow server` on it serve the
 whole session (MLflow migrates a fresh database once, which takes tens of seconds). No mocks.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,19 +11,19 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 
 import pytest
-
 from localserver import MlflowServer, PostgresCluster, postgres_bindir
+
 from mvbench.record.leases import EXPIRES_TAG, LeaseBoard
 from mvbench.record.schema import KEY_TAG, KIND_TAG, STATUS_TAG
 from mvbench.record.tracking import Tracker
 
 BINDIR = postgres_bindir()
-pytestmark = pytest.mark.skipif(BINDIR is None, reason="PostgreSQL server binaries (initdb, pg_ctl) not found: "
-                                                       "Debian: apt-get install postgresql")
+pytestmark = pytest.mark.skipif(
+    BINDIR is None, reason="PostgreSQL server binaries (initdb, pg_ctl) not found: Debian: apt-get install postgresql"
+)
 LOCK_ERROR = re.compile(r"database is locked|deadlock|lock ?not ?available|lock timeout", re.IGNORECASE)
 
 
@@ -44,16 +45,34 @@ def cell_runs_by_key(uri: str, experiment: str) -> Counter:
     from mlflow.entities import ViewType
 
     tracker = Tracker(uri, experiment, create=False)
-    runs = tracker.client.search_runs([tracker.experiment_id], f"tags.`{KIND_TAG}` = 'cell'",
-                                      run_view_type=ViewType.ALL, max_results=5000)
+    runs = tracker.client.search_runs(
+        [tracker.experiment_id], f"tags.`{KIND_TAG}` = 'cell'", run_view_type=ViewType.ALL, max_results=5000
+    )
     return Counter(r.data.tags[KEY_TAG] for r in runs), runs
 
 
 def mvbench_run(uri: str, experiment: str, *args: str, data_dir) -> subprocess.Popen:
     env = {**os.environ, "MVBENCH_DATA_DIR": str(data_dir)}
-    return subprocess.Popen([sys.executable, "-m", "mvbench", "run", "--datasets", "synthetic", "--experiment",
-                             experiment, "--tracking-uri", uri, "--no-progress", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mvbench",
+            "run",
+            "--datasets",
+            "synthetic",
+            "--experiment",
+            experiment,
+            "--tracking-uri",
+            uri,
+            "--no-progress",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_racing_claims_through_the_server_exactly_one_wins(server_url):
@@ -106,11 +125,13 @@ def test_invocations_starting_together_share_one_experiment_and_its_tags(server_
 def test_three_concurrent_grids_lose_and_duplicate_nothing(server_url, tmp_path):
     grid_a = ["--methods", "km", "--missing-rate", "0,0.2", "--seeds", "4"]
     grid_b = ["--methods", "km_concat", "--missing-rate", "0,0.2", "--seeds", "4"]
-    procs = [mvbench_run(server_url, "shared", *grid_a, data_dir=tmp_path),
-             mvbench_run(server_url, "shared", *grid_b, data_dir=tmp_path),
-             mvbench_run(server_url, "shared", *grid_a, "--workers", "2", data_dir=tmp_path)]  # grid a again
+    procs = [
+        mvbench_run(server_url, "shared", *grid_a, data_dir=tmp_path),
+        mvbench_run(server_url, "shared", *grid_b, data_dir=tmp_path),
+        mvbench_run(server_url, "shared", *grid_a, "--workers", "2", data_dir=tmp_path),
+    ]  # grid a again
     outputs = [p.communicate(timeout=170) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
         assert not LOCK_ERROR.search(err), err[-3000:]
     counts, runs = cell_runs_by_key(server_url, "shared")
@@ -121,8 +142,12 @@ def test_three_concurrent_grids_lose_and_duplicate_nothing(server_url, tmp_path)
     tracker = Tracker(server_url, "shared", create=False)
     assert LeaseBoard(tracker.client, tracker.experiment_id).state(runs[0].data.tags[KEY_TAG]).active is False
     # The server is the UI: `mvbench ui` prints its URLs and starts nothing.
-    ui = subprocess.run([sys.executable, "-m", "mvbench", "ui", "--tracking-uri", server_url, "--experiment", "shared"],
-                        capture_output=True, text=True, timeout=120)
+    ui = subprocess.run(
+        [sys.executable, "-m", "mvbench", "ui", "--tracking-uri", server_url, "--experiment", "shared"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ui.returncode == 0 and f"runs of experiment 'shared': {server_url}/#/experiments/" in ui.stdout, ui.stderr
 
 

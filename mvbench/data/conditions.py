@@ -16,6 +16,7 @@ Every random choice derives from a hash of (dataset, condition kind, repetition)
 the method — so all methods of a grid see identical masks and subsamples (paired comparisons).
 The method's own seed adds the method name to that hash.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,11 @@ class Condition:
                 )
 
     def as_params(self) -> dict[str, object]:
-        return {"missing_rate": self.missing_rate, "missing_view": self.missing_view or "random",
-                "subsample": 1.0 if self.subsample is None else self.subsample}
+        return {
+            "missing_rate": self.missing_rate,
+            "missing_view": self.missing_view or "random",
+            "subsample": 1.0 if self.subsample is None else self.subsample,
+        }
 
     def key(self) -> str:
         d = asdict(self)
@@ -115,7 +119,7 @@ def missing_mask(mask: np.ndarray, rate: float, view: int | None, seed: int) -> 
         raise ConditionError("a missing-view condition needs a dataset with at least two views")
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
-    pick = rng.random(n)  # per-sample draw of the view to drop (used when view is None)
+    pick = rng.random(size=int(n))  # per-sample draw of the view to drop (used when view is None)
     eligible = mask.sum(axis=1) >= 2
     if view is not None:
         eligible &= mask[:, view]

@@ -27,6 +27,7 @@ taken over finds its experiment deleted on the next renewal and reports the leas
 Assumptions: hosts' clocks agree to well within ``ttl`` (NTP); no ``mlflow gc`` permanently deletes
 lease experiments while grids run (it would free generation names).
 """
+
 from __future__ import annotations
 
 import logging
@@ -109,8 +110,9 @@ class LeaseBoard:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def name(self, key: str, generation: int) -> str:
-        return f"{PREFIX}{self.experiment_id}/{key}/{generation}"
+    def name(self, key: str, generation: int | None = None) -> str:
+        """The lease experiment's name; without ``generation``, the prefix of all of ``key``'s."""
+        return f"{PREFIX}{self.experiment_id}/{key}/{'' if generation is None else generation}"
 
     # -- claiming ---------------------------------------------------------------------------------
     def claim(self, key: str) -> Lease | None:
@@ -142,8 +144,9 @@ class LeaseBoard:
 
         expires = time.time() + self.ttl
         try:
-            exp_id = self.client.create_experiment(self.name(key, generation),
-                                                   tags={HOLDER_TAG: self.holder, EXPIRES_TAG: repr(expires)})
+            exp_id = self.client.create_experiment(
+                self.name(key, generation), tags={HOLDER_TAG: self.holder, EXPIRES_TAG: repr(expires)}
+            )
         except MlflowException as exc:
             if exc.error_code == _ALREADY_EXISTS:
                 return None
@@ -157,19 +160,25 @@ class LeaseBoard:
         """The newest generation of ``key``'s lease (None if it never was claimed)."""
         from mlflow.entities import ViewType
 
-        prefix = self.name(key, "")
-        found = self.client.search_experiments(view_type=ViewType.ALL, max_results=1000,
-                                               filter_string=f"name LIKE '{prefix}%'")
+        prefix = self.name(key)
+        found = self.client.search_experiments(
+            view_type=ViewType.ALL, max_results=1000, filter_string=f"name LIKE '{prefix}%'"
+        )
         newest = None
         for exp in found:
-            generation = exp.name[len(prefix):]
+            generation = exp.name[len(prefix) :]
             if exp.name.startswith(prefix) and generation.isdigit():
-                if newest is None or int(generation) > int(newest.name[len(prefix):]):
+                if newest is None or int(generation) > int(newest.name[len(prefix) :]):
                     newest = exp
         if newest is None:
             return None
-        return LeaseState(int(newest.name[len(prefix):]), newest.experiment_id, newest.lifecycle_stage == "active",
-                          newest.tags.get(HOLDER_TAG, ""), float(newest.tags.get(EXPIRES_TAG, "0")))
+        return LeaseState(
+            int(newest.name[len(prefix) :]),
+            newest.experiment_id,
+            newest.lifecycle_stage == "active",
+            newest.tags.get(HOLDER_TAG, ""),
+            float(newest.tags.get(EXPIRES_TAG, "0")),
+        )
 
     # -- holding ----------------------------------------------------------------------------------
     def release(self, key: str) -> bool:

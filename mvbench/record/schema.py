@@ -5,11 +5,13 @@ tags (identity, labels, status), params (the cell's settings) and metrics (score
 :mod:`mvbench.record.tracking` writes runs with the builders below; reports and the CLI read them
 back with the readers below. Importable without numpy or pandas (the CLI reads it at start-up).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,14 +61,19 @@ FORMATS = ("table", "csv", "markdown", "latex")
 #: Which way is better, for every metric the harness logs; tables bold the best and rank tests
 #: rank by it. A metric not listed here (e.g. a method's own info) has no best and is never ranked.
 DIRECTIONS: dict[str, Direction] = {
-    "acc": "higher", "nmi": "higher", "ari": "higher", "purity": "higher",
-    "fit_seconds": "lower", "peak_memory_mb": "lower", "memory_increase_mb": "lower", "memory_estimate_mb": "lower",
+    "acc": "higher",
+    "nmi": "higher",
+    "ari": "higher",
+    "purity": "higher",
+    "fit_seconds": "lower",
+    "peak_memory_mb": "lower",
+    "memory_increase_mb": "lower",
+    "memory_estimate_mb": "lower",
 }
 CURVE_PREFIX = "train/"  # per-epoch curves: train/<history key>, train/acc, train/nmi
 PARAM_PREFIX = "param:"  # params in a runs frame row
 #: Columns of a runs frame row (:func:`read_cell`) that describe a run rather than measure it.
-RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version",
-               "git_commit")
+RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version", "git_commit")
 
 
 def direction(metric: str) -> Direction | None:
@@ -106,17 +113,33 @@ def count_statuses(results: Iterable[CellResult]) -> dict[str, int]:
 
 # -- writing ----------------------------------------------------------------------------------------
 def grid_tags(n_cells: int, command: str, owner: str, version: str, commit: str) -> dict[str, str]:
-    return {KIND_TAG: GRID, OWNER_TAG: owner, VERSION_TAG: version, COMMIT_TAG: commit,
-            COMMAND_TAG: command[:5000], N_CELLS_TAG: str(n_cells)}
+    return {
+        KIND_TAG: GRID,
+        OWNER_TAG: owner,
+        VERSION_TAG: version,
+        COMMIT_TAG: commit,
+        COMMAND_TAG: command[:5000],
+        N_CELLS_TAG: str(n_cells),
+    }
 
 
 def cell_tags(result: CellResult, parent_id: str, owner: str, version: str, commit: str) -> dict[str, str]:
     """The tags a cell run is created with (the status tag comes last, separately)."""
     cell = result.cell
-    tags = {PARENT_TAG: parent_id, KIND_TAG: CELL, KEY_TAG: cell.key, OWNER_TAG: owner,
-            DATASET_SHA_TAG: cell.dataset_sha256, VERSION_TAG: version, COMMIT_TAG: commit,
-            METHOD_LABEL_TAG: cell.method_label, METHOD_CODE_TAG: cell.method_code,
-            DATASET_LABEL_TAG: cell.dataset_label, CONDITION_TAG: cell.condition.label(), GROUP_TAG: cell.group}
+    tags = {
+        PARENT_TAG: parent_id,
+        KIND_TAG: CELL,
+        KEY_TAG: cell.key,
+        OWNER_TAG: owner,
+        DATASET_SHA_TAG: cell.dataset_sha256,
+        VERSION_TAG: version,
+        COMMIT_TAG: commit,
+        METHOD_LABEL_TAG: cell.method_label,
+        METHOD_CODE_TAG: cell.method_code,
+        DATASET_LABEL_TAG: cell.dataset_label,
+        CONDITION_TAG: cell.condition.label(),
+        GROUP_TAG: cell.group,
+    }
     if result.error:
         tags[ERROR_TAG] = result.error[:4000]
     return tags
@@ -125,21 +148,34 @@ def cell_tags(result: CellResult, parent_id: str, owner: str, version: str, comm
 def cell_settings(result: CellResult) -> dict[str, Any]:
     """A cell's settings, nested: its ``config.json`` artifact."""
     cell = result.cell
-    return {"method": cell.method, "method_params": dict(cell.method_params), "dataset": cell.dataset,
-            "dataset_params": dict(cell.dataset_params), "dataset_sha256": cell.dataset_sha256,
-            "condition": cell.condition.as_params(), "repetition": cell.repetition, "seed": cell.seed,
-            "imputation": cell.imputation if result.imputed else "none", "cell_key": cell.key}
+    return {
+        "method": cell.method,
+        "method_params": dict(cell.method_params),
+        "dataset": cell.dataset,
+        "dataset_params": dict(cell.dataset_params),
+        "dataset_sha256": cell.dataset_sha256,
+        "condition": cell.condition.as_params(),
+        "repetition": cell.repetition,
+        "seed": cell.seed,
+        "imputation": cell.imputation if result.imputed else "none",
+        "cell_key": cell.key,
+    }
 
 
 def cell_params(result: CellResult) -> dict[str, Any]:
     """A cell's settings as flat MLflow params (``method.<name>``, ``dataset.<name>``, ``condition.<name>``)."""
     cell = result.cell
-    return {"method": cell.method, "method_code": cell.method_code, "dataset": cell.dataset,
-            "repetition": cell.repetition, "seed": cell.seed,
-            "imputation": cell.imputation if result.imputed else "none",
-            **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
-            **{f"method.{k}": v for k, v in cell.method_params},
-            **{f"dataset.{k}": v for k, v in cell.dataset_params}}
+    return {
+        "method": cell.method,
+        "method_code": cell.method_code,
+        "dataset": cell.dataset,
+        "repetition": cell.repetition,
+        "seed": cell.seed,
+        "imputation": cell.imputation if result.imputed else "none",
+        **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
+        **{f"method.{k}": v for k, v in cell.method_params},
+        **{f"dataset.{k}": v for k, v in cell.dataset_params},
+    }
 
 
 def cell_metrics(result: CellResult) -> list[tuple[str, float, int]]:
@@ -180,9 +216,16 @@ def grid_command(run: Any) -> str:
 def read_cell(run: Any) -> dict[str, Any]:
     """A cell run as one flat row: :data:`RUN_COLUMNS`, ``param:<name>`` for each param, and its metrics."""
     tags, params = run.data.tags, run.data.params
-    return {"key": tags.get(KEY_TAG), "method": tags.get(METHOD_LABEL_TAG, params.get("method")),
-            "group": tags.get(GROUP_TAG, ""), "dataset": tags.get(DATASET_LABEL_TAG, params.get("dataset")),
-            "condition": tags.get(CONDITION_TAG, ""), "start": run.info.start_time,
-            "repetition": int(params.get("repetition", 0)), "mvbench_version": tags.get(VERSION_TAG, ""),
-            "git_commit": tags.get(COMMIT_TAG, ""), **{f"{PARAM_PREFIX}{k}": v for k, v in params.items()},
-            **run.data.metrics}
+    return {
+        "key": tags.get(KEY_TAG),
+        "method": tags.get(METHOD_LABEL_TAG, params.get("method")),
+        "group": tags.get(GROUP_TAG, ""),
+        "dataset": tags.get(DATASET_LABEL_TAG, params.get("dataset")),
+        "condition": tags.get(CONDITION_TAG, ""),
+        "start": run.info.start_time,
+        "repetition": int(params.get("repetition", 0)),
+        "mvbench_version": tags.get(VERSION_TAG, ""),
+        "git_commit": tags.get(COMMIT_TAG, ""),
+        **{f"{PARAM_PREFIX}{k}": v for k, v in params.items()},
+        **run.data.metrics,
+    }

@@ -4,27 +4,52 @@ Only the process that owns a :class:`Tracker` writes to the store (workers retur
 local sqlite store is never written concurrently. Nothing is overwritten: a re-run (``--force``)
 adds a new child run and reports use the latest finished run of each cell.
 """
+
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import os
 import re
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
-from mvbench.record.schema import (CELL, DEFAULT_METRICS, DONE, ENDED_TAG, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
-                                   GRID_CELLS_ARTIFACT, GRID_CONFIG_ARTIFACT, KEY_TAG, KIND_TAG, MLFLOW_STATUS,
-                                   NOTE_TAG, OWNER_TAG, REPORT_DIR, STATUS_TAG, VIEW_KEY, VIEW_TAG, CellResult,
-                                   cell_key, cell_metrics, cell_params, cell_settings, cell_tags, cells_filter,
-                                   grid_tags, grids_filter)
+from mvbench.record.schema import (
+    CELL,
+    DEFAULT_METRICS,
+    DONE,
+    ENDED_TAG,
+    EXPERIMENT_KIND,
+    EXPERIMENT_KIND_TAG,
+    GRID_CELLS_ARTIFACT,
+    GRID_CONFIG_ARTIFACT,
+    KEY_TAG,
+    KIND_TAG,
+    MLFLOW_STATUS,
+    NOTE_TAG,
+    OWNER_TAG,
+    REPORT_DIR,
+    STATUS_TAG,
+    VIEW_KEY,
+    VIEW_TAG,
+    CellResult,
+    cell_key,
+    cell_metrics,
+    cell_params,
+    cell_settings,
+    cell_tags,
+    cells_filter,
+    grid_tags,
+    grids_filter,
+)
 from mvbench.run.faults import fault_point
 
 if TYPE_CHECKING:
@@ -38,7 +63,12 @@ class TrackingError(RuntimeError):
 
 
 def resolve_uri(uri: str | None) -> str:
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``; a relative sqlite path is made
+    absolute (MLflow caches a store per URI, so a relative one would follow the first working directory)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{Path(uri[len('sqlite:///') :]).resolve()}"
+    return uri
 
 
 @lru_cache(maxsize=1)
@@ -55,8 +85,9 @@ def mvbench_version() -> str:
 def git_commit() -> str:
     """The commit of the mvbench source tree, when it is a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() if out.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):
         return ""
@@ -70,7 +101,7 @@ def store_creation_lock(uri: str) -> Iterator[None]:
         return
     import fcntl
 
-    lock_path = Path(uri[len("sqlite:///"):] + ".lock")
+    lock_path = Path(uri[len("sqlite:///") :] + ".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -108,11 +139,13 @@ class Tracker:
                 elif exp is not None and create and EXPERIMENT_KIND_TAG not in exp.tags:  # made by an older mvbench
                     self._set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
         except Exception as exc:  # MLflow raises many types for an unusable store
-            raise TrackingError(f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; "
-                                f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
+            raise TrackingError(
+                f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; check --tracking-uri or MLFLOW_TRACKING_URI"
+            ) from None
         if exp is None:
-            raise TrackingError(f"no experiment named {experiment!r} in {self.uri}: "
-                                f"run `mvbench run --experiment {experiment}` first")
+            raise TrackingError(
+                f"no experiment named {experiment!r} in {self.uri}: run `mvbench run --experiment {experiment}` first"
+            )
         self.experiment_id = exp.experiment_id
 
     # -- reading ----------------------------------------------------------------------------------
@@ -122,10 +155,12 @@ class Tracker:
         A run counts only once its status tag, written last, is there: runs of a writer killed
         mid-logging are left out, so their cells count as missing."""
         query = cells_filter(status)
-        runs, token = [], None
+        runs: list[Any] = []
+        token = None
         while True:
-            page = self.client.search_runs([self.experiment_id], query, max_results=5000, page_token=token,
-                                           order_by=["attributes.start_time DESC"])
+            page = self.client.search_runs(
+                [self.experiment_id], query, max_results=5000, page_token=token, order_by=["attributes.start_time DESC"]
+            )
             runs.extend(page)
             token = page.token
             if not token:
@@ -142,7 +177,7 @@ class Tracker:
 
     def completed_keys(self) -> set[str]:
         """Keys of cells with a done run: resume skips these (failed and skipped cells are retried)."""
-        return {cell_key(r) for r in self.cell_runs(DONE)}
+        return {key for r in self.cell_runs(DONE) if (key := cell_key(r))}
 
     def done_since(self, key: str, since_ms: int = 0) -> bool:
         """Whether cell ``key`` has a done run started at or after ``since_ms`` (epoch milliseconds)."""
@@ -150,8 +185,9 @@ class Tracker:
         return bool(self.client.search_runs([self.experiment_id], query, max_results=1))
 
     def parent_runs(self) -> list[Any]:
-        return self.client.search_runs([self.experiment_id], grids_filter(),
-                                       order_by=["attributes.start_time DESC"], max_results=1000)
+        return self.client.search_runs(
+            [self.experiment_id], grids_filter(), order_by=["attributes.start_time DESC"], max_results=1000
+        )
 
     def grid_cells(self, run_id: str) -> list[dict[str, Any]]:
         """The cells a grid run planned (its ``grid.json``): key, method, dataset, condition, repetition."""
@@ -161,8 +197,11 @@ class Tracker:
 
     # -- writing ----------------------------------------------------------------------------------
     def start_grid(self, cells: list[Cell], command: str, config: dict[str, Any]) -> str:
-        run = self.client.create_run(self.experiment_id, run_name=f"grid {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                                     tags=grid_tags(len(cells), command, owner(), mvbench_version(), git_commit()))
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"grid {time.strftime('%Y-%m-%d %H:%M:%S')}",
+            tags=grid_tags(len(cells), command, owner(), mvbench_version(), git_commit()),
+        )
         run_id = run.info.run_id
         self.client.log_dict(run_id, {"cells": [c.describe() for c in cells]}, GRID_CELLS_ARTIFACT)
         self.client.log_dict(run_id, config, GRID_CONFIG_ARTIFACT)
@@ -175,18 +214,29 @@ class Tracker:
         hyper-parameters and dataset parameters, repetition) as columns."""
         varying: dict[str, set[str]] = {}
         for cell in cells:
-            params = {"method": cell.method, "dataset": cell.dataset, "repetition": cell.repetition,
-                      **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
-                      **{f"method.{k}": v for k, v in cell.method_params},
-                      **{f"dataset.{k}": v for k, v in cell.dataset_params}}
+            params = {
+                "method": cell.method,
+                "dataset": cell.dataset,
+                "repetition": cell.repetition,
+                **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
+                **{f"method.{k}": v for k, v in cell.method_params},
+                **{f"dataset.{k}": v for k, v in cell.dataset_params},
+            }
             for key, value in params.items():
                 varying.setdefault(key, set()).add(str(value))
-        shown = ["method", "dataset"] + sorted(k for k, v in varying.items() if len(v) > 1
-                                               and k not in ("method", "dataset", "repetition")) + ["repetition"]
-        state = {"searchFilter": f"tags.`{KIND_TAG}` = '{CELL}'", "orderByKey": "tags.`mlflow.runName`",
-                 "orderByAsc": True,
-                 "selectedColumns": [f"metrics.`{m}`" for m in DEFAULT_METRICS] + [f"params.`{k}`" for k in shown],
-                 "columnOrder": ["attributes.`Run Name`"], "columnWidths": {"attributes.`Run Name`": 380}}
+        shown = (
+            ["method", "dataset"]
+            + sorted(k for k, v in varying.items() if len(v) > 1 and k not in ("method", "dataset", "repetition"))
+            + ["repetition"]
+        )
+        state = {
+            "searchFilter": f"tags.`{KIND_TAG}` = '{CELL}'",
+            "orderByKey": "tags.`mlflow.runName`",
+            "orderByAsc": True,
+            "selectedColumns": [f"metrics.`{m}`" for m in DEFAULT_METRICS] + [f"params.`{k}`" for k in shown],
+            "columnOrder": ["attributes.`Run Name`"],
+            "columnWidths": {"attributes.`Run Name`": 380},
+        }
         self._set_experiment_tag(self.experiment_id, VIEW_TAG, json.dumps(state))
 
     def _set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
@@ -225,8 +275,11 @@ class Tracker:
         """
         from mlflow.entities import Metric, Param
 
-        run = self.client.create_run(self.experiment_id, run_name=result.cell.run_name,
-                                     tags=cell_tags(result, parent_id, owner(), mvbench_version(), git_commit()))
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=result.cell.run_name,
+            tags=cell_tags(result, parent_id, owner(), mvbench_version(), git_commit()),
+        )
         run_id = run.info.run_id
         try:
             now = int(time.time() * 1000)
@@ -234,9 +287,9 @@ class Tracker:
             param_list = [Param(k, str(v)[:6000]) for k, v in cell_params(result).items()]
             # MLflow's batch limits: 100 params and 1000 entities per call.
             for i in range(0, len(param_list), 100):
-                self.client.log_batch(run_id, params=param_list[i:i + 100])
+                self.client.log_batch(run_id, params=param_list[i : i + 100])
             for i in range(0, len(metrics), 1000):
-                self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
+                self.client.log_batch(run_id, metrics=metrics[i : i + 1000])
             self._log_artifacts(run_id, result)
             fault_point("before_marker")
             self.client.set_terminated(run_id, MLFLOW_STATUS[result.status])
@@ -268,7 +321,7 @@ class Tracker:
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
             (tmp_path / "config.json").write_text(json.dumps(cell_settings(result), indent=2, default=str))
-            if result.labels is not None:
+            if result.labels is not None and result.ids is not None:
                 buf = io.StringIO()
                 buf.write("id,label\n")
                 for i, y in zip(result.ids, result.labels):
@@ -289,14 +342,18 @@ def find_experiment(uri: str | None, name: str | None = None) -> Any | None:
             client = MlflowClient(tracking_uri=uri)
             if name is None:
                 ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
-                latest = client.search_runs(ids, grids_filter(), max_results=1,
-                                            order_by=["attributes.start_time DESC"]) if ids else []
+                latest = (
+                    client.search_runs(ids, grids_filter(), max_results=1, order_by=["attributes.start_time DESC"])
+                    if ids
+                    else []
+                )
                 if latest:
                     return client.get_experiment(latest[0].info.experiment_id)
             return client.get_experiment_by_name(name or "mvbench")
     except Exception as exc:  # MLflow raises many types for an unusable store
-        raise TrackingError(f"cannot use tracking URI {uri!r}: {first_line(exc)}; "
-                            f"check --tracking-uri or MLFLOW_TRACKING_URI") from None
+        raise TrackingError(
+            f"cannot use tracking URI {uri!r}: {first_line(exc)}; check --tracking-uri or MLFLOW_TRACKING_URI"
+        ) from None
 
 
 def runs_url(base: str, experiment: Any) -> str:
@@ -307,8 +364,10 @@ def runs_url(base: str, experiment: Any) -> str:
 
 def report_url(base: str, run: Any) -> str:
     """The MLflow UI's page of a grid run's HTML report."""
-    return (f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}/artifacts/{REPORT_DIR}/"
-            f"report.html?workflowType=machine_learning")
+    return (
+        f"{base}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}/artifacts/{REPORT_DIR}/"
+        f"report.html?workflowType=machine_learning"
+    )
 
 
 def _process_start(pid: int) -> str:
@@ -347,4 +406,3 @@ def first_line(exc: BaseException) -> str:
     if errno:
         return errno.group(1).strip()
     return f"{type(exc).__name__}: {text[:200]}"
-

@@ -3,6 +3,7 @@
 This is what a worker process executes; it never touches the tracking store (one writer logs).
 Any exception inside the cell becomes a FAILED result carrying its traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,7 +34,7 @@ class CellTask:
 
     cell: Cell
     dataset_path: Path
-    method_cls: type
+    method_cls: type[Method]
     memory_limit_bytes: int | None = None
     cache_dir: Path | None = None
 
@@ -72,7 +73,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_bytes = max(self.peak_bytes, self.rss_bytes())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         self.start_bytes = self.peak_bytes = self.rss_bytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -97,12 +98,13 @@ class PeakMemory:
         return max(0, self.peak_bytes - self.start_bytes) / 2**20
 
 
-def run_cell(task: CellTask, progress: Progress = no_progress) -> CellResult:
+def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDataset | None = None) -> CellResult:
     """Execute one cell; never raises for errors inside the cell. ``progress`` is handed to the
-    method (through its run context) to show its training loops."""
+    method (through its run context) to show its training loops; ``data`` is the cell's dataset
+    (default: its file, read once per process; the Ray executor passes it from the object store)."""
     cell = task.cell
     try:
-        data = cached_dataset(task.dataset_path)
+        data = cached_dataset(task.dataset_path) if data is None else data
         if cell.views is not None:
             data = data.select_views([data.view_index(v) for v in cell.views])
         data = cell.condition.apply(data, cell.repetition)
@@ -113,14 +115,19 @@ def run_cell(task: CellTask, progress: Progress = no_progress) -> CellResult:
         method.check_data(data)
         estimate = method_cls.memory_estimate(config, data.n_samples, list(data.view_dims))
         if estimate is not None and task.memory_limit_bytes is not None and estimate > task.memory_limit_bytes:
-            return CellResult(cell, SKIPPED, error=(
-                f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
-                f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"))
+            return CellResult(
+                cell,
+                SKIPPED,
+                error=(
+                    f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
+                    f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"
+                ),
+            )
         imputed = not data.is_complete and not method_cls.capabilities.handles_missing
         # The method gets read-only views and no labels (reading them raises LabelsHiddenError).
         fit_data = (impute(data, cell.imputation) if imputed else data).without_labels()
-        n_clusters = data.n_clusters
-        if n_clusters is None:
+        y_true, n_clusters = data.labels, data.n_clusters
+        if y_true is None or n_clusters is None:
             raise ValueError(f"dataset {cell.dataset!r} has no labels, so the number of clusters is unknown")
         with PeakMemory() as memory:
             start = time.perf_counter()
@@ -129,12 +136,13 @@ def run_cell(task: CellTask, progress: Progress = no_progress) -> CellResult:
         labels = np.asarray(result.labels)
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
-        metrics = {**evaluate(data.labels, labels), **partition_shape(labels, data.labels)}
+        metrics = {**evaluate(y_true, labels), **partition_shape(labels, y_true)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
-        return CellResult(cell, DONE, metrics, training_curves(result, data.labels), dict(result.info),
-                          labels, data.ids, imputed=imputed)
+        return CellResult(
+            cell, DONE, metrics, training_curves(result, y_true), dict(result.info), labels, data.ids, imputed=imputed
+        )
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
@@ -145,8 +153,12 @@ def partition_shape(labels: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
     the largest cluster's share of the samples, and the largest class's share for comparison."""
     sizes = np.unique(labels, return_counts=True)[1]
     classes = np.unique(y_true, return_counts=True)[1]
-    return {"clusters_used": float(len(sizes)), "largest_cluster_share": float(sizes.max() / len(labels)),
-            "n_clusters": float(len(classes)), "largest_class_share": float(classes.max() / len(y_true))}
+    return {
+        "clusters_used": float(len(sizes)),
+        "largest_cluster_share": float(sizes.max() / len(labels)),
+        "n_clusters": float(len(classes)),
+        "largest_class_share": float(classes.max() / len(y_true)),
+    }
 
 
 def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[float]]:

@@ -2,8 +2,10 @@
 
 ``SerialExecutor`` runs cells in this process; ``ProcessExecutor`` runs them in N worker processes
 (spawned, each limited to its share of the CPU threads). A distributed engine slots in as another
-class with the same ``map_unordered`` method (e.g. Ray tasks yielding results as they finish).
+class with the same ``map_unordered`` method: ``RayExecutor`` (mvbench.run.ray_executor) runs cells as
+Ray tasks. Executors pull tasks lazily, keeping a bounded number in flight.
 """
+
 from __future__ import annotations
 
 import concurrent.futures as futures
@@ -13,7 +15,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -58,6 +61,7 @@ def die_with_parent(parent_pid: int) -> None:
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     else:  # elsewhere: poll for the parent
+
         def watch() -> None:
             while os.getppid() == parent_pid:
                 time.sleep(1.0)
@@ -80,7 +84,7 @@ class ProcessExecutor:
 
     in_process = False
 
-    def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
+    def __init__(self, workers: int, on_crash: Callable[[Any, BaseException], Any] | None = None) -> None:
         self.workers = workers
         self.on_crash = on_crash
         self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)
@@ -88,20 +92,29 @@ class ProcessExecutor:
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Take tasks from ``tasks`` lazily, at most ``workers`` in flight (a task is drawn only when a
         worker is free, so a runner that claims cells in its task iterator claims them just in time)."""
-        source, retry, exhausted = iter(tasks), [], False
+        source, exhausted = iter(tasks), False
+        retry: list[T] = []  # tasks of a broken pool not delivered: run again first
         while retry or not exhausted:
             context = multiprocessing.get_context("spawn")
-            with futures.ProcessPoolExecutor(self.workers, mp_context=context, initializer=init_worker,
-                                             initargs=(self.threads_per_worker, os.getpid())) as pool:
+            with futures.ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=init_worker,
+                initargs=(self.threads_per_worker, os.getpid()),
+            ) as pool:
                 in_flight: dict[futures.Future, T] = {}
                 try:
                     while True:
                         while len(in_flight) < self.workers and (retry or not exhausted):
-                            task = retry.pop(0) if retry else next(source, _END)
-                            if task is _END:
-                                exhausted = True
+                            if retry:
+                                task = retry.pop(0)
                             else:
-                                in_flight[pool.submit(fn, task)] = task
+                                drawn = next(source, _END)
+                                if drawn is _END:
+                                    exhausted = True
+                                    continue
+                                task = cast("T", drawn)
+                            in_flight[pool.submit(fn, task)] = task
                         if not in_flight:
                             break
                         done, _ = futures.wait(in_flight, return_when=futures.FIRST_COMPLETED)
@@ -139,5 +152,16 @@ def terminate_workers(pool: futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int, on_crash: Callable | None = None) -> Executor:
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(
+    workers: int, on_crash: Callable | None = None, kind: str = "local", ray_address: str | None = None
+) -> Executor:
+    """``local``: serial for one worker, else a process pool; ``ray``: Ray tasks (``ray_address``: a
+    cluster to join, default a new local instance)."""
+    if kind == "ray":
+        from mvbench.run.ray_executor import RayExecutor
+
+        return RayExecutor(ray_address, on_crash)
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers, on_crash)

@@ -3,18 +3,20 @@
 The grid comes validated from :func:`mvbench.run.planning.plan`; the runner alone writes to the
 tracking store (executors and workers only compute).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterator
+from typing import Any
 
 from mvbench.record.leases import LeaseBoard
 from mvbench.record.schema import FAILED, CellResult, count_statuses
 from mvbench.record.tracking import Tracker
 from mvbench.run.cell import CellTask, run_cell
-from mvbench.run.executors import make_executor
+from mvbench.run.executors import Executor, make_executor
 from mvbench.run.faults import fault_point
 from mvbench.run.grid import Cell
 from mvbench.run.planning import PlannedGrid
@@ -39,8 +41,9 @@ class GridOutcome:
 
 
 def crashed_result(task: CellTask, exc: BaseException) -> CellResult:
-    return CellResult(task.cell, FAILED, error=f"worker process died ({type(exc).__name__}): out of memory or a crash "
-                                                f"in native code")
+    return CellResult(
+        task.cell, FAILED, error=f"worker process died ({type(exc).__name__}): out of memory or a crash in native code"
+    )
 
 
 def run_grid(
@@ -51,12 +54,14 @@ def run_grid(
     command: str = "",
     config: dict[str, Any] | None = None,
     show_progress: bool = True,
+    executor: Executor | None = None,
 ) -> GridOutcome:
     """Run the cells not yet done in the experiment and log each as soon as it completes.
 
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
     cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
-    was not interrupted gets the comparison report of all its cells on its parent run.
+    was not interrupted gets the comparison report of all its cells on its parent run. ``executor``
+    (default: by ``workers``, see :func:`make_executor`) computes the cells; it draws them lazily.
 
     Each cell is claimed (:mod:`mvbench.record.leases`) just before it is handed to the executor and
     released once its result is logged, so invocations sharing a store compute every cell once: a
@@ -73,7 +78,7 @@ def run_grid(
     if not todo:
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
-    executor = make_executor(workers, on_crash=crashed_result)
+    executor = executor or make_executor(workers, on_crash=crashed_result)
 
     def claimed() -> Iterator[CellTask]:  # drawn lazily by the executor: each claim just in time
         for task in todo:
@@ -104,8 +109,9 @@ def run_grid(
         if outcome.ran and any(r.status == FAILED for r in outcome.ran) and status == "FINISHED":
             status = "FAILED"
         outcome.leases_lost = list(board.lost)
-        tracker.end_grid(outcome.parent_run_id, {**outcome.counts, "left_to_others": len(outcome.left_to_others)},
-                         status)
+        tracker.end_grid(
+            outcome.parent_run_id, {**outcome.counts, "left_to_others": len(outcome.left_to_others)}, status
+        )
     if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
         from mvbench.report.html import publish_quietly
 
