@@ -46,8 +46,8 @@ class DeepClusteringConfig:
     normalization: Normalization = "zscore"
     hidden: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embedding_dim: int = 10
-    pretrain_layer_epochs: int = 10
-    pretrain_finetune_epochs: int = 30
+    pretrain_layer_epochs: int = 30  # chosen on development sets, see .autoencoder
+    pretrain_finetune_epochs: int = 90
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
     pretrain_dropout: float = 0.2
@@ -174,7 +174,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     final = mixture(qs, False).argmax(1).numpy().astype(np.int64)
     with torch.no_grad():
         embedding = np.hstack([_scatter(enc(x), o, n) for enc, x, o in zip(encoders, data, obs)])
-    info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged))
+    info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged),
+                max_iterations=float(cfg.max_epochs * per_epoch))
     return FitResult(labels=final, embedding=embedding, history=history, label_history=label_history, info=info)
 
 
