@@ -46,8 +46,8 @@ class DeepClusteringConfig:
     normalization: Normalization = "zscore"
     hidden: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embedding_dim: int = 10
-    pretrain_layer_epochs: int = 30  # chosen on development sets, see .autoencoder
-    pretrain_finetune_epochs: int = 90
+    pretrain_layer_epochs: int = 10  # epochs, not iterations: see .autoencoder
+    pretrain_finetune_epochs: int = 30
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
     pretrain_dropout: float = 0.2

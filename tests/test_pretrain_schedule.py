@@ -28,13 +28,12 @@ def test_schedule_is_counted_in_epochs():
     assert schedule_steps(4096, 4, s) == 8 * schedule_steps(512, 4, s)
 
 
-def test_default_schedule_is_the_chosen_one():
-    """Defaults of the method config and of the autoencoder agree (the cache key sees the latter)."""
+def test_method_and_autoencoder_defaults_agree():
+    """The method config hands the autoencoder its own defaults (the cache key sees the latter)."""
     cfg = DeepClusteringConfig()
     s = PretrainSettings()
     assert (cfg.pretrain_layer_epochs, cfg.pretrain_finetune_epochs) == (s.layer_epochs, s.finetune_epochs)
-    assert s.finetune_epochs == 3 * s.layer_epochs
-    assert s.layer_epochs != 10  # the old, unprincipled 10 + 30 is gone
+    assert cfg.pretrain_settings() == s
 
 
 def test_schedule_chosen_without_the_evaluation_sets():
