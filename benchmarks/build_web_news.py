@@ -19,14 +19,14 @@ import numpy as np
 import yaml
 from sklearn.cluster import KMeans
 
-from mvbench import store
+from mvbench.data import store
 from mvbench.datasets.web_news import WebNews, web_news_records
 from mvbench.features.builder import build_image_text
 from mvbench.data import DatasetCard
-from mvbench.method import build_config
+from mvbench.config import build_config
 from mvbench.metrics import evaluate
-from mvbench.preprocessing import normalize_view
-from mvbench.sources import raw_root
+from mvbench.data.preprocessing import normalize_view
+from mvbench.data.sources import DataPaths
 
 
 def kmeans_scores(x: np.ndarray, y: np.ndarray, k: int, seeds: int = 5) -> dict[str, float]:
@@ -41,9 +41,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--param", action="append", default=[])
     args = ap.parse_args()
-    raw = args.raw or raw_root() / "web_news"
+    raw = args.raw or DataPaths.resolve().raw_dir / "web_news"
     params = {k: yaml.safe_load(v) for k, _, v in (p.partition("=") for p in args.param)}
-    config = build_config(WebNews.Params, {**params, "cache": False}, owner="web_news")
+    config = build_config(WebNews.Config, {**params, "cache": False}, owner="web_news")
     t0 = time.perf_counter()
     records = web_news_records(raw)[: args.limit]
     data = build_image_text(records, DatasetCard(name="web_news"), config.choice())

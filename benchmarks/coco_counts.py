@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from mvbench.datasets.coco import CROSS_CATEGORIES, CocoParams, _split_list, ensure_annotations, select
-from mvbench.sources import data_dir
+from mvbench.data.sources import DataPaths
 
 PAPER = {"coco_cross": (7429, 10, 23.2, 1.6), "coco_all": (23189, 43, 7.4, 0.4)}
 
@@ -24,7 +24,7 @@ def summary(labels: list[str]) -> tuple[int, int, float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--raw", type=Path, default=data_dir() / "raw" / "coco")
+    ap.add_argument("--raw", type=Path, default=DataPaths.resolve().raw_folder("coco"))
     ap.add_argument("--splits", default="train2014,val2014")
     ap.add_argument("--min-images", type=int, default=100)
     ap.add_argument("--max-per-category", type=int, default=0)

@@ -14,7 +14,7 @@ import argparse
 
 import numpy as np
 
-from mvbench import sources
+from mvbench.data import sources, store
 from mvbench.methods.dmf_mvc import DMFMVC
 from mvbench.methods.kmeans import KMeansConcat
 from mvbench.metrics import evaluate
@@ -31,7 +31,7 @@ def main() -> None:
                "km_concat zscore": lambda: KMeansConcat(normalization="zscore"),
                "km_concat l2": lambda: KMeansConcat(normalization="l2")}
     for name, classes in SUBSETS.items():
-        full = sources.load_dataset(name)
+        full = store.load(sources.prepare(name, sources.DataPaths.resolve()))
         data = full.subset(np.flatnonzero(np.isin(full.labels, classes)))
         k = len(classes)
         print(f"## {name} classes {classes}: n = {data.n_samples}, K = {k}, class shares "

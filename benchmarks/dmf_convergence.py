@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from mvbench import sources
+from mvbench.data import sources, store
 from mvbench.methods.dmf_mvc import DMFMVC
 from mvbench.metrics import evaluate
 
@@ -64,7 +64,7 @@ def main() -> None:
         spec.loader.exec_module(module)
         method = module.DMFMVC
     for name in args.datasets:
-        data = sources.load_dataset(name)
+        data = store.load(sources.prepare(name, sources.DataPaths.resolve()))
         k = data.n_clusters
         for dtype in args.dtypes.split(","):
             start = time.perf_counter()

@@ -15,15 +15,16 @@ import time
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
-from mvbench.grid import Entry, GridSpec
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from mvbench.run.grid import Entry, GridSpec
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
+from mvbench.record.tracking import Tracker
 
 
 class Trivial(Method):
     """Labels i mod K: no computation, so everything measured is harness."""
 
-    capabilities = Capabilities(handles_missing=True, stochastic=False)
+    capabilities = Capabilities(handles_missing=True)
 
     def fit_predict(self, data, n_clusters, seed):
         return FitResult(labels=np.arange(data.n_samples) % n_clusters)
@@ -33,10 +34,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=200)
     args = parser.parse_args()
-    registry.methods().register("trivial", Trivial)
+    registry.methods().register("trivial", Trivial, replace_existing=True)
     rates = [0.0, 0.1, 0.2, 0.3]
     spec = GridSpec(methods=[Entry("trivial")], datasets=[Entry("synthetic", {"n_samples": 500})],
-                    missing_rates=rates, seeds=args.cells // len(rates))
+                    missing_rates=rates, repetitions=args.cells // len(rates))
     with tempfile.TemporaryDirectory() as tmp:
         import os
         os.environ["MVBENCH_DATA_DIR"] = tmp

@@ -1,7 +1,7 @@
 """JECL / DEC on a real image-text set read straight from its .mat file (no dataset plugin needed).
 
 The cub10/wikipedia dataset plugins were not merged when these figures were taken, so this script
-imports ``$MVBENCH_RAW_DIR/mat/<name>.mat`` with :func:`mvbench.matlab.import_mat`, names the first
+imports ``$MVBENCH_RAW_DIR/mat/<name>.mat`` with :func:`mvbench.data.matlab.import_mat`, names the first
 two views image/text, optionally removes text from a fraction ``$MISSING`` of the samples, and prints
 the ACC of each method (final, first and last epoch). ``data_seed`` is set as the runner would.
 
@@ -9,7 +9,7 @@ the ACC of each method (final, first and last epoch). ``data_seed`` is set as th
 """
 import sys, time, numpy as np, os
 import torch; torch.set_num_threads(int(os.environ.get("THREADS","1")))
-from mvbench.matlab import import_mat
+from mvbench.data.matlab import import_mat
 from mvbench.metrics import evaluate
 from mvbench.methods.jecl import JECL
 from mvbench.methods.dec import DEC

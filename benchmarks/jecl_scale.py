@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mvbench.data import MultiViewDataset
-from mvbench.execution import PeakMemory
+from mvbench.run.cell import PeakMemory
 from mvbench.metrics import evaluate
 
 

@@ -1,4 +1,4 @@
-"""Time and peak Python-heap memory of importing .mat files with mvbench.matlab.import_mat.
+"""Time and peak Python-heap memory of importing .mat files with mvbench.data.matlab.import_mat.
 
 Usage: python benchmarks/mat_import.py [FILE.mat ...]   (default: $MVBENCH_RAW_DIR/mat/*.mat)
 Prints one row per file: n, views, K, dense float32 size of the result, seconds, peak MiB.
@@ -11,7 +11,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from mvbench.matlab import import_mat
+from mvbench.data.matlab import import_mat
 
 
 def main(paths: list[Path]) -> None:

@@ -12,12 +12,12 @@ from mvbench.data import encode_labels
 from mvbench.datasets.pascal import pascal_records
 from mvbench.features.text import TEXT_ENCODERS, TextParams, encode_texts
 from mvbench.metrics import clustering_accuracy
-from mvbench.preprocessing import normalize_view
-from mvbench.sources import raw_root
+from mvbench.data.preprocessing import normalize_view
+from mvbench.data.sources import DataPaths
 
 
 def main() -> None:
-    records = pascal_records(raw_root() / "pascal_sentences")
+    records = pascal_records(DataPaths.resolve().raw_dir / "pascal_sentences")
     docs = [" ".join(r.captions) for r in records]
     y, names = encode_labels([r.label for r in records])
     for encoder in TEXT_ENCODERS:

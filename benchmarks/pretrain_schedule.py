@@ -34,24 +34,27 @@ EVALUATION_SETS = frozenset({"cub10", "wikipedia", "web_news", "handwritten", "d
 
 def cell(args: tuple[str, int, int, str]) -> list[dict]:
     name, epochs, seed, cache = args
+    from pathlib import Path
+
     import numpy as np
     import torch
 
     torch.set_num_threads(1)
-    os.environ["MVBENCH_CACHE_DIR"] = cache
-    from mvbench import store
+    from mvbench.data import store
+    from mvbench.data.sources import prepare
+    from mvbench.method import RunContext
     from mvbench.methods.dec import DEC
     from mvbench.methods.jecl import JECL
     from mvbench.metrics import evaluate
-    from mvbench.sources import prepare
 
     data = store.load(prepare(name))
     k = len(np.unique(data.labels))
-    params = {"pretrain_layer_epochs": epochs, "pretrain_finetune_epochs": 3 * epochs}
+    params = {"pretrain_layer_epochs": epochs, "pretrain_finetune_epochs": 3 * epochs, "device": "cpu"}
+    context = RunContext(data_seed=1000 + seed, cache_dir=Path(cache))  # DEC reuses JECL's autoencoders
     rows = []
-    for label, method in (("jecl", JECL(**params)), ("dec_v0", DEC(view="0", **params)),
-                          ("dec_v1", DEC(view="1", **params))):
-        method.data_seed = 1000 + seed
+    for label, method in (("jecl", JECL(**params, context=context)),
+                          ("dec_v0", DEC(view="0", **params, context=context)),
+                          ("dec_v1", DEC(view="1", **params, context=context))):
         start = time.perf_counter()
         result = method.fit_predict(data, k, seed)
         scores = evaluate(data.labels, result.labels)

@@ -13,7 +13,8 @@ import argparse
 
 import pandas as pd
 
-from mvbench.tracking import STATUS_TAG, Tracker
+from mvbench.record.schema import STATUS_TAG
+from mvbench.record.tracking import Tracker
 
 
 def histories(tracker: Tracker, methods: list[str], metric: str) -> pd.DataFrame:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
-from mvbench.grid import Entry, GridSpec
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from mvbench.run.grid import Entry, GridSpec
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
+from mvbench.record.tracking import Tracker
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Spin(Method):
     """Spins the CPU for `work` loop iterations, then returns labels i mod K."""
 
     Config = SpinConfig
-    capabilities = Capabilities(handles_missing=True, stochastic=False)
+    capabilities = Capabilities(handles_missing=True)
 
     def fit_predict(self, data, n_clusters, seed):
         total = 0
@@ -54,9 +55,9 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=24)
     parser.add_argument("--work", type=int, default=12_000_000)
     args = parser.parse_args()
-    registry.methods().register("spin", Spin)
+    registry.methods().register("spin", Spin, replace_existing=True)
     spec = GridSpec(methods=[Entry("spin", {"work": args.work})], datasets=[Entry("synthetic", {"n_samples": 300})],
-                    seeds=args.cells)
+                    repetitions=args.cells)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MVBENCH_DATA_DIR"] = tmp
         one = timed_grid(1, spec, tmp)

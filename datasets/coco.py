@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download
+from mvbench.data.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.console import track
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError
 
 log = logging.getLogger(__name__)
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval2014.zip"
@@ -148,10 +148,10 @@ def image_urls(raw: Path, splits: list[str]) -> dict[str, str]:
 
 
 class _Coco(DatasetSource):
-    Params = CocoParams
+    Config = CocoParams
 
     def default_raw(self) -> Path | None:
-        return raw_folder("coco")
+        return self.paths.raw_folder("coco")
 
     def build(self, raw: Path | None, params: CocoParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()
@@ -182,7 +182,7 @@ class _Coco(DatasetSource):
                                                 "min_images": params.min_images,
                                                 "max_per_category": params.max_per_category},
                                   "single_category_candidates": candidates, "selected_per_category": counts})
-        return build_image_text(records, card, params.choice())
+        return build_image_text(records, card, params.choice(), self.paths.data_dir / "features")
 
 
 @dataclass
@@ -199,11 +199,11 @@ class CocoCross(_Coco):
     description = ("COCO 2014 single-category images of 10 categories from 10 supercategories "
                    "(JECL 'coco-cross'); image + joined captions")
     n_clusters = 10
-    Params = CocoCrossParams
+    Config = CocoCrossParams
 
 
 class CocoAll(_Coco):
     description = ("COCO 2014 single-category images of every category with >= min_images such images "
                    "(JECL 'coco-all'); image + joined captions")
     n_clusters = None
-    Params = CocoAllParams
+    Config = CocoAllParams

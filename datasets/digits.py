@@ -20,7 +20,7 @@ from scipy.fft import dctn
 from sklearn.datasets import load_digits
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.sources import DatasetSource
+from mvbench.data.sources import DatasetSource
 
 
 def gradient_histograms(images: np.ndarray, bins: int = 8) -> np.ndarray:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import sha256_file
+from mvbench.data.download import sha256_file
 from mvbench.features.builder import ImageTextParams, build_image_text, records_from_folder
-from mvbench.sources import DatasetSource
+from mvbench.data.sources import DatasetSource
 
 CAPTION_FILES = ("captions.json", "captions.csv")
 
@@ -27,7 +27,7 @@ class ImageCaptionsParams(ImageTextParams):
 
 class ImageCaptions(DatasetSource):
     description = "a folder of images + captions.json/.csv (--raw DIR): image and text views"
-    Params = ImageCaptionsParams
+    Config = ImageCaptionsParams
 
     def raw_available(self, raw: Path | None) -> bool:
         return raw is not None and any((raw / n).exists() for n in CAPTION_FILES)
@@ -42,4 +42,4 @@ class ImageCaptions(DatasetSource):
                            source=f"{raw.resolve().name}/{captions.name} (sha256 {sha256_file(captions)})",
                            description=f"image–caption collection built from {captions.name} and the images under "
                                        f"{raw.resolve().name}/")
-        return build_image_text(records_from_folder(raw, captions), card, params.choice())
+        return build_image_text(records_from_folder(raw, captions), card, params.choice(), self.paths.data_dir / "features")

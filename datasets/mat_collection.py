@@ -2,7 +2,7 @@
 
 Each dataset's raw source is one published .mat file, looked up as ``<raw root>/mat/<file>``
 (``$MVBENCH_RAW_DIR``) or given with ``mvbench datasets prepare NAME --raw FILE``. Preparing
-checks the file's sha256 against the published one, imports it with :func:`mvbench.matlab.import_mat`
+checks the file's sha256 against the published one, imports it with :func:`mvbench.data.matlab.import_mat`
 (view names fixed here, since most files carry none) and checks n, view dims and K.
 """
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mvbench.data import DataValidationError, MultiViewDataset
-from mvbench.download import sha256_file
-from mvbench.matlab import import_mat
-from mvbench.sources import DatasetSource, raw_root
+from mvbench.data.download import sha256_file
+from mvbench.data.matlab import import_mat
+from mvbench.data.sources import DatasetSource
 
 CHUANBIN = ("ChuanbinZhang/Multi-view-datasets", "03ead31e6538322e4e0701c3c28a01595c1a015d")
 ZSKONG_ORL = ("zskong/Multi-view-data", "fbaac6703994982ea37da6a7e6414c60dc6eb869")
@@ -145,7 +145,7 @@ class MatCollectionSource(DatasetSource):
     spec: ClassVar[MatSpec]
 
     def default_raw(self) -> Path | None:
-        return raw_root() / "mat" / self.spec.file
+        return self.paths.raw_dir / "mat" / self.spec.file
 
     def _file(self, raw: Path | None) -> Path | None:
         if raw is None:

@@ -24,10 +24,10 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download, sha256_file
+from mvbench.data.download import DownloadError, download, sha256_file
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
-from mvbench.progress import track
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.console import track
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError
 
 log = logging.getLogger(__name__)
 OFFICIAL_URL = "http://vision.cs.uiuc.edu/pascal-sentences/"
@@ -112,10 +112,10 @@ def pascal_records(raw: Path) -> list[Record]:
 class PascalSentences(DatasetSource):
     description = "UIUC Pascal Sentences: 1000 images x 5 captions, 20 classes (image, text views)"
     n_clusters = 20
-    Params = PascalParams
+    Config = PascalParams
 
     def default_raw(self) -> Path | None:
-        return raw_folder("pascal_sentences")
+        return self.paths.raw_folder("pascal_sentences")
 
     def build(self, raw: Path | None, params: PascalParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()
@@ -135,4 +135,4 @@ class PascalSentences(DatasetSource):
         # No checksum of the official page or images is published: the captions file's is recorded.
         captions = raw / ("pascal_sentences.json" if (raw / "pascal_sentences.json").exists() else "index.html")
         card.extra = {"captions_file": captions.name, "captions_sha256": sha256_file(captions)}
-        return build_image_text(pascal_records(raw), card, params.choice())
+        return build_image_text(pascal_records(raw), card, params.choice(), self.paths.data_dir / "features")

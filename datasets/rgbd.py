@@ -31,9 +31,9 @@ import h5py
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.download import DownloadError, download
+from mvbench.data.download import DownloadError, download
 from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
-from mvbench.sources import DatasetSource, DatasetUnavailableError, raw_folder
+from mvbench.data.sources import DatasetSource, DatasetUnavailableError
 
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"
@@ -90,10 +90,10 @@ class _Frame:
 class NyuRgbd(DatasetSource):
     description = "NYU Depth v2 labelled frames + Kong et al. scene descriptions, 13 scene types (image, text)"
     n_clusters = 13
-    Params = RgbdParams
+    Config = RgbdParams
 
     def default_raw(self) -> Path | None:
-        return raw_folder("rgbd")
+        return self.paths.raw_folder("rgbd")
 
     def build(self, raw: Path | None, params: RgbdParams) -> MultiViewDataset:
         raw = Path(raw) if raw is not None else self.default_raw()
@@ -127,4 +127,4 @@ class NyuRgbd(DatasetSource):
                 description=self.description + "; scene types kept: " + ", ".join(sorted(keep)),
                 extra={"scene_type_counts": dict(counts.most_common()), "min_scene_images": params.min_scene_images},
             )
-            return build_image_text(records, card, params.choice())
+            return build_image_text(records, card, params.choice(), self.paths.data_dir / "features")

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.sources import DatasetSource
-from mvbench.conditions import missing_mask
+from mvbench.data.sources import DatasetSource
+from mvbench.data.conditions import missing_mask
 
 
 @dataclass
@@ -78,7 +78,7 @@ def generate(p: SyntheticParams) -> MultiViewDataset:
 class Synthetic(DatasetSource):
     description = "Gaussian clusters seen through noisy linear views (separation, noise, missingness)"
     n_clusters = None  # set by its parameters
-    Params = SyntheticParams
+    Config = SyntheticParams
 
     def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
         return generate(params)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.sources import DatasetSource, raw_root
+from mvbench.data.sources import DatasetSource
 
 LISTS = ("trainset_txt_img_cat.list", "testset_txt_img_cat.list")
 
@@ -45,10 +45,10 @@ def web_news_records(raw: Path) -> list[Record]:
 class WebNews(DatasetSource):
     description = "2200 Chinese news articles + photos, 10 categories (image, text views from raw files)"
     n_clusters = 10
-    Params = WebNewsParams
+    Config = WebNewsParams
 
     def default_raw(self) -> Path | None:
-        return raw_root() / "web_news"
+        return self.paths.raw_dir / "web_news"
 
     def raw_available(self, raw: Path | None) -> bool:
         return raw is not None and (raw / "categories.list").exists() and (raw / "texts").is_dir()
@@ -65,4 +65,4 @@ class WebNews(DatasetSource):
             license="none stated (research use)",
             description=self.description + "; the train and test lists are pooled; one article is one document",
         )
-        return build_image_text(web_news_records(Path(raw)), card, params.choice())
+        return build_image_text(web_news_records(Path(raw)), card, params.choice(), self.paths.data_dir / "features")

@@ -29,11 +29,17 @@ Loss: mean squared reconstruction error. Deviations from DEC, for few-epoch trai
 Adam (lr 1e-3) instead of SGD lr 0.1 with step decay (``optimizer="sgd"`` restores SGD, momentum
 0.9), PyTorch's default initialisation instead of Gaussian(0, 0.01), and no dropout on hidden units.
 
-Cache: the trained weights are stored under ``<mvbench data dir>/cache/sdae/`` (or
-``$MVBENCH_CACHE_DIR/sdae``) keyed by the sha256 of the exact training matrix (after the method's
+Cache: the trained weights are stored under ``<cache dir>/sdae/`` (the run context's cache folder:
+``$MVBENCH_CACHE_DIR``, else ``<mvbench data dir>/cache``; not cached outside a grid) keyed by the sha256 of the exact training matrix (after the method's
 normalisation, observed rows only), the view label, the settings and the seed. Files are written to
 a temporary name and moved into place with ``os.replace``, so parallel workers never read a partial
 file; two workers missing the same key at once both train and the last rename wins (same weights).
+
+Device: pretraining runs on the ``device`` it is given (the CPU by default). The CPU's cache key is the
+one above, unchanged; on CUDA the key also holds ``"device": "cuda"``, because CUDA kernels round
+differently, so a CUDA-trained entry never serves a CPU run (and CPU results never depend on whether
+a GPU run filled the cache first) and vice versa. The initial weights, corruption masks and batch
+order come from CPU generators on every device; entries are loaded onto the CPU, then moved.
 """
 from __future__ import annotations
 
@@ -48,8 +54,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-
-from mvbench.sources import data_dir
 
 #: The development sets of benchmarks/pretrain_schedule.py (choosing a length without the evaluation
 #: sets' labels); none is an evaluation set of the JECL/DEC tables (cub10, wikipedia, web_news,
@@ -117,42 +121,43 @@ class StackedAutoencoder(nn.Module):
         return x
 
 
-def cache_dir() -> Path:
-    root = os.environ.get("MVBENCH_CACHE_DIR")
-    return (Path(root).expanduser() if root else data_dir() / "cache") / "sdae"
-
-
-def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int) -> str:
+def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int, device: str = "cpu") -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(x, dtype=np.float32).tobytes())
-    h.update(json.dumps({"shape": list(x.shape), "view": view, "settings": asdict(settings), "seed": int(seed),
-                         "version": 1}, sort_keys=True).encode())
+    facts = {"shape": list(x.shape), "view": view, "settings": asdict(settings), "seed": int(seed), "version": 1}
+    if device != "cpu":
+        facts["device"] = device
+    h.update(json.dumps(facts, sort_keys=True).encode())
     return h.hexdigest()[:32]
 
 
 def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, seed: int,
-                       use_cache: bool = True) -> tuple[nn.Sequential, dict[str, float]]:
-    """An encoder initialised by a (cached) pretrained stacked denoising autoencoder on ``x``.
+                       cache_root: Path | None = None, device: torch.device | None = None
+                       ) -> tuple[nn.Sequential, dict[str, float]]:
+    """An encoder initialised by a stacked denoising autoencoder pretrained on ``x`` on ``device`` (the CPU
+    by default), cached under ``<cache_root>/sdae`` (None: not cached); the encoder returned is on the CPU.
 
     Returns the encoder and facts to log: ``cached`` (1.0 on a cache hit), ``seconds``, ``recon_mse``,
     ``iterations`` (gradient steps of the schedule, :func:`schedule_steps`).
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     dims = [x.shape[1], *settings.hidden, settings.embedding_dim]
-    path = cache_dir() / f"{cache_key(x, view, settings, seed)}.pt"
+    device = torch.device("cpu") if device is None else device
+    key = cache_key(x, view, settings, seed, device.type)
+    path = None if cache_root is None else cache_root / "sdae" / f"{key}.pt"
     steps = float(schedule_steps(len(x), len(dims) - 1, settings))
     start = time.perf_counter()
-    if use_cache and path.exists():
+    if path is not None and path.exists():
         try:
-            blob = torch.load(path, weights_only=True)
+            blob = torch.load(path, weights_only=True, map_location="cpu")
             model = StackedAutoencoder(dims)
             model.load_state_dict(blob["state"])
             return model.encoder(), {"cached": 1.0, "seconds": time.perf_counter() - start,
                                      "recon_mse": float(blob["recon_mse"]), "iterations": steps}
         except Exception:  # an unreadable entry is retrained and replaced
             pass
-    model, mse = train_autoencoder(x, dims, settings, seed)
-    if use_cache:
+    model, mse = train_autoencoder(x, dims, settings, seed, device)
+    if path is not None:
         _atomic_save({"state": model.state_dict(), "recon_mse": mse}, path)
     return model.encoder(), {"cached": 0.0, "seconds": time.perf_counter() - start, "recon_mse": mse,
                              "iterations": steps}
@@ -175,14 +180,16 @@ def schedule_steps(n: int, n_layers: int, settings: PretrainSettings) -> int:
     return (n_layers * settings.layer_epochs + settings.finetune_epochs) * -(-n // settings.batch_size)
 
 
-def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings,
-                      seed: int) -> tuple[StackedAutoencoder, float]:
-    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (see module doc)."""
+def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings, seed: int,
+                      device: torch.device | None = None) -> tuple[StackedAutoencoder, float]:
+    """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (see module doc), on ``device``
+    (the CPU by default)."""
+    device = torch.device("cpu") if device is None else device
     gen = torch.Generator().manual_seed(int(seed))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        model = StackedAutoencoder(dims)
-    data = torch.from_numpy(x)
+        model = StackedAutoencoder(dims).to(device)
+    data = torch.from_numpy(x).to(device)
     h = data
     for i in range(len(dims) - 1):
         params = [*model.enc_layers[i].parameters(), *model.dec_layers[i].parameters()]
@@ -199,7 +206,7 @@ def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings
 def _corrupt(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
     if rate == 0:
         return x
-    keep = torch.bernoulli(torch.full_like(x, 1.0 - rate), generator=gen)
+    keep = torch.bernoulli(torch.full_like(x, 1.0 - rate, device="cpu"), generator=gen).to(x.device)
     return x * keep / (1.0 - rate)
 
 
@@ -212,7 +219,7 @@ def _fit(forward, data: torch.Tensor, params: list[torch.Tensor], epochs: int, s
     n = data.shape[0]
     for _ in range(epochs):
         for idx in torch.randperm(n, generator=gen).split(settings.batch_size):
-            batch = data[idx]
+            batch = data[idx.to(data.device)]
             loss = torch.mean((forward(batch) - batch) ** 2)
             opt.zero_grad()
             loss.backward()

@@ -57,13 +57,14 @@ from __future__ import annotations
 
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization, normalize_view
 
 
 @dataclass
@@ -85,6 +86,13 @@ class BMVCConfig:
     pca_view: str = "all"  # codes initialised by PCA on: "all" views, "largest" (reference), a name or index
     reference: bool = False  # the authors' choices: anchor_cap 1.0, sigma_skip_zero False, pca_view "largest"
 
+    #: r > 1 for the view-weight update a_v ~ h_v^(1/(1-r)); 0 <= gamma < 1 and beta > 0 keep the U-step
+    #: system positive definite; anchor_cap is a fraction of n.
+    constraints: ClassVar[Constraints] = {
+        "n_bits": AT_LEAST_ONE, "n_anchors": AT_LEAST_ONE, "max_iter": AT_LEAST_ONE, "inner_iter": AT_LEAST_ONE,
+        "r": Interval(1, closed="neither"), "gamma": Interval(0, 1, "left"), "beta": POSITIVE,
+        "anchor_cap": Interval(0, 1, "right")}
+
     def __post_init__(self) -> None:
         if self.reference:
             suite = (self.anchor_cap, self.sigma_skip_zero, self.pca_view) == (0.25, True, "all")
@@ -92,14 +100,6 @@ class BMVCConfig:
             if not (suite or ours):
                 raise ValueError("reference=true sets anchor_cap, sigma_skip_zero and pca_view; do not set them too")
             self.anchor_cap, self.sigma_skip_zero, self.pca_view = 1.0, False, "largest"
-        if not 0 < self.anchor_cap <= 1:
-            raise ValueError(f"anchor_cap is a fraction of n in (0, 1], got {self.anchor_cap}")
-        if self.n_bits < 1 or self.n_anchors < 1 or self.max_iter < 1 or self.inner_iter < 1:
-            raise ValueError("n_bits, n_anchors, max_iter and inner_iter must be at least 1")
-        if self.r <= 1:
-            raise ValueError(f"r must be > 1 for the view-weight update a_v ~ h_v^(1/(1-r)), got {self.r}")
-        if not 0 <= self.gamma < 1 or self.beta <= 0:
-            raise ValueError("BMVC needs 0 <= gamma < 1 and beta > 0 (the U-step system must be positive definite)")
 
 
 def anchor_embedding(x: np.ndarray, anchors: np.ndarray, skip_zero: bool = True) -> np.ndarray:
@@ -135,7 +135,7 @@ class BMVC(Method):
     """Binary multi-view clustering (Zhang et al., TPAMI 2019); see the module docstring."""
 
     Config = BMVCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"n_anchors": 30, "max_iter": 3, "inner_iter": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -160,7 +160,7 @@ class BMVC(Method):
         history: list[dict[str, float]] = []
         label_history: list[np.ndarray] = []
         settled = False
-        for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="bmvc"):
+        for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="bmvc"):
             weights = alpha ** cfg.r
             us = [self._u_step(b, phi, g) for phi, g in zip(phis, gram)]
             after_u = self._objective(b, us, phis, weights, c, assign)
@@ -177,7 +177,7 @@ class BMVC(Method):
             history.append({"objective_after_u": after_u, "objective_after_b": after_b, "objective": end,
                             **{f"alpha_{v}": float(a) for v, a in enumerate(alpha)}})
             label_history.append(assign.astype(np.int64))
-        return FitResult(labels=assign.astype(np.int64), embedding=b.T.astype(np.float32), history=history,
+        return FitResult(labels=assign.astype(np.int64), history=history,
                          label_history=label_history,
                          info={"n_anchors": float(m), "iterations": float(len(history)),
                                "max_iterations": float(cfg.max_iter), "converged": float(settled)})

@@ -19,13 +19,13 @@ reference keeps the last batch's projection and refines it on a larger set), and
 ``n_init`` restarts) clusters the chosen ``embedding``: by default the concatenation of the two
 normalised projections (``concat``); ``view0``/``view1`` use one of them and ``mean`` their average.
 
-Deviations: (0) ``latent`` is capped at the input width of a
-branch without hidden layers: a linear map of a d-dimensional view has rank d, the extra canonical
-correlations are exactly zero and their coinciding singular values make the SVD gradient infinite
-(the reference's 4096-d image features never hit this). (1) T is factorised by one SVD instead of the reference's two eigendecompositions of TT'
-and T'T plus sign matching (the same projections, signs matched by construction). (2) A fixed
+Deviations: (0) ``latent`` is capped at the input width of a branch without hidden layers: a linear
+map of a d-dimensional view has rank d, the extra canonical correlations are exactly zero and their
+coinciding singular values make the SVD gradient infinite (the reference's 4096-d image features
+never hit this). (1) T is factorised by one SVD instead of the reference's two eigendecompositions
+of TT' and T'T plus sign matching (the same projections, signs matched by construction). (2) A fixed
 number of epochs (default 100) instead of early stopping on validation retrieval, which clustering
-has no held-out pairs for. (3) Input normalisation per view (``input_norm``, default ``auto``:
+has no held-out pairs for. (3) Input normalisation per view (``normalization``, default ``auto``:
 TF-IDF + L2 for term-count views, z-score otherwise). (4) With views that are not image and text,
 ``views[0]`` takes the image branch and ``views[1]`` the text branch.
 
@@ -36,16 +36,13 @@ batch loss and the mean canonical correlation of the last batch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mvbench.data import MultiViewDataset
-from mvbench.method import FitResult
-from mvbench.progress import track
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
-from .kmeans import KMeansConfig, kmeans_labels
 
 if TYPE_CHECKING:
     import torch
@@ -65,11 +62,9 @@ class CCALConfig(TwoViewConfig):
     batch_size: int = 1000
     epochs: int = 100
 
-    def __post_init__(self) -> None:
-        if min(self.latent, self.hidden, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("latent, hidden and epochs must be >= 1 and batch_size >= 2")
-        if min(self.image_layers, self.text_layers) < 0 or self.reg <= 0 or self.lr <= 0 or self.l2 < 0:
-            raise ValueError("layer counts and l2 must be >= 0, reg and lr > 0")
+    constraints: ClassVar[Constraints] = {
+        "latent": AT_LEAST_ONE, "hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "image_layers": NON_NEGATIVE, "text_layers": NON_NEGATIVE, "reg": POSITIVE, "lr": POSITIVE, "l2": NON_NEGATIVE}
 
 
 def branch(d_in: int, hidden: int, n_layers: int, latent: int) -> nn.Sequential:
@@ -111,43 +106,42 @@ class CCALKMeans(TwoViewMethod):
     Config = CCALConfig
     quick_params = {"latent": 8, "hidden": 32, "epochs": 5, "batch_size": 100, "n_init": 3}
 
-    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+    def build(self, n: int, d1: int, d2: int) -> list[nn.Module]:
+        """Image and text branches (:func:`branch`) to the effective ``latent`` width."""
+        c = self.config
+        latent = self.effective_latent(d1, d2)
+        if latent > min(n, c.batch_size) // 2:
+            raise ValueError(f"latent={latent} needs batches of at least {2 * latent} samples; lower latent")
+        return [branch(d1, c.hidden, c.image_layers, latent), branch(d2, c.hidden, c.text_layers, latent)]
+
+    def optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
         import torch
+
+        return torch.optim.Adam(params, lr=self.config.lr)
+
+    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Ranking loss on the normalised CCA projections + ``l2`` x the squared dense weights."""
         import torch.nn.functional as F
         from torch import nn
 
-        from ._torch_ops import batches, hinge_ranking, seeded
+        from ._torch_ops import hinge_ranking
 
         c = self.config
-        x1, x2 = self.two_views(data)
-        latent = self.effective_latent(x1.shape[1], x2.shape[1])
-        if latent > min(len(x1), c.batch_size) // 2:
-            raise ValueError(f"latent={latent} needs batches of at least {2 * latent} samples; lower latent")
-        km = self.kmeans_config()
-        history, label_history = [], []
-        with seeded(seed) as gen:
-            f1 = branch(x1.shape[1], c.hidden, c.image_layers, latent)
-            f2 = branch(x2.shape[1], c.hidden, c.text_layers, latent)
-            weights = [m.weight for m in [*f1, *f2] if isinstance(m, nn.Linear)]
-            opt = torch.optim.Adam([*f1.parameters(), *f2.parameters()], lr=c.lr)
-            for _ in track(range(c.epochs), total=c.epochs, description="ccal"):
-                f1.train(), f2.train()
-                losses = []
-                for idx in batches(len(x1), c.batch_size, gen):
-                    p1, p2, corr = cca_layer(f1(x1[idx]), f2(x2[idx]), c.reg)
-                    rank = hinge_ranking(F.normalize(p1, dim=1) @ F.normalize(p2, dim=1).T, c.margin,
-                                         directions=1, reduction="mean")
-                    loss = rank + c.l2 * sum((w ** 2).sum() for w in weights)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    losses.append(rank.item())
-                history.append({"loss": float(np.mean(losses)), "corr": corr.mean().item()})
-                if c.record_labels:
-                    label_history.append(self._cluster(f1, f2, x1, x2, n_clusters, km, seed)[0])
-        labels, z = self._cluster(f1, f2, x1, x2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
-                         info={"epochs": c.epochs, "latent": latent})
+        p1, p2, corr = cca_layer(nets[0](b1), nets[1](b2), c.reg)
+        rank = hinge_ranking(F.normalize(p1, dim=1) @ F.normalize(p2, dim=1).T, c.margin,
+                             directions=1, reduction="mean")
+        weights = [m.weight for m in [*nets[0], *nets[1]] if isinstance(m, nn.Linear)]
+        loss = rank + c.l2 * sum((w ** 2).sum() for w in weights)
+        return loss, {"loss": rank.item(), "corr": corr.mean().item()}
+
+    def epoch_facts(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor,
+                    batch_facts: list[dict[str, float]]) -> dict[str, float]:
+        """Mean batch ranking loss and the mean canonical correlation of the last batch."""
+        return {"loss": float(np.mean([f["loss"] for f in batch_facts])), "corr": batch_facts[-1]["corr"]}
+
+    def extra_info(self, d1: int, d2: int, history: list[dict[str, float]]) -> dict[str, float]:
+        return {"latent": self.effective_latent(d1, d2)}
 
     def effective_latent(self, d1: int, d2: int) -> int:
         """``latent`` capped at the input width of a purely linear branch (its output rank)."""
@@ -155,16 +149,15 @@ class CCALKMeans(TwoViewMethod):
         caps = [c.latent] + [d for d, n in ((d1, c.image_layers), (d2, c.text_layers)) if n == 0]
         return min(caps)
 
-    def _cluster(self, f1: nn.Module, f2: nn.Module, x1: torch.Tensor, x2: torch.Tensor, k: int,
-                 km: KMeansConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    def embed(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor) -> np.ndarray:
+        """The CCA layer's projection from full-data statistics, each row L2-normalised."""
         import torch
         import torch.nn.functional as F
 
         from ._torch_ops import encode
 
-        h1, h2 = encode(f1, x1), encode(f2, x2)
+        h1, h2 = encode(nets[0], x1), encode(nets[1], x2)
         with torch.no_grad():
             p1, p2, _ = cca_layer(h1, h2, self.config.reg)
-        z1, z2 = (F.normalize(p, dim=1).float().numpy() for p in (p1, p2))
-        z = pick_embedding(z1, z2, self.config.embedding)
-        return kmeans_labels(z, k, km, seed), z
+        z1, z2 = (F.normalize(p, dim=1).float().cpu().numpy() for p in (p1, p2))
+        return pick_embedding(z1, z2, self.config.embedding)

@@ -3,7 +3,6 @@
 - Student's t soft assignment (Xie et al. 2016, eq. 1):
   q_ij = (1 + ||z_i - mu_j||^2 / alpha)^(-(alpha+1)/2), normalised over j.
 - Target distribution (DEC eq. 3): p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j'), f_j = sum_i q_ij.
-- JECL joint target (poster): p = lambda * target(q) + (1 - lambda) * target(r).
 - Jensen-Shannon divergence per point, JS(q, r) = 0.5 KL(q||m) + 0.5 KL(r||m), m = (q + r) / 2.
 - Balance regulariser with a gradient: KL(mean_i q_i || uniform).
 - Hungarian alignment of one labelling's clusters to another's.
@@ -28,11 +27,6 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     """DEC's sharpened target: q^2 / column sums, renormalised per row."""
     weight = q.pow(2) / q.sum(dim=0).clamp_min(EPS)
     return weight / weight.sum(dim=1, keepdim=True)
-
-
-def joint_target(q: torch.Tensor, r: torch.Tensor, lam: float) -> torch.Tensor:
-    """JECL's joint target lambda * target(q) + (1 - lambda) * target(r) (rows of q and r paired)."""
-    return lam * target_distribution(q) + (1.0 - lam) * target_distribution(r)
 
 
 def kl_rows(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:

@@ -39,12 +39,13 @@ from __future__ import annotations
 
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.progress import track
 
 _ETA = 1e-10
 
@@ -59,13 +60,9 @@ class DAIMCConfig:
     init_restarts: int = 20
     n_init: int = 10
 
-    def __post_init__(self) -> None:
-        if self.alpha <= 0 or self.beta <= 0:
-            raise ValueError("alpha and beta must be > 0")
-        if min(self.max_iter, self.max_inner_iter, self.init_restarts, self.n_init) < 1:
-            raise ValueError("max_iter, max_inner_iter, init_restarts and n_init must be at least 1")
-        if self.tol < 0:
-            raise ValueError("tol must be >= 0")
+    constraints: ClassVar[Constraints] = {
+        "alpha": POSITIVE, "beta": POSITIVE, "max_iter": AT_LEAST_ONE, "max_inner_iter": AT_LEAST_ONE,
+        "init_restarts": AT_LEAST_ONE, "n_init": AT_LEAST_ONE, "tol": NON_NEGATIVE}
 
 
 def l2_rows(x: np.ndarray) -> np.ndarray:
@@ -140,7 +137,7 @@ class DAIMC(Method):
 
     name = "daimc"
     Config = DAIMCConfig
-    capabilities = Capabilities(handles_missing=True, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=True, min_views=1)
     quick_params = {"max_iter": 10, "init_restarts": 3, "n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -160,7 +157,7 @@ class DAIMC(Method):
         ds = [reweight(b) for b in bs]
         history, previous = [], 0.0
         converged = False
-        for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="daimc"):
+        for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="daimc"):
             for i, (x, m) in enumerate(zip(xs, masks)):
                 vm = v_mat[m]
                 us[i] = solve_u(bs[i], vm.T @ vm, x[m].T @ vm + cfg.alpha * bs[i], cfg.alpha)
@@ -182,7 +179,7 @@ class DAIMC(Method):
         labels = km.fit_predict(v_mat).astype(np.int64)
         info = {"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
                 "converged": float(converged)}
-        return FitResult(labels=labels, embedding=v_mat.astype(np.float32), history=history, info=info)
+        return FitResult(labels=labels, history=history, info=info)
 
     def _initialise(self, xs: list[np.ndarray], masks: list[np.ndarray], k: int,
                     rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:

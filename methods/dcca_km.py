@@ -21,7 +21,7 @@ mini-batch RMSprop is used (no pre-training). (2) Mini-batches are a random near
 budget (default 100; the port runs 10 epochs on 50k-sample noisy MNIST, i.e. ~600 steps — the
 benchmark sets have 200-3000 samples, so more epochs give a comparable number of updates); the
 port's validation-based model selection would need held-out pairs, which clustering does not have.
-(4) Input normalisation per view (``input_norm``, default ``auto``: TF-IDF + L2 for term-count
+(4) Input normalisation per view (``normalization``, default ``auto``: TF-IDF + L2 for term-count
 views, z-score otherwise), since the benchmark views have very different scales.
 
 Views: two; ``views`` chooses them (default: the views named image/text if present, else the first
@@ -31,19 +31,17 @@ training loss and the total correlation of the full-data outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mvbench.data import MultiViewDataset
-from mvbench.method import FitResult
-from mvbench.progress import track
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
-from .kmeans import KMeansConfig, kmeans_labels
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
 
 @dataclass
@@ -58,11 +56,9 @@ class DCCAConfig(TwoViewConfig):
     epochs: int = 100
     cca_reg: float = 1e-4
 
-    def __post_init__(self) -> None:
-        if self.out_dim < 1 or self.epochs < 1 or self.batch_size < 2:
-            raise ValueError("out_dim and epochs must be >= 1 and batch_size >= 2")
-        if self.reg <= 0 or self.cca_reg < 0 or self.lr <= 0:
-            raise ValueError("reg and lr must be > 0 and cca_reg >= 0")
+    constraints: ClassVar[Constraints] = {
+        "hidden": AT_LEAST_ONE, "out_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "reg": POSITIVE, "cca_reg": NON_NEGATIVE, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "top_k": AT_LEAST_ONE}
 
 
 class DCCAKMeans(TwoViewMethod):
@@ -71,44 +67,43 @@ class DCCAKMeans(TwoViewMethod):
     Config = DCCAConfig
     quick_params = {"hidden": [32], "out_dim": 4, "epochs": 5, "batch_size": 100, "n_init": 3}
 
-    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        import torch
+    def build(self, n: int, d1: int, d2: int) -> list[nn.Module]:
         from torch import nn
 
-        from ._torch_ops import batches, encode, mlp, seeded, total_correlation
+        from ._torch_ops import mlp
 
         c = self.config
-        x1, x2 = self.two_views(data)
-        n = len(x1)
-        km = self.kmeans_config()
-        history, label_history = [], []
-        with seeded(seed) as gen:
-            f1 = mlp([x1.shape[1], *c.hidden, c.out_dim], nn.Sigmoid, batchnorm=True, final_bn_in=True)
-            f2 = mlp([x2.shape[1], *c.hidden, c.out_dim], nn.Sigmoid, batchnorm=True, final_bn_in=True)
-            params = [*f1.parameters(), *f2.parameters()]
-            opt = torch.optim.RMSprop(params, lr=c.lr, weight_decay=c.weight_decay)
-            for _ in track(range(c.epochs), total=c.epochs, description="dcca"):
-                f1.train(), f2.train()
-                losses = []
-                for idx in batches(n, c.batch_size, gen):
-                    loss = -total_correlation(f1(x1[idx]), f2(x2[idx]), c.reg, c.reg, c.top_k)
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    losses.append(loss.item())
-                h1, h2 = encode(f1, x1), encode(f2, x2)
-                corr = total_correlation(h1, h2, c.reg, c.reg, c.top_k).item()
-                history.append({"loss": float(np.mean(losses)), "corr": corr})
-                if c.record_labels:
-                    label_history.append(self._cluster(h1, h2, n_clusters, km, seed)[0])
-        labels, z = self._cluster(h1, h2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
-                         info={"epochs": c.epochs, "final_corr": history[-1]["corr"]})
+        return [mlp([d, *c.hidden, c.out_dim], nn.Sigmoid, batchnorm=True, final_bn_in=True) for d in (d1, d2)]
 
-    def _cluster(self, h1: torch.Tensor, h2: torch.Tensor, k: int, km: KMeansConfig, seed: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-        from ._torch_ops import linear_cca
+    def optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+        import torch
 
-        z1, z2, _ = linear_cca(h1.numpy(), h2.numpy(), self.config.out_dim, self.config.cca_reg)
-        z = pick_embedding(z1, z2, self.config.embedding).astype(np.float32)
-        return kmeans_labels(z, k, km, seed), z
+        return torch.optim.RMSprop(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
+        from ._torch_ops import total_correlation
+
+        c = self.config
+        loss = -total_correlation(nets[0](b1), nets[1](b2), c.reg, c.reg, c.top_k)
+        return loss, {"loss": loss.item()}
+
+    def epoch_facts(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor,
+                    batch_facts: list[dict[str, float]]) -> dict[str, float]:
+        """Mean batch loss and the total correlation of the full-data outputs."""
+        from ._torch_ops import encode, total_correlation
+
+        c = self.config
+        corr = total_correlation(encode(nets[0], x1), encode(nets[1], x2), c.reg, c.reg, c.top_k).item()
+        return {**super().epoch_facts(nets, x1, x2, batch_facts), "corr": corr}
+
+    def extra_info(self, d1: int, d2: int, history: list[dict[str, float]]) -> dict[str, float]:
+        return {"final_corr": history[-1]["corr"]}
+
+    def embed(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor) -> np.ndarray:
+        """Linear CCA (float64) of the full-data outputs, ``embedding`` of the two projections."""
+        from ._torch_ops import encode, linear_cca
+
+        h1, h2 = (encode(net, x).cpu().numpy() for net, x in zip(nets, (x1, x2)))
+        z1, z2, _ = linear_cca(h1, h2, self.config.out_dim, self.config.cca_reg)
+        return pick_embedding(z1, z2, self.config.embedding).astype(np.float32)

@@ -8,12 +8,14 @@ fewer than ``tol`` (0.1%) of the labels change between refreshes or after ``max_
 
 ``view`` picks a view by name or index, ``concat`` for the concatenation of all views, or a
 comma-separated list of views to concatenate (e.g. ``pix,fou``), each normalised by
-``normalization`` first. Deviations (epochs instead of iterations on feature data,
-Adam pretraining) are listed in :mod:`.autoencoder`. DEC does not read the mask: the runner imputes.
+``normalization`` first (statistics of the observed rows; the runner hands DEC complete data).
+``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``. Deviations (epochs instead of
+iterations on feature data, Adam pretraining) are listed in :mod:`.autoencoder`. DEC does not read
+the mask: the runner imputes.
 
-The pretraining seed is ``data_seed`` (shared by every method of a dataset/condition/repetition,
-set by the runner) so DEC and the JECL variants on the same view reuse one cached autoencoder;
-outside the runner it is the ``seed`` argument.
+The pretraining seed is the run context's shared seed (shared by every method of a
+dataset/condition/repetition) so DEC and the JECL variants on the same view reuse one cached
+autoencoder; outside a grid it is the ``seed`` argument.
 """
 from __future__ import annotations
 
@@ -22,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import normalize_view
+from mvbench.method import Capabilities, FitResult
 
-from .deep_clustering import QUICK_PARAMS, DeepClusteringConfig, deep_cluster
+from ._deep_base import DeepClusteringMethod
+from ._views import prepare_view
+from .deep_clustering import DeepClusteringConfig
 
 
 @dataclass
@@ -33,22 +36,18 @@ class DECConfig(DeepClusteringConfig):
     view: str = "0"  # a view name, its index, "concat" (all views), or a comma-separated list to concatenate
 
 
-class DEC(Method):
+class DEC(DeepClusteringMethod):
     """Deep Embedded Clustering on one view or on the concatenation of all views."""
 
     Config = DECConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
-    quick_params = dict(QUICK_PARAMS)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
 
-    def check_data(self, data: MultiViewDataset) -> None:
-        super().check_data(data)
-        data.view_indices("all" if self.config.view == "concat" else self.config.view)
+    def chosen_views(self, data: MultiViewDataset) -> list[int]:
+        return data.view_indices("all" if self.config.view == "concat" else self.config.view)
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
-        all_rows = np.ones(data.n_samples, dtype=bool)
-        indices = data.view_indices("all" if cfg.view == "concat" else cfg.view)
-        x = np.hstack([normalize_view(data.view(v), cfg.normalization) for v in indices])
+        indices = self.chosen_views(data)
+        x = np.hstack([prepare_view(data, v, cfg.normalization) for v in indices])
         name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
-        pretrain_seed = seed if self.data_seed is None else self.data_seed
-        return deep_cluster([x], [all_rows], [name], [1.0], 0.0, 0.0, cfg, n_clusters, seed, pretrain_seed)
+        return self.cluster([x], [np.ones(data.n_samples, dtype=bool)], [name], [1.0], 0.0, 0.0, n_clusters, seed)

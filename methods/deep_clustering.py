@@ -20,6 +20,10 @@ v = 0..V-1 with encoders f_v and centroids mu^v:
    observed views (the joint assignment where text is present, q alone otherwise).
 
 Per-epoch history: mean of each loss term over the epoch's batches, and the labels after the epoch.
+
+``device`` (``auto`` | ``cpu`` | ``cuda``, :mod:`mvbench.accelerator`): where pretraining and the
+clustering phase run. Initial weights, K-means (scikit-learn, on the CPU) and the batch order are the
+same on every device; a CUDA run then differs from the CPU run by floating-point rounding.
 """
 from __future__ import annotations
 
@@ -28,9 +32,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from mvbench.method import FitResult
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.accelerator import Device
+from mvbench.data.preprocessing import Normalization
+from mvbench.method import FitResult, RunContext
 
 if TYPE_CHECKING:  # torch, scikit-learn and the autoencoder load when a fit starts, not when methods are listed
     import torch
@@ -60,6 +64,7 @@ class DeepClusteringConfig:
     max_epochs: int = 100
     kmeans_n_init: int = 20
     cache: bool = True
+    device: Device = "auto"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.update_interval < 1 or self.max_epochs < 0 or self.kmeans_n_init < 1:
@@ -80,38 +85,40 @@ QUICK_PARAMS = {"hidden": [32, 32], "embedding_dim": 5, "pretrain_layer_epochs":
                 "max_epochs": 10, "kmeans_n_init": 3, "cache": False}
 
 
-def prepare_view(x: np.ndarray, observed: np.ndarray, kind: Normalization) -> np.ndarray:
-    """The normalised observed rows of one view (what its autoencoder and encoder see)."""
-    return normalize_view(x, kind, observed)[observed]
-
-
 def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[str], weights: list[float],
                  gamma: float, beta: float, cfg: DeepClusteringConfig, n_clusters: int, seed: int,
-                 pretrain_seed: int) -> FitResult:
-    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``)."""
+                 context: RunContext) -> FitResult:
+    """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``).
+
+    The autoencoders are pretrained with the run's shared seed (``context.shared_seed``) and cached in
+    ``context.cache_dir`` when ``cfg.cache`` is on, so that every method of a dataset/condition/repetition
+    reuses them."""
     import torch
-    from torch import nn
+
+    from mvbench.accelerator import resolve_device
 
     from .autoencoder import pretrained_encoder
     from .clustering_losses import student_t, target_distribution
 
+    device = resolve_device(cfg.device)
     n = len(observed[0])
-    obs = [torch.from_numpy(np.array(o, dtype=bool)) for o in observed]  # a copy: inputs are read-only
+    obs = [torch.from_numpy(np.array(o, dtype=bool)).to(device) for o in observed]  # a copy: inputs are read-only
     if not torch.stack(obs, 1).any(1).all():
         raise ValueError("some samples have none of the chosen views observed: choose views covering every sample")
-    data = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in xs]
+    data = [torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device) for x in xs]
     settings = cfg.pretrain_settings()
     encoders: list[nn.Module] = []
     info: dict[str, float] = {}
     for v, x in enumerate(xs):
-        enc, facts = pretrained_encoder(x, names[v], settings, pretrain_seed, cfg.cache)
-        encoders.append(enc)
+        enc, facts = pretrained_encoder(x, names[v], settings, context.shared_seed(seed),
+                                        context.cache_dir if cfg.cache else None, device)
+        encoders.append(enc.to(device))
         info.update({f"pretrain_{k}_{names[v]}": val for k, val in facts.items()})
 
     centroids = _init_centroids(encoders, data, obs, n_clusters, cfg.kmeans_n_init, seed)
     params = [p for enc in encoders for p in enc.parameters()] + centroids
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
-    w = torch.tensor(weights, dtype=torch.float32)
+    w = torch.tensor(weights, dtype=torch.float32, device=device)
     gen = torch.Generator().manual_seed(int(seed))
     # row of each sample inside its view's observed block (-1 when missing)
     rows = [torch.cumsum(o.long(), 0) - 1 for o in obs]
@@ -123,8 +130,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
             return [student_t(enc(x), mu, cfg.alpha) for enc, x, mu in zip(encoders, data, centroids)]
 
     def mixture(qs: list[torch.Tensor], use_target: bool) -> torch.Tensor:
-        out = torch.zeros(n, n_clusters)
-        total = torch.zeros(n, 1)
+        out = torch.zeros(n, n_clusters, device=device)
+        total = torch.zeros(n, 1, device=device)
         for v, q in enumerate(qs):
             out[obs[v]] += w[v] * (target_distribution(q) if use_target else q)
             total[obs[v]] += w[v]
@@ -136,10 +143,11 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     labels = mixture(qs, False).argmax(1)
     target, last_refresh_labels, fresh = None, None, True
     iteration, converged, epochs_run = 0, False, 0
-    for _epoch in track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
+    for _epoch in context.track(range(cfg.max_epochs), total=cfg.max_epochs, description="clustering"):
         sums: dict[str, float] = {}
         n_batches = 0
         for idx in torch.randperm(n, generator=gen).split(cfg.batch_size):
+            idx = idx.to(device)
             if iteration % interval == 0:
                 if not fresh:
                     qs = full_q()
@@ -168,23 +176,13 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
         qs, fresh = full_q(), True
         labels = mixture(qs, False).argmax(1)
         history.append({k: s / n_batches for k, s in sums.items()})
-        label_history.append(labels.numpy().astype(np.int64))
+        label_history.append(labels.cpu().numpy().astype(np.int64))
 
     qs = full_q()
-    final = mixture(qs, False).argmax(1).numpy().astype(np.int64)
-    with torch.no_grad():
-        embedding = np.hstack([_scatter(enc(x), o, n) for enc, x, o in zip(encoders, data, obs)])
+    final = mixture(qs, False).argmax(1).cpu().numpy().astype(np.int64)
     info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged),
                 max_iterations=float(cfg.max_epochs * per_epoch))
-    return FitResult(labels=final, embedding=embedding, history=history, label_history=label_history, info=info)
-
-
-def _scatter(z: torch.Tensor, observed: torch.Tensor, n: int) -> np.ndarray:
-    import torch
-
-    out = torch.zeros(n, z.shape[1])
-    out[observed] = z
-    return out.numpy()
+    return FitResult(labels=final, history=history, label_history=label_history, info=info)
 
 
 def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: list[torch.Tensor], k: int,
@@ -199,18 +197,18 @@ def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: li
     centres, labels = [], []
     for enc, x, o in zip(encoders, data, obs):
         with torch.no_grad():
-            z = enc(x).numpy()
+            z = enc(x).cpu().numpy()
         km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(z)
         centres.append(km.cluster_centers_.astype(np.float32))
         full = np.full(len(obs[0]), -1, dtype=np.int64)
-        full[o.numpy()] = km.labels_
+        full[o.cpu().numpy()] = km.labels_
         labels.append(full)
     for v in range(1, len(centres)):
         both = (labels[0] >= 0) & (labels[v] >= 0)
         if both.any():
             perm = align_labels(labels[0][both], labels[v][both], k)
             centres[v] = centres[v][perm]
-    return [nn.Parameter(torch.from_numpy(c)) for c in centres]
+    return [nn.Parameter(torch.from_numpy(c).to(data[0].device)) for c in centres]
 
 
 def _batch_terms(idx: torch.Tensor, encoders: list[nn.Module], data: list[torch.Tensor],
@@ -221,9 +219,7 @@ def _batch_terms(idx: torch.Tensor, encoders: list[nn.Module], data: list[torch.
 
     from .clustering_losses import balance_regularizer, js_rows, kl_rows, student_t
 
-    kl = torch.zeros(())
-    js = torch.zeros(())
-    reg = torch.zeros(())
+    kl, js, reg = (torch.zeros((), device=target.device) for _ in range(3))
     qs: list[torch.Tensor | None] = []
     present: list[torch.Tensor] = []
     for v, enc in enumerate(encoders):

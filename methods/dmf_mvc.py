@@ -84,14 +84,15 @@ Z and H steps are exact block minimisers or monotone multiplicative updates, so 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, All, Constraints, Length
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization, normalize_view
 
 from ._spectral import knn_heat_graph, spectral_clustering
 
@@ -115,17 +116,14 @@ class DMFMVCConfig:
     dtype: Literal["float32", "float64"] = "float32"
     init: Literal["kmeans", "svd_lp"] = "kmeans"
 
+    constraints: ClassVar[Constraints] = {
+        "layers": All((Length(1), AT_LEAST_ONE)), "graph_k": AT_LEAST_ONE, "gamma": POSITIVE, "beta": NON_NEGATIVE,
+        "max_iter": AT_LEAST_ONE, "pretrain_iter": AT_LEAST_ONE, "tol": NON_NEGATIVE}
+
     def __post_init__(self) -> None:
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if self.init not in ("kmeans", "svd_lp"):
-            raise ValueError(f"init must be kmeans or svd_lp, got {self.init!r}")
-        if not self.layers or min(self.layers) < 1:
-            raise ValueError("layers must list at least one positive layer size, e.g. 100,50")
-        if self.gamma <= 0 or self.gamma == 1:
-            raise ValueError(f"gamma must be > 0 and != 1 (weight exponent 1/(1-gamma)), got {self.gamma}")
-        if self.graph_k < 1 or self.max_iter < 1 or self.pretrain_iter < 1:
-            raise ValueError("graph_k, max_iter and pretrain_iter must be at least 1")
+        if self.gamma == 1:
+            raise ValueError("gamma must be != 1 (the weight exponent is 1/(1-gamma))")
+
 
 
 def _pos(a: np.ndarray) -> np.ndarray:
@@ -255,7 +253,7 @@ class DMFMVC(Method):
     """Deep semi-NMF multi-view clustering (Zhao et al., AAAI 2017); see the module docstring."""
 
     Config = DMFMVCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"layers": [20, 10], "max_iter": 10, "pretrain_iter": 10}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -285,7 +283,7 @@ class DMFMVC(Method):
         history: list[dict[str, float]] = []
         previous = np.inf
         converged = False
-        for _ in track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
+        for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
             numer, denom = np.zeros_like(h_m), np.zeros_like(h_m)
             weights = alpha ** cfg.gamma
             psis = []
@@ -316,7 +314,7 @@ class DMFMVC(Method):
         graph = knn_heat_graph(embedding, min(cfg.graph_k, n - 1))
         n_components = connected_components(graph, directed=False)[0]
         labels, _ = spectral_clustering(graph, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding, history=history,
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
                                "converged": float(converged), "graph_components": float(n_components)})
 

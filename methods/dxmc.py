@@ -34,8 +34,8 @@ steps); a set of 2000 samples gets 60 steps and one of 210 gets 20, where the he
 from trained: raise ``epochs`` on small sets.
 
 Views: DXMC is a two-modality method. ``views`` picks them with the rule of the other two-view
-baselines (:func:`._twoview.select_views`): ``auto`` takes the views named image and text when both
-exist, else the first two; ``"a,b"`` names or indexes them. The first plays the image role (its head
+methods (:mod:`._views`): ``auto`` takes the views named image and text when both exist, else the
+first two; ``"a,b"`` names or indexes them. The first plays the image role (its head
 gives the labels), the second the text role; with more than two views the others are not used
 (handwritten: fac + fou; msrc_v1: cm + hog under ``auto``). Missing views are not read (the runner
 imputes them).
@@ -49,12 +49,12 @@ Deviations from the paper and reference, with reasons:
 2. Inputs. In both the heads sit on frozen inputs (nothing beneath them is trained): there CLIP
    embeddings, here the views' features. The reference L2-normalises its CLIP embeddings; benchmark
    views are heterogeneous hand-made features, so each view is first normalised per feature
-   (``input_norm``, default ``auto``: TF-IDF + L2 for term counts, z-score otherwise, as the other
+   (``normalization``, default ``auto``: TF-IDF + L2 for term counts, z-score otherwise, as the other
    two-view baselines), then each row is L2-normalised as in the reference; the neighbour search is
    the reference's inner product on these unit rows (exact, as its flat faiss index).
 3. Batches. The reference drops the last incomplete batch of 512; a set smaller than 512 (msrc_v1,
    210 samples) would get no batch at all. Here each epoch splits the samples into max(1, n // 512)
-   near-equal batches (:func:`._twoview.batches`), so every sample is used and batches hold 512 to
+   near-equal batches (:func:`._torch_ops.batches`), so every sample is used and batches hold 512 to
    1023 samples (all of them when n < 512).
 4. ``n_neighbors`` is capped at n - 1. The reference's 50 is kept even on small sets, where it exceeds
    the class size (msrc_v1: 30 per class), so many drawn neighbours cross classes there.
@@ -64,22 +64,25 @@ Deviations from the paper and reference, with reasons:
    therefore 0.0 (no convergence test is made).
 
 ``history``: per epoch the batch means of ``cluster`` (both C terms), ``instance``, ``entropy``
-(H_I + H_T) and ``loss``; ``label_history``: the labels after every epoch. ``embedding``: the image
-head's assignments (n x K).
+(H_I + H_T) and ``loss``; ``label_history``: the labels after every epoch. ``device``: where the
+heads train (:mod:`mvbench.accelerator`); the initial weights, neighbour draws and batch order come
+from CPU generators on every device.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-
+from typing import ClassVar
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
+from mvbench.accelerator import Device
 from mvbench.data import MultiViewDataset
+from mvbench.data.preprocessing import Normalization
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.progress import track
 
-from ._twoview import InputNorm, prepare_view, select_views
+from ._views import prepare_view, two_views
 
 if TYPE_CHECKING:  # torch loads when a fit starts, not when the method is listed
     import torch
@@ -93,7 +96,7 @@ class DXMCConfig:
     """Reference defaults (Regan-Zhang/DXMC, data sets with up to 200 clusters)."""
 
     views: str = "auto"
-    input_norm: InputNorm = "auto"
+    normalization: Normalization = "auto"
     n_neighbors: int = 50
     instance_dim: int = 1024
     cluster_temperature: float = 0.5
@@ -102,12 +105,11 @@ class DXMCConfig:
     lr: float = 1e-3
     batch_size: int = 512
     epochs: int = 20
+    device: Device = "auto"
 
-    def __post_init__(self) -> None:
-        if min(self.n_neighbors, self.instance_dim, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("n_neighbors, instance_dim and epochs must be >= 1 and batch_size >= 2")
-        if min(self.cluster_temperature, self.instance_temperature, self.lr) <= 0 or self.entropy_weight < 0:
-            raise ValueError("temperatures and lr must be > 0, entropy_weight >= 0")
+    constraints: ClassVar[Constraints] = {
+        "n_neighbors": AT_LEAST_ONE, "instance_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "cluster_temperature": POSITIVE, "instance_temperature": POSITIVE, "lr": POSITIVE, "entropy_weight": NON_NEGATIVE}
 
 
 # -- losses ----------------------------------------------------------------------------------------
@@ -121,8 +123,8 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float, normalize: boo
     z = torch.cat([a, b])
     if normalize:
         z = F.normalize(z, dim=1)
-    sim = (z @ z.T / temperature).masked_fill(torch.eye(2 * m, dtype=torch.bool), float("-inf"))
-    positives = torch.cat([torch.arange(m, 2 * m), torch.arange(m)])
+    sim = (z @ z.T / temperature).masked_fill(torch.eye(2 * m, dtype=torch.bool, device=z.device), float("-inf"))
+    positives = torch.cat([torch.arange(m, 2 * m), torch.arange(m)]).to(z.device)
     return F.cross_entropy(sim, positives)
 
 
@@ -179,36 +181,39 @@ def nearest_neighbors(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tenso
     out = []
     for start in range(0, len(x), chunk):
         sim = x[start:start + chunk] @ x.T
-        rows = torch.arange(sim.shape[0])
+        rows = torch.arange(sim.shape[0], device=x.device)
         sim[rows, rows + start] = float("-inf")
         out.append(sim.topk(k, dim=1).indices)
     return torch.cat(out)
 
 
-def unit_rows(x: np.ndarray) -> torch.Tensor:
-    """Rows scaled to unit L2 norm (zero rows stay zero), as a float32 tensor."""
+def unit_rows(x: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """Rows scaled to unit L2 norm (zero rows stay zero), as a float32 tensor on ``device``."""
     import torch
     import torch.nn.functional as F
 
-    return F.normalize(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), dim=1)
+    return F.normalize(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device), dim=1)
 
 
 class DXMC(Method):
     """DXMC (Zhang, Li, Huang 2024): cluster- and instance-level cross-modal contrast + entropy; see module doc."""
 
     Config = DXMCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=2, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=2)
     quick_params = {"instance_dim": 32, "n_neighbors": 5, "batch_size": 32, "epochs": 30}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
         from torch import nn
 
+        from mvbench.accelerator import resolve_device
+
         from ._torch_ops import batches, encode, seeded
 
         cfg = self.config
-        iv, tv = select_views(data, cfg.views)
-        x, t = (unit_rows(prepare_view(data, v, cfg.input_norm)) for v in (iv, tv))
+        device = resolve_device(cfg.device)
+        iv, tv = two_views(data, cfg.views)
+        x, t = (unit_rows(prepare_view(data, v, cfg.normalization), device) for v in (iv, tv))
         n = len(x)
         k_nn = min(cfg.n_neighbors, n - 1)
         if k_nn < 1:
@@ -221,16 +226,17 @@ class DXMC(Method):
             g_image, g_text = cluster_head(x.shape[1], n_clusters), cluster_head(t.shape[1], n_clusters)
             f_image = instance_head(x.shape[1], cfg.instance_dim)
             f_text = instance_head(t.shape[1], cfg.instance_dim)
-            heads = nn.ModuleList([g_image, g_text, f_image, f_text])
+            heads = nn.ModuleList([g_image, g_text, f_image, f_text]).to(device)
             opt = torch.optim.Adam(heads.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-            rows = torch.arange(n)
-            for _ in track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
+            rows = torch.arange(n, device=device)
+            for _ in self.context.track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
                 heads.train()
-                a = nbr_image[rows, torch.randint(k_nn, (n,), generator=gen)]
-                b = nbr_text[rows, torch.randint(k_nn, (n,), generator=gen)]
+                a = nbr_image[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]
+                b = nbr_text[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]
                 sums: dict[str, float] = {}
                 parts = batches(n, cfg.batch_size, gen)
                 for idx in parts:
+                    idx = idx.to(device)
                     terms = dxmc_terms(g_image(x[idx]), g_text(t[idx]), g_image(x[a[idx]]), g_text(t[b[idx]]),
                                        f_image(x[idx]), f_text(t[idx]), cfg)
                     opt.zero_grad()
@@ -240,12 +246,12 @@ class DXMC(Method):
                     for key, val in terms.items():
                         sums[key] = sums.get(key, 0.0) + float(val.detach())
                 history.append({key: s / len(parts) for key, s in sums.items()})
-                label_history.append(encode(g_image, x).argmax(1).numpy().astype(np.int64))
-        assignments = encode(g_image, x)
+                label_history.append(encode(g_image, x).argmax(1).cpu().numpy().astype(np.int64))
+        assignments = encode(g_image, x).cpu()
         info = {"iterations": float(cfg.epochs), "max_iterations": float(cfg.epochs), "converged": 0.0,
                 "steps": float(steps), "n_neighbors": float(k_nn), "image_view": float(iv), "text_view": float(tv)}
-        return FitResult(labels=assignments.argmax(1).numpy().astype(np.int64), embedding=assignments.numpy(),
-                         history=history, label_history=label_history, info=info)
+        return FitResult(labels=assignments.argmax(1).numpy().astype(np.int64), history=history,
+                         label_history=label_history, info=info)
 
     @classmethod
     def memory_estimate(cls, config: DXMCConfig, n_samples: int, view_dims: list[int]) -> int:

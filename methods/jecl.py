@@ -18,28 +18,32 @@ Defaults lambda = 0.5, beta = 0.1, gamma = 0.1 (the poster's). Choices the poste
 all hyper-parameters (shared with DEC, see :class:`.deep_clustering.DeepClusteringConfig`): the
 pretraining schedule (``pretrain_*``), SGD lr 0.01 momentum 0.9 batch 256 (DEC's), target refresh
 every ``update_interval`` iterations (at most one epoch), stop at ``tol`` label change or
-``max_epochs``, per-view input ``normalization`` (z-scoring by default: see benchmarks/jecl.md).
+``max_epochs``, per-view input ``normalization`` (z-scoring by default: see benchmarks/jecl.md), and
+the ``device`` (``auto``: CUDA when present).
 
 Missing captions (the method reads the mask): a point without text takes p_i = target(q)_i
 (lambda = 1 for it) and contributes only KL(p_i || q_i) and the image regulariser; the text encoder
 and text centroids train on captioned points only. Final labels: argmax_j of
 lambda * q_ij + (1 - lambda) * r_ij where text is present, argmax_j q_ij otherwise.
 
-Views: ``views="auto"`` takes the views named ``image`` and ``text`` when present, else the first
-two; a comma-separated list of names or indices picks others. With more than two views (a
-generalisation, the image-text pair being the paper's case) there is one encoder per view, the first
-view weighs lambda and the others share 1 - lambda, every view is aligned to the first, and the
-alignment term sums JS over all pairs. Pretraining uses the runner's method-independent
-``data_seed`` (the ``seed`` argument outside the runner), so all variants share cached autoencoders.
+Views: ``views="auto"`` takes the image and text views when present, else the first two, by the
+rule every method shares (:mod:`._views`); a comma-separated list of names or indices picks others.
+With more than two views (a generalisation, the image-text pair being the paper's case) there is one
+encoder per view, the first view weighs lambda and the others share 1 - lambda, every view is
+aligned to the first, and the alignment term sums JS over all pairs. Pretraining uses the run
+context's shared seed (the ``seed`` argument outside a grid), so all variants share cached
+autoencoders.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
+from mvbench.method import Capabilities, FitResult
 
-from .deep_clustering import QUICK_PARAMS, DeepClusteringConfig, deep_cluster, prepare_view
+from ._deep_base import DeepClusteringMethod
+from ._views import choose_views, prepare_view
+from .deep_clustering import DeepClusteringConfig
 
 
 @dataclass
@@ -71,37 +75,27 @@ class NoAlignRegConfig(JECLConfig):
     gamma: float = 0.0
 
 
-def choose_views(data: MultiViewDataset, spec: str) -> list[int]:
-    """View indices from ``auto`` or a comma-separated list of names/indices."""
-    if spec == "auto":
-        if "image" in data.view_names and "text" in data.view_names:
-            return [data.view_index("image"), data.view_index("text")]
-        return list(range(min(2, data.n_views)))
-    return data.view_indices(spec)
-
-
-class JECL(Method):
+class JECL(DeepClusteringMethod):
     """JECL (full model): KL to the joint target + gamma * JS alignment + beta * balance regulariser."""
 
     Config = JECLConfig
-    capabilities = Capabilities(handles_missing=True, min_views=2, stochastic=True)
-    quick_params = dict(QUICK_PARAMS)
+    capabilities = Capabilities(handles_missing=True, min_views=2)
 
-    def check_data(self, data: MultiViewDataset) -> None:
-        super().check_data(data)
-        if len(choose_views(data, self.config.views)) < 2:
+    def chosen_views(self, data: MultiViewDataset) -> list[int]:
+        views = choose_views(data, self.config.views)
+        if len(views) < 2:
             raise ValueError(f"views={self.config.views!r} names one view; JECL clusters two or more")
+        return views
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config
-        views = choose_views(data, cfg.views)
+        views = self.chosen_views(data)
         observed = [data.mask[:, v] for v in views]
-        xs = [prepare_view(data.view(v), o, cfg.normalization) for v, o in zip(views, observed)]
+        xs = [prepare_view(data, v, cfg.normalization)[o] for v, o in zip(views, observed)]
         names = [data.view_names[v] for v in views]
         rest = (1.0 - cfg.lam) / max(len(views) - 1, 1)
         weights = [cfg.lam] + [rest] * (len(views) - 1)
-        pretrain_seed = seed if self.data_seed is None else self.data_seed
-        return deep_cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, cfg, n_clusters, seed, pretrain_seed)
+        return self.cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, n_clusters, seed)
 
 
 class JECLNoAlign(JECL):

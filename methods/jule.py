@@ -66,15 +66,15 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from mvbench.accelerator import Device
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
+from mvbench.data.preprocessing import Normalization, normalize_view
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
 
 if TYPE_CHECKING:  # torch and scipy load when a fit starts, not when the method is listed
     import torch
@@ -111,16 +111,14 @@ class JULEConfig:
     margin: float = 0.2
     positive_weight: float = 1.0  # gamma of the weighted triplet loss
     n_negatives: int = 20
+    device: Device = "auto"  # where the embedder trains (the sample graph and agglomeration stay on the CPU)
 
-    def __post_init__(self) -> None:
-        if self.k_s < 1 or self.k_c < 1 or self.kc_min_clusters < 0 or self.embedding_dim < 1:
-            raise ValueError("k_s, k_c and embedding_dim must be >= 1, kc_min_clusters >= 0")
-        if not 0 < self.eta <= 1:
-            raise ValueError("eta must be in (0, 1]")
-        if self.epochs_per_period < 1 or self.max_epochs < 0 or self.batch_size < 2 or self.n_negatives < 1:
-            raise ValueError("epochs_per_period and n_negatives must be >= 1, batch_size >= 2, max_epochs >= 0")
-        if self.lr <= 0 or self.margin < 0 or self.positive_weight <= 0 or any(h < 1 for h in self.hidden):
-            raise ValueError("lr and positive_weight must be > 0, margin >= 0, hidden sizes >= 1")
+    constraints: ClassVar[Constraints] = {
+        "k_s": AT_LEAST_ONE, "k_c": AT_LEAST_ONE, "kc_min_clusters": NON_NEGATIVE, "embedding_dim": AT_LEAST_ONE,
+        "eta": Interval(0, 1, "right"), "epochs_per_period": AT_LEAST_ONE, "max_epochs": NON_NEGATIVE,
+        "batch_size": Interval(2), "n_negatives": AT_LEAST_ONE, "lr": POSITIVE, "margin": NON_NEGATIVE,
+        "positive_weight": POSITIVE, "hidden": AT_LEAST_ONE}
+
 
 
 # -- sample graph and initial clusters ------------------------------------------------------------------
@@ -367,7 +365,7 @@ def triplet_loss(z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: flo
     if len(anchor) == 0:
         return None
     candidates = ~same[anchor]  # negatives allowed for each pair
-    keys = torch.rand(candidates.shape, generator=gen).masked_fill(~candidates, 2.0)
+    keys = torch.rand(candidates.shape, generator=gen).to(z.device).masked_fill(~candidates, 2.0)
     negative = keys.topk(min(n_negatives, len(y)), dim=1, largest=False).indices  # random distinct picks
     valid = candidates.gather(1, negative)
     if not valid.any():
@@ -382,7 +380,7 @@ def embed(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
 
     net.eval()
     with torch.no_grad():
-        return torch.cat([net(chunk) for chunk in x.split(batch)]).numpy()
+        return torch.cat([net(chunk) for chunk in x.split(batch)]).cpu().numpy()
 
 
 def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, labels: np.ndarray, cfg: JULEConfig,
@@ -391,10 +389,11 @@ def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, la
     import torch
 
     net.train()
-    y = torch.from_numpy(labels)
+    y = torch.from_numpy(labels).to(x.device)
     losses, counts = [], []
     for _ in range(cfg.epochs_per_period):
         for idx in torch.randperm(len(x), generator=gen).split(cfg.batch_size):
+            idx = idx.to(x.device)
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * (1 + cfg.lr_gamma * step) ** -cfg.lr_power
             step += 1
@@ -422,7 +421,7 @@ class JULE(Method):
     alternated in partially unrolled periods; an MLP over the concatenated views replaces the CNN."""
 
     Config = JULEConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"hidden": [32], "embedding_dim": 16, "epochs_per_period": 2, "k_s": 10}
 
     @classmethod
@@ -440,16 +439,19 @@ class JULE(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
 
+        from mvbench.accelerator import resolve_device
+
         cfg = self.config
+        device = resolve_device(cfg.device)
         views = [normalize_view(data.view(v), cfg.normalization, data.mask[:, v])
                  for v in data.view_indices(cfg.views)]
         if cfg.balance_views:
             views = [v / np.sqrt(max(float(v.var(axis=0).sum()), 1e-12)) for v in views]
         x_np = np.hstack(views).astype(np.float32, copy=False)
         del views
-        x = torch.from_numpy(x_np)
+        x = torch.from_numpy(x_np).to(device)
         gen = torch.Generator().manual_seed(int(seed))
-        net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen)
+        net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen).to(device)
         opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
         # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass
@@ -458,7 +460,7 @@ class JULE(Method):
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0
         max_periods = cfg.max_epochs // cfg.epochs_per_period + 1
-        for _ in track(range(max_periods), total=max_periods, description="JULE periods"):
+        for _ in self.context.track(range(max_periods), total=max_periods, description="JULE periods"):
             entry = {"n_clusters": facts["n_clusters"], "isolated_merged": facts.get("isolated_merged", 0.0)}
             history.append(entry)
             if facts["n_clusters"] <= n_clusters or epochs >= cfg.max_epochs:
@@ -473,4 +475,4 @@ class JULE(Method):
         info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
                 "epochs": float(epochs), "initial_clusters": initial, "final_pass_periods": float(final_periods),
                 "final_clusters": float(final.max() + 1)}
-        return FitResult(labels=final.astype(np.int64), embedding=features, history=history, info=info)
+        return FitResult(labels=final.astype(np.int64), history=history, info=info)

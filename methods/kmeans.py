@@ -10,12 +10,14 @@ whatever their dimension), then concatenates them. Neither reads the missing-vie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, Constraints
 from mvbench.data import MultiViewDataset
+from mvbench.data.preprocessing import Normalization, normalize_view
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
 
 
 @dataclass
@@ -24,9 +26,7 @@ class KMeansConfig:
     n_init: int = 10
     max_iter: int = 300
 
-    def __post_init__(self) -> None:
-        if self.n_init < 1 or self.max_iter < 1:
-            raise ValueError("n_init and max_iter must be at least 1")
+    constraints: ClassVar[Constraints] = {"n_init": AT_LEAST_ONE, "max_iter": AT_LEAST_ONE}
 
 
 @dataclass
@@ -62,7 +62,7 @@ class KMeansSingleView(Method):
     """K-means on one view (the table's "ResNet-50 + KM" and "Doc2Vec + KM" rows)."""
 
     Config = SingleViewConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
@@ -76,24 +76,27 @@ class KMeansSingleView(Method):
         index = self.view_index(data)
         x = normalize_view(data.view(index), self.config.normalization, data.mask[:, index])
         labels, info = kmeans_fit(x, n_clusters, self.config, seed)
-        return FitResult(labels=labels, embedding=x, info=info)
+        return FitResult(labels=labels, info=info)
 
 
 class KMeansConcat(Method):
     """K-means on the concatenation of the normalised views (all by default; the table's "Concat + KM" row)."""
 
     Config = ConcatConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
         data.view_indices(self.config.views)
 
-    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+    def features(self, data: MultiViewDataset) -> np.ndarray:
+        """The matrix clustered: the normalised (and balanced) views side by side."""
         views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
                  for v in data.view_indices(self.config.views)]
         if self.config.balance_views:
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
-        x = np.hstack(views)
-        labels, info = kmeans_fit(x, n_clusters, self.config, seed)
-        return FitResult(labels=labels, embedding=x, info=info)
+        return np.hstack(views)
+
+    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
+        labels, info = kmeans_fit(self.features(data), n_clusters, self.config, seed)
+        return FitResult(labels=labels, info=info)

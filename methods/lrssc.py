@@ -44,14 +44,15 @@ from __future__ import annotations
 
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 from typing import Literal
 
 import numpy as np
 
+from mvbench.config import NON_NEGATIVE, POSITIVE, All, Constraints, Interval, Length
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
-from mvbench.preprocessing import Normalization, normalize_view
-from mvbench.progress import track
+from mvbench.data.preprocessing import Normalization, normalize_view
 
 from ._spectral import spectral_clustering
 
@@ -75,13 +76,13 @@ class LRSSCConfig:
     dtype: Literal["float32", "float64"] = "float32"
     normalization: Normalization = "l2"
 
+    #: lambdas: low-rank, sparsity and consensus weights; max_iter 0: the reference's 300 (pairwise) / 100 (centroid).
+    constraints: ClassVar[Constraints] = {"lambdas": All((Length(3, 3), NON_NEGATIVE)), "mu": POSITIVE,
+                                          "rho": Interval(1), "tol": NON_NEGATIVE, "max_iter": NON_NEGATIVE}
+
     def __post_init__(self) -> None:
-        if len(self.lambdas) != 3 or min(self.lambdas) < 0:
-            raise ValueError("lambdas must be 3 non-negative numbers: low-rank, sparsity, consensus")
-        if self.mu <= 0 or self.rho < 1 or self.mu_max < self.mu:
-            raise ValueError("need mu > 0, rho >= 1 and mu_max >= mu")
-        if self.max_iter < 0:
-            raise ValueError("max_iter must be >= 0 (0: the reference's 300 pairwise / 100 centroid)")
+        if self.mu_max < self.mu:
+            raise ValueError(f"mu_max ({self.mu_max}) must be >= mu ({self.mu})")
 
 
 def soft_threshold(x: np.ndarray, t: float) -> np.ndarray:
@@ -102,7 +103,7 @@ class LRSSC(Method):
     """Multi-view low-rank sparse subspace clustering (Brbić & Kopriva 2018); see the module docstring."""
 
     Config = LRSSCConfig
-    capabilities = Capabilities(handles_missing=False, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=False, min_views=1)
     quick_params = {"max_iter": 15}
 
     @classmethod
@@ -133,7 +134,7 @@ class LRSSC(Method):
         mu = cfg.mu
         history: list[dict[str, float]] = []
         converged = False
-        for _ in track(range(max_iter), total=max_iter, description="lrssc"):
+        for _ in self.context.track(range(max_iter), total=max_iter, description="lrssc"):
             total = sum(c2) if cfg.variant == "pairwise" else None
             weight = 2.0 * lam * (n_views - 1 if cfg.variant == "pairwise" else 1)
             residual = change = 0.0
@@ -169,7 +170,7 @@ class LRSSC(Method):
         del a, c1, c2, c3, l2, l3, l4, bases
         affinity = np.abs(coefficients)
         affinity += affinity.T
-        labels, embedding = spectral_clustering(affinity, n_clusters, seed)
-        return FitResult(labels=labels, embedding=embedding.astype(np.float32), history=history,
+        labels, _ = spectral_clustering(affinity, n_clusters, seed)
+        return FitResult(labels=labels, history=history,
                          info={"iterations": float(len(history)), "max_iterations": float(max_iter),
                                "converged": float(converged)})

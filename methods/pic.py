@@ -43,9 +43,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, Constraints
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult, Method
 
@@ -58,13 +60,7 @@ class PICConfig:
     beta: float = 0.1
     n_init: int = 10
 
-    def __post_init__(self) -> None:
-        if self.n_neighbors < 1:
-            raise ValueError("n_neighbors must be at least 1")
-        if self.beta < 0:
-            raise ValueError("beta must be >= 0")
-        if self.n_init < 1:
-            raise ValueError("n_init must be at least 1")
+    constraints: ClassVar[Constraints] = {"n_neighbors": AT_LEAST_ONE, "beta": NON_NEGATIVE, "n_init": AT_LEAST_ONE}
 
 
 def zscore_rows(x: np.ndarray) -> np.ndarray:
@@ -195,7 +191,7 @@ class PIC(Method):
 
     name = "pic"
     Config = PICConfig
-    capabilities = Capabilities(handles_missing=True, min_views=1, stochastic=True)
+    capabilities = Capabilities(handles_missing=True, min_views=1)
     quick_params = {"n_init": 3}
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
@@ -236,7 +232,7 @@ class PIC(Method):
         km = KMeans(n_clusters=k, n_init=self.config.n_init, random_state=seed)
         labels = km.fit_predict(embedding).astype(np.int64)
         info = {f"weight_{name}": float(w) for name, w in zip(data.view_names, weights)}
-        return FitResult(labels=labels, embedding=embedding.astype(np.float32), info=info)
+        return FitResult(labels=labels, info=info)
 
     @classmethod
     def memory_estimate(cls, config: PICConfig, n_samples: int, view_dims: list[int]) -> int:

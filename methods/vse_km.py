@@ -19,7 +19,7 @@ Deviations: (1) the text encoder is an MLP on pre-extracted text features (one h
 ``text_hidden`` ReLU units, then a linear map to the joint space) instead of the paper's LSTM/GRU
 over word vectors, because the benchmark views are fixed-length feature vectors, not token
 sequences. (2) No validation-based early stopping (clustering has no held-out pairs): a fixed
-number of epochs. (3) Input normalisation per view (``input_norm``, default ``auto``: TF-IDF + L2
+number of epochs. (3) Input normalisation per view (``normalization``, default ``auto``: TF-IDF + L2
 for term-count views, z-score otherwise). (4) With datasets whose views are not image and text, view
 ``views[0]`` takes the linear (image) branch and ``views[1]`` the MLP (text) branch.
 
@@ -30,16 +30,13 @@ per epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mvbench.data import MultiViewDataset
-from mvbench.method import FitResult
-from mvbench.progress import track
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 
 from ._twoview import TwoViewConfig, TwoViewMethod, pick_embedding
-from .kmeans import KMeansConfig, kmeans_labels
 
 if TYPE_CHECKING:
     import torch
@@ -56,11 +53,9 @@ class VSEConfig(TwoViewConfig):
     epochs: int = 15
     grad_clip: float = 2.0
 
-    def __post_init__(self) -> None:
-        if min(self.dim, self.text_hidden, self.epochs) < 1 or self.batch_size < 2:
-            raise ValueError("dim, text_hidden and epochs must be >= 1 and batch_size >= 2")
-        if self.margin < 0 or self.lr <= 0:
-            raise ValueError("margin must be >= 0 and lr > 0")
+    constraints: ClassVar[Constraints] = {
+        "dim": AT_LEAST_ONE, "text_hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
+        "margin": NON_NEGATIVE, "lr": POSITIVE, "grad_clip": POSITIVE}
 
 
 class VSEKMeans(TwoViewMethod):
@@ -69,41 +64,34 @@ class VSEKMeans(TwoViewMethod):
     Config = VSEConfig
     quick_params = {"dim": 16, "text_hidden": 32, "epochs": 5, "batch_size": 50, "n_init": 3}
 
-    def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
-        import torch
+    @property
+    def grad_clip(self) -> float:
+        return self.config.grad_clip
+
+    def build(self, n: int, d1: int, d2: int) -> list[nn.Module]:
+        """Image: a linear map; text: an MLP with one ReLU hidden layer; both outputs L2-normalised."""
         from torch import nn
 
-        from ._torch_ops import L2Normalized, batches, hinge_ranking, mlp, seeded
+        from ._torch_ops import L2Normalized, mlp
 
         c = self.config
-        x1, x2 = self.two_views(data)
-        km = self.kmeans_config()
-        history, label_history = [], []
-        with seeded(seed) as gen:
-            image = L2Normalized(nn.Linear(x1.shape[1], c.dim))
-            text = L2Normalized(mlp([x2.shape[1], c.text_hidden, c.dim], nn.ReLU, batchnorm=False))
-            params = [*image.parameters(), *text.parameters()]
-            opt = torch.optim.Adam(params, lr=c.lr)
-            for _ in track(range(c.epochs), total=c.epochs, description="vse"):
-                image.train(), text.train()
-                losses = []
-                for idx in batches(len(x1), c.batch_size, gen):
-                    loss = hinge_ranking(image(x1[idx]) @ text(x2[idx]).T, c.margin, directions=2)
-                    opt.zero_grad()
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(params, c.grad_clip)
-                    opt.step()
-                    losses.append(loss.item())
-                history.append({"loss": float(np.mean(losses))})
-                if c.record_labels:
-                    label_history.append(self._cluster(image, text, x1, x2, n_clusters, km, seed)[0])
-        labels, z = self._cluster(image, text, x1, x2, n_clusters, km, seed)
-        return FitResult(labels=labels, embedding=z, history=history, label_history=label_history,
-                         info={"epochs": c.epochs})
+        image = L2Normalized(nn.Linear(d1, c.dim))
+        return [image, L2Normalized(mlp([d2, c.text_hidden, c.dim], nn.ReLU, batchnorm=False))]
 
-    def _cluster(self, image: nn.Module, text: nn.Module, x1: torch.Tensor, x2: torch.Tensor, k: int,
-                 km: KMeansConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    def optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+        import torch
+
+        return torch.optim.Adam(params, lr=self.config.lr)
+
+    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
+        from ._torch_ops import hinge_ranking
+
+        loss = hinge_ranking(nets[0](b1) @ nets[1](b2).T, self.config.margin, directions=2)
+        return loss, {"loss": loss.item()}
+
+    def embed(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor) -> np.ndarray:
         from ._torch_ops import encode
 
-        z = pick_embedding(encode(image, x1).numpy(), encode(text, x2).numpy(), self.config.embedding)
-        return kmeans_labels(z, k, km, seed), z
+        z0, z1 = (encode(net, x).cpu().numpy() for net, x in zip(nets, (x1, x2)))
+        return pick_embedding(z0, z1, self.config.embedding)

@@ -1,4 +1,4 @@
 """``python -m mvbench`` runs the command line."""
-from .cli import main
+from mvbench.cli import main
 
 main()

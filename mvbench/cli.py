@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from .schema import DEFAULT_METRICS, FORMATS
+from mvbench.record.schema import DEFAULT_METRICS, FORMATS
 
 # Heavy modules (numpy, pandas, h5py, MLflow, the plugins) are imported inside the commands that
 # need them, so that `mvbench --help` and `mvbench list` start fast.
@@ -25,27 +25,27 @@ class CliError(click.ClickException):
     exit_code = 2
 
 
-def _use_data_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """``--data-dir`` applies to the whole process (feature caches, worker processes) via the env."""
-    if value:
-        os.environ["MVBENCH_DATA_DIR"] = str(Path(value).expanduser().resolve())
-    return value
+def _data_paths(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--data-dir`` (else the environment, else the default) as the invocation's :class:`DataPaths`."""
+    from mvbench.data.sources import DataPaths
+
+    return DataPaths.resolve(value)
 
 
 def data_dir_option(help_text: str = "Folder of prepared datasets (default: $MVBENCH_DATA_DIR or "
                                      "~/.local/share/mvbench).") -> Any:
-    return click.option("--data-dir", callback=_use_data_dir, help=help_text)
+    return click.option("--data-dir", "paths", callback=_data_paths, help=help_text)
 
 
 def usage_errors() -> tuple[type[BaseException], ...]:
     """The exception types that mean bad input (one line, exit status 2), not a bug."""
-    from .conditions import ConditionError
-    from .data import DataValidationError
-    from .grid import GridError
-    from .method import ConfigError
-    from .registry import BrokenPluginError, UnknownNameError
-    from .sources import DatasetNameError, DatasetUnavailableError
-    from .tracking import TrackingError
+    from mvbench.data.conditions import ConditionError
+    from mvbench.data.model import DataValidationError
+    from mvbench.run.grid import GridError
+    from mvbench.config import ConfigError
+    from mvbench.registry import BrokenPluginError, UnknownNameError
+    from mvbench.data.sources import DatasetNameError, DatasetUnavailableError
+    from mvbench.record.tracking import TrackingError
 
     return (UnknownNameError, BrokenPluginError, ConfigError, ConditionError, GridError, DataValidationError,
             DatasetUnavailableError, DatasetNameError, TrackingError)
@@ -87,11 +87,11 @@ def parse_floats(value: str, option: str) -> list[float]:
         raise CliError(f"{option} takes numbers separated by commas, got {value!r}") from None
 
 
-def build_config(config_file: str | None, methods: str | None, datasets: str | None, missing_rate: str | None,
+def grid_config(config_file: str | None, methods: str | None, datasets: str | None, missing_rate: str | None,
                  missing_view: str | None, subsample: str | None, seeds: int | None, experiment: str | None,
                  imputation: str | None, params: tuple[str, ...]) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
-    from .grid import DEFAULT_CONFIG, load_config
+    from mvbench.run.grid import DEFAULT_CONFIG, load_config
 
     grid_options = any(v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds))
     if config_file:
@@ -120,6 +120,21 @@ def build_config(config_file: str | None, methods: str | None, datasets: str | N
     for item in params:
         apply_param(config, item)
     return config
+
+
+def choose_executor(config: dict[str, Any], executor: str | None, ray_address: str | None,
+                    workers: int | None) -> tuple[str, str | None]:
+    """The executor kind and Ray address from the options, else the grid YAML (``executor:``,
+    ``ray_address:``); refuses combinations that cannot mean what they say."""
+    kind = executor or str(config.get("executor", "local"))
+    if kind not in ("local", "ray"):
+        raise CliError(f"executor {kind!r} in the config: use local or ray")
+    address = ray_address or config.get("ray_address")
+    if kind != "ray" and address:
+        raise CliError("--ray-address needs --executor ray")
+    if kind == "ray" and workers:
+        raise CliError("--workers sizes the local executor; with --executor ray the cluster's CPUs decide")
+    return kind, (str(address) if address else None)
 
 
 def apply_param(config: dict[str, Any], item: str) -> None:
@@ -154,6 +169,10 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
+@click.option("--executor", type=click.Choice(["local", "ray"]),
+              help="local: this machine (serial, or --workers processes); ray: Ray tasks (default local).")
+@click.option("--ray-address", help="Ray cluster to join with --executor ray, e.g. HEAD:6379 (default: start a "
+                                    "local Ray instance).")
 @click.option("--config", "config_file", type=str, help="YAML grid config (see docs); CLI options override it.")
 @click.option("--param", "params", multiple=True,
               help="METHOD.KEY=VALUE hyper-parameter (a YAML list sweeps), or DATASET.views=[a,b] (a view subset).")
@@ -163,23 +182,27 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, tracking_uri, workers,
-        config_file, params, imputation, data_dir, memory_limit, force, no_progress) -> int:
+        executor, ray_address, config_file, params, imputation, paths, memory_limit, force, no_progress) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
-    from .grid import spec_from_config
-    from .report import aggregate, render, runs_frame
-    from .runner import plan, run_grid
-    from .tracking import Tracker, resolve_uri
+    from mvbench.run.grid import spec_from_config
+    from mvbench.report.tables import aggregate, render, runs_frame
+    from mvbench.run.executors import make_executor
+    from mvbench.run.planning import plan
+    from mvbench.run.runner import crashed_result, run_grid
+    from mvbench.record.tracking import Tracker, resolve_uri
 
-    config = build_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
+    config = grid_config(config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment,
                           imputation, params)
     spec = spec_from_config(config)
+    kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
-    grid = plan(spec, data_dir, limit)
+    runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
+    grid = plan(spec, paths, limit)
     tracker = Tracker(tracking_uri, spec.experiment)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = run_grid(grid, tracker, workers=workers, force=force, command=command, config=config,
-                       show_progress=not no_progress)
+                       show_progress=not no_progress, executor=runner)
     counts = outcome.counts
     if outcome.skipped_done:
         click.echo(f"{outcome.skipped_done} of {len(grid.cells)} cells already finished in experiment "
@@ -222,13 +245,14 @@ def run(methods, datasets, missing_rate, missing_view, subsample, seeds, experim
 def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir,
            log_report) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
-    from .report import RUN_COLUMNS, aggregate, render, runs_frame, significance_text
-    from .tracking import Tracker
+    from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
+    from mvbench.report.tables import aggregate, render, runs_frame, significance_text
+    from mvbench.record.tracking import Tracker
 
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
     frame = runs_frame(tracker)
-    logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith(("param:", "train/")))
+    logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX)))
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
         raise CliError(f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
@@ -236,26 +260,26 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     parents = tracker.parent_runs()
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
-    full = None
+    full: Any = None
     if fmt == "html" or log_report:
-        from .html_report import collect
+        from mvbench.report.html import collect
 
         full = collect(tracker, metric_list)
     if fmt == "html":
-        from .html_report import to_html
+        from mvbench.report.html import to_html
 
         text = to_html(full)
     else:
         text = render(aggregate(frame, metric_list), fmt, metric_list, color=output is None and sys.stdout.isatty())
     if significance and fmt != "html" and not frame.empty:
-        from .significance import summary
+        from mvbench.report.significance import summary
 
         try:
             text += "\n" + significance_text(*summary(frame, metric_list[0]))
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
     if diagnostics and fmt != "html":
-        from .diagnostics import diagnostics as diagnose, render_diagnostics
+        from mvbench.report.diagnostics import diagnostics as diagnose, render_diagnostics
 
         text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
     if output:
@@ -264,13 +288,13 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
     else:
         click.echo(text)
     if log_report:
-        from .html_report import attach
+        from mvbench.report.html import attach
 
         attach(tracker, parents[0].info.run_id, full)
         click.echo(f"report attached to grid run {parents[0].info.run_id} (artifacts report/report.html, "
                    f"report/report.md, {len(full.plots)} plot(s); the markdown tables as its description)")
     if plot_x:
-        from .plots import plot
+        from mvbench.report.plots import plot
 
         try:
             path = plot(frame, plot_x, metric_list[0], Path(plot_dir) / f"{experiment}_{metric_list[0]}_vs_{plot_x}.png")
@@ -286,7 +310,8 @@ def report(experiment, tracking_uri, fmt, metrics, output, significance, diagnos
 @click.option("--tracking-uri")
 def status(experiment, tracking_uri) -> None:
     """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
-    from .tracking import KEY_TAG, STATUS_TAG, Tracker
+    from mvbench.record.schema import DONE, cell_error, cell_key, cell_status
+    from mvbench.record.tracking import Tracker
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
 
@@ -296,15 +321,15 @@ def status(experiment, tracking_uri) -> None:
         raise CliError(f"experiment {experiment!r} has no grid runs yet: start one with mvbench run")
     grid = tracker.grid_cells(parents[0].info.run_id)
     latest = tracker.latest_by_key()
-    done_keys = {r.data.tags[KEY_TAG] for r in tracker.cell_runs("done")}
+    done_keys = {cell_key(r) for r in tracker.cell_runs(DONE)}
     counts: dict[str, int] = {}
     lines = []
     for cell in grid:
         run = latest.get(cell["key"])
-        state = "done" if cell["key"] in done_keys else (run.data.tags.get(STATUS_TAG) if run else "missing")
+        state = "done" if cell["key"] in done_keys else ((cell_status(run) or "missing") if run else "missing")
         counts[state] = counts.get(state, 0) + 1
         if state != "done":
-            error = run.data.tags.get("mvbench.error", "") if run else ""
+            error = cell_error(run) if run else ""
             lines.append(f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
                          f"rep {cell['repetition']}" + (f": {error}" if error else ""))
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "skipped", "missing"))
@@ -321,7 +346,8 @@ def status(experiment, tracking_uri) -> None:
 def ui(experiment, tracking_uri, port, host) -> int:
     """Start the MLflow UI on the same store and print the URL of the experiment's runs (Ctrl-C or SIGTERM
     stops the server and its workers)."""
-    from .tracking import NOTE_TAG, Tracker, find_experiment, report_url, resolve_uri, runs_url
+    from mvbench.record.schema import NOTE_TAG
+    from mvbench.record.tracking import Tracker, find_experiment, report_url, resolve_uri, runs_url
 
     uri = resolve_uri(tracking_uri)
     base = f"http://{host}:{port}"
@@ -377,8 +403,8 @@ def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
 @click.option("--verbose", "-v", is_flag=True, help="Show hyper-parameters and defaults.")
 def list_(what, verbose) -> None:
     """List registered methods or datasets (broken plugins show their import error)."""
-    from . import registry
-    from .method import describe_config
+    from mvbench import registry
+    from mvbench.config import describe_config
 
     reg = registry.methods() if what == "methods" else registry.datasets()
     for info in reg.info():
@@ -395,7 +421,7 @@ def list_(what, verbose) -> None:
                     f"{caps.max_views or 'any'}] "
         click.echo(f"{info.name:22s} {extra}{summary}")
         if verbose:
-            config_cls = obj.Config if what == "methods" else obj.Params
+            config_cls = obj.Config
             for name, type_name, default in describe_config(config_cls):
                 click.echo(f"    {name}: {type_name} = {default}")
 
@@ -408,26 +434,28 @@ def datasets_group() -> None:
 
 @datasets_group.command(name="list")
 @data_dir_option()
-def datasets_list(data_dir) -> None:
+def datasets_list(paths) -> None:
     """Registered datasets: size, views, K, whether prepared here, and where they come from."""
-    from . import registry, sources, store
+    from mvbench import registry
+    from mvbench.data import sources, store
 
     click.echo(f"{'name':16s} {'n':>7s} {'V':>3s} {'K':>4s}  {'prepared':8s} source")
     for info in registry.datasets().info():
         if info.broken:
             click.echo(f"{info.name:16s} BROKEN {info.error}")
             continue
-        source = sources.get_source(info.name)
-        path = sources.prepared_path(info.name, None, data_dir)
-        n = v = "?"
+        source = sources.get_source(info.name, paths)
+        path = paths.prepared_path(info.name)
+        n: Any = "?"
+        v: Any = "?"
         k: Any = source.n_clusters or "?"
         if path.exists():
             data = store.load(path)
             n, v, k = data.n_samples, data.n_views, data.n_clusters
         click.echo(f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} "
                    f"{source.description}")
-    for name, imported in sources.imported_datasets(data_dir).items():
-        data = store.load(sources.prepared_path(name, None, data_dir))
+    for name, imported in sources.imported_datasets(paths).items():
+        data = store.load(paths.prepared_path(name))
         click.echo(f"{name:16s} {data.n_samples!s:>7s} {data.n_views!s:>3s} {data.n_clusters!s:>4s}  {'yes':8s} "
                    f"[imported] {imported.description}")
 
@@ -459,11 +487,11 @@ def parse_yaml_value(raw: str, where: str) -> Any:
 @click.option("--param", "params", multiple=True, help="Builder option KEY=VALUE.")
 @data_dir_option()
 @click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
-def datasets_prepare(name, raw, params, data_dir, force) -> None:
+def datasets_prepare(name, raw, params, paths, force) -> None:
     """Build dataset NAME from its raw source into the data directory."""
-    from . import sources, store
+    from mvbench.data import sources, store
 
-    path = sources.prepare(name, parse_kv(params, "--param"), data_dir, raw, force=force)
+    path = sources.prepare(name, paths, parse_kv(params, "--param"), raw, force=force)
     data = store.load(path)
     click.echo(f"{name}: {path} (n={data.n_samples}, views={data.n_views}, K={data.n_clusters})")
 
@@ -471,15 +499,15 @@ def datasets_prepare(name, raw, params, data_dir, force) -> None:
 @datasets_group.command(name="info")
 @click.argument("name")
 @data_dir_option()
-def datasets_info(name, data_dir) -> None:
+def datasets_info(name, paths) -> None:
     """The card and views of dataset NAME (prepared file, or a path to an .h5 file)."""
     import yaml
 
-    from . import sources, store
+    from mvbench.data import sources, store
 
-    path = Path(name) if name.endswith(".h5") else sources.prepared_path(name, None, data_dir)
+    path = Path(name) if name.endswith(".h5") else paths.prepared_path(name)
     if not path.exists():
-        source = sources.get_source(name)
+        source = sources.get_source(name, paths)
         click.echo(f"{name}: not prepared ({source.description}); run `mvbench datasets prepare {name}`")
         return
     data = store.load(path)
@@ -501,14 +529,14 @@ def datasets_info(name, data_dir) -> None:
 @click.option("--mask-key", help="0/1 n x V matrix (1 = observed) to use as the missing-view mask.")
 @data_dir_option()
 @click.option("--force", is_flag=True, help="Replace an existing dataset file of that name.")
-def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, data_dir, force) -> None:
+def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, paths, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
-    from . import sources, store
-    from .download import sha256_file
-    from .matlab import import_mat
+    from mvbench.data import sources, store
+    from mvbench.data.download import sha256_file
+    from mvbench.data.matlab import import_mat
 
     sources.check_new_name(name)
-    path = sources.prepared_path(name, None, data_dir)
+    path = paths.prepared_path(name)
     if path.exists() and not force:
         raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")
     data = import_mat(file, name=name, views_key=views_key, labels_key=labels_key, orientation=orientation,
@@ -530,7 +558,7 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
 @click.argument("file", type=click.Path())
 def datasets_validate(file) -> None:
     """Check an mvbench HDF5 file against the schema (exit 2 with the problem if invalid)."""
-    from . import store
+    from mvbench.data import store
 
     data = store.validate_file(file)
     click.echo(f"{file}: valid (schema {store.SCHEMA_VERSION}, n={data.n_samples}, views={data.n_views}, "

@@ -1,5 +1,5 @@
 """Clustering metrics: ACC (Hungarian matching), NMI (arithmetic mean), ARI and purity
-(which way each is better: :mod:`mvbench.schema`)."""
+(which way each is better: :mod:`mvbench.record.schema`)."""
 from __future__ import annotations
 
 import numpy as np

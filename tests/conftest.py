@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +23,35 @@ def needs_raw(*parts: str) -> pytest.MarkDecorator:
                               reason=f"{path} absent: set MVBENCH_RAW_DIR to the shared data folder")
 
 
+_EMPTY_STORE: Path | None = None
+
+
+def sqlite_store(path: str | os.PathLike) -> str:
+    """A new, empty MLflow sqlite store at ``path``; returns its (absolute) URI.
+
+    MLflow migrates a new sqlite store through its whole schema history (seconds); the tests copy one
+    store migrated once per session instead. A store's behaviour does not depend on how it was made."""
+    global _EMPTY_STORE
+    if _EMPTY_STORE is None:
+        from mlflow.tracking import MlflowClient
+
+        folder = Path(tempfile.mkdtemp(prefix="mvbench-empty-store-"))
+        MlflowClient(f"sqlite:///{folder / 'mlflow.db'}").search_experiments()  # creates and migrates it
+        _EMPTY_STORE = folder / "mlflow.db"
+    path = Path(path).resolve()
+    shutil.copyfile(_EMPTY_STORE, path)
+    return f"sqlite:///{path}"  # absolute: MLflow caches stores by URI
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path, monkeypatch):
-    """Every test gets its own data dir and working directory (mlflow.db lands there)."""
+    """Every test gets its own data dir and working directory, holding an empty store ``mlflow.db``
+    (the CLI's default tracking URI)."""
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(RAW_DIR))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.chdir(tmp_path)
+    sqlite_store(tmp_path / "mlflow.db")
     yield
 
 

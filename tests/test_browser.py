@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mvbench.cli import main
-from mvbench.tracking import Tracker
+from mvbench.record.tracking import Tracker
 
 playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install 'mvbench[browser]'")
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mvbench.conditions import Condition, ConditionError, derive_seed, missing_mask
+from mvbench.data.conditions import Condition, ConditionError, derive_seed, missing_mask
 
 from conftest import blobs
 

@@ -2,7 +2,7 @@ import h5py
 import numpy as np
 import pytest
 
-from mvbench import store
+from mvbench.data import store
 from mvbench.data import DataValidationError, MultiViewDataset, encode_labels
 
 from conftest import blobs

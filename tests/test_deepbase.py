@@ -10,7 +10,8 @@ from sklearn.metrics import adjusted_rand_score
 from mvbench.data import MultiViewDataset
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods._torch_ops import hinge_ranking, linear_cca, total_correlation
-from mvbench.methods._twoview import select_views
+from mvbench.methods._twoview import pick_embedding
+from mvbench.methods._views import choose_views, two_views
 from mvbench.methods.ccal_km import CCALKMeans, cca_layer
 from mvbench.methods.dcca_km import DCCAKMeans
 from mvbench.methods.kmeans import KMeansSingleView
@@ -92,7 +93,7 @@ def test_recovers_clusters_better_than_either_view(method):
                  for v in range(2))
     result = method(**FAST[method]).fit_predict(data, 3, 0)
     assert adjusted_rand_score(data.labels, result.labels) > single + 0.02
-    assert result.embedding.shape[0] == data.n_samples and len(result.history) == FAST[method]["epochs"]
+    assert len(result.history) == FAST[method]["epochs"] and result.info["epochs"] == FAST[method]["epochs"]
 
 
 @pytest.mark.parametrize("method", list(FAST), ids=lambda m: m.__name__)
@@ -107,17 +108,32 @@ def test_same_seed_same_labels(method):
 @pytest.mark.parametrize("embedding,width", [("concat", 16), ("view0", 8), ("mean", 8)])
 def test_embedding_choice(embedding, width):
     data = generate(SyntheticParams(n_samples=100, n_clusters=3, view_dims=[8, 6], seed=2))
-    result = VSEKMeans(dim=8, text_hidden=8, epochs=1, n_init=1, embedding=embedding).fit_predict(data, 3, 0)
-    assert result.embedding.shape == (100, width)
+    method = VSEKMeans(dim=8, text_hidden=8, epochs=1, n_init=1, embedding=embedding)
+    nets = method.build(100, 8, 6)
+    x1, x2 = (torch.from_numpy(v) for v in data.views)
+    assert method.embed(nets, x1, x2).shape == (100, width)
+    assert method.fit_predict(data, 3, 0).labels.shape == (100,)
 
 
-def test_select_views():
+def test_pick_embedding_by_hand():
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0, 6.0]])
+    np.testing.assert_array_equal(pick_embedding(a, b, "concat"), [[1, 2, 3, 6]])
+    np.testing.assert_array_equal(pick_embedding(a, b, "view1"), b)
+    np.testing.assert_array_equal(pick_embedding(a, b, "mean"), [[2, 4]])
+    with pytest.raises(ValueError, match="equal width"):
+        pick_embedding(a, b[:, :1], "mean")
+
+
+def test_view_choice_one_rule():
     x = np.zeros((4, 2), np.float32)
     data = MultiViewDataset([x, x, x], ["tags", "text", "image"])
-    assert select_views(data, "auto") == (2, 1)
-    assert select_views(MultiViewDataset([x, x, x]), "auto") == (0, 1)
-    assert select_views(data, "0,image") == (0, 2)
+    assert two_views(data, "auto") == (2, 1) and choose_views(data, "auto") == [2, 1]
+    assert choose_views(MultiViewDataset([x, x, x], ["Caption", "tags", "IMG"]), "auto") == [2, 0]  # aliases, any case
+    assert two_views(MultiViewDataset([x, x, x]), "auto") == (0, 1)
+    assert choose_views(MultiViewDataset([x]), "auto") == [0]
+    assert two_views(data, "0,image") == (0, 2)
+    assert choose_views(data, "0,1,2") == [0, 1, 2]
     with pytest.raises(ValueError, match="two view"):
-        select_views(data, "0")
-    with pytest.raises(ValueError, match="same view"):
-        select_views(data, "1,text")
+        two_views(data, "0")
+    with pytest.raises(ValueError, match="distinct views"):
+        two_views(data, "1,text")

@@ -3,12 +3,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mvbench.diagnostics import degenerate_cells, diagnostics, render_diagnostics
-from mvbench.execution import partition_shape
-from mvbench.grid import Entry, GridError, GridSpec, spec_from_config
-from mvbench.report import aggregate, render, runs_frame
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import Tracker
+from conftest import sqlite_store
+from mvbench.report.diagnostics import degenerate_cells, diagnostics, render_diagnostics
+from mvbench.run.cell import partition_shape
+from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
+from mvbench.report.tables import aggregate, render, runs_frame
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
+from mvbench.record.tracking import Tracker
 
 
 def test_partition_shape_by_hand():
@@ -57,7 +59,7 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
     grid = plan(spec_from_config(config))
     assert [c.views for c in grid.cells] == [["view0", "view2"], ["view1"]]
     assert len({c.key for c in grid.cells}) == 2
-    tracker = Tracker(f"sqlite:///{tmp_path}/v.db", "views")
+    tracker = Tracker(sqlite_store(tmp_path / "v.db"), "views")
     run_grid(grid, tracker, show_progress=False)
     frame = runs_frame(tracker)
     assert sorted(frame["param:dataset.views"]) == ["view0,view2", "view1"]
@@ -70,4 +72,4 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
 ])
 def test_a_bad_view_subset_is_refused_up_front(views, message):
     with pytest.raises(GridError, match=message):
-        plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], seeds=1))
+        plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], repetitions=1))

@@ -3,7 +3,7 @@ import hashlib
 import pytest
 
 from localserver import LocalServer
-from mvbench.download import DownloadError, download, sha256_file
+from mvbench.data.download import DownloadError, download, sha256_file
 
 
 @pytest.fixture

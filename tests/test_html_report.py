@@ -8,24 +8,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sqlite_store
 from mvbench import registry
 from mvbench.cli import main
-from mvbench.grid import Entry, GridSpec
-from mvbench.html_report import collect, to_html
+from mvbench.run.grid import Entry, GridSpec
+from mvbench.report.html import collect, to_html
 from mvbench.method import Method
-from mvbench.plots import plot_axes
-from mvbench.runner import plan, run_grid
-from mvbench.tracking import (EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG, Tracker, find_experiment,
+from mvbench.report.plots import plot_axes
+from mvbench.data.sources import DataPaths
+from mvbench.run.planning import plan
+from mvbench.run.runner import run_grid
+from mvbench.record.schema import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG
+from mvbench.record.tracking import (Tracker, find_experiment,
                               report_url, runs_url)
 
 SYNTH = Entry("synthetic", {"n_samples": 90})
 
 
-def grid(seeds: int = 2, rates=(0.0, 0.3)) -> GridSpec:
+def grid(repetitions: int = 2, rates=(0.0, 0.3)) -> GridSpec:
     """Two methods, a swept hyper-parameter, two missing rates."""
     return GridSpec(methods=[Entry("km", {"view": "0"}, group="Single view"),
                              Entry("km_concat", {"n_init": [1, 2]}, group="Concatenation")],
-                    datasets=[SYNTH], seeds=seeds, missing_rates=list(rates))
+                    datasets=[SYNTH], repetitions=repetitions, missing_rates=list(rates))
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +38,8 @@ def tracker(tmp_path_factory) -> Tracker:
     folder = tmp_path_factory.mktemp("grid")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)
-        tracker = Tracker(f"sqlite:///{folder}/m.db", "e")
-        run_grid(plan(grid(), str(folder / "data")), tracker, show_progress=False)
+        tracker = Tracker(sqlite_store(folder / "m.db"), "e")
+        run_grid(plan(grid(), DataPaths.resolve(folder / "data")), tracker, show_progress=False)
     return tracker
 
 
@@ -106,9 +110,9 @@ def test_grid_run_holds_the_comparison_and_the_experiment_opens_on_its_runs(trac
 
 
 def test_resumed_grid_reports_all_its_cells(tmp_path):
-    tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
-    run_grid(plan(grid(seeds=1, rates=(0.0,))), tracker, show_progress=False)
-    second = run_grid(plan(grid(seeds=2, rates=(0.0,))), tracker, show_progress=False)
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+    run_grid(plan(grid(repetitions=1, rates=(0.0,))), tracker, show_progress=False)
+    second = run_grid(plan(grid(repetitions=2, rates=(0.0,))), tracker, show_progress=False)
     assert second.skipped_done == 3 and second.counts["done"] == 3
     note = tracker.client.get_run(second.parent_run_id).data.tags[NOTE_TAG]
     assert "over 2 seeds" in note and "Cells: 6 done." in note
@@ -122,10 +126,10 @@ class Boom(Method):
 
 
 def test_failed_cells_are_listed_with_their_error(tmp_path):
-    registry.methods().register("boom", Boom)
+    registry.methods().register("boom", Boom, replace_existing=True)
     try:
-        tracker = Tracker(f"sqlite:///{tmp_path}/m.db", "e")
-        run_grid(plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], seeds=1)), tracker,
+        tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+        run_grid(plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], repetitions=1)), tracker,
                  show_progress=False)
     finally:
         registry._methods = None
@@ -176,10 +180,10 @@ def test_report_command_writes_html_and_attaches_the_report(tracker, tmp_path, c
 
 
 def test_ui_finds_the_latest_experiment_and_links_its_runs_and_report(tmp_path):
-    uri = f"sqlite:///{tmp_path}/m.db"
+    uri = sqlite_store(tmp_path / "m.db")
     assert find_experiment(uri) is None
     for name in ("first", "second"):
-        run_grid(plan(grid(seeds=1, rates=(0.0,))), Tracker(uri, name), show_progress=False)
+        run_grid(plan(grid(repetitions=1, rates=(0.0,))), Tracker(uri, name), show_progress=False)
     assert find_experiment(uri).name == "second" and find_experiment(uri, "first").name == "first"
     assert find_experiment(uri, "absent") is None
     first = find_experiment(uri, "first")

@@ -56,8 +56,8 @@ def test_builder_drops_records_without_any_view_and_needs_consistent_labels():
 
 
 def test_image_captions_source_from_a_folder(tmp_path, monkeypatch):
-    from mvbench.sources import DatasetUnavailableError, prepare
-    from mvbench import store
+    from mvbench.data.sources import DataPaths, DatasetUnavailableError, prepare
+    from mvbench.data import store
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path / "data"))
     raw = tmp_path / "mine"
     write_jpeg(raw / "pics" / "1.jpg", 1)
@@ -66,15 +66,15 @@ def test_image_captions_source_from_a_folder(tmp_path, monkeypatch):
                                                    "2": {"captions": ["a cat"], "label": "cat"},
                                                    "3.jpg": {"captions": ["a cow"], "label": "cow"}}))
     params = {"text_encoder": "tfidf_svd", "text_dim": 1, "text_min_count": 1, "collection": "mine"}
-    data = store.load(prepare("image_captions", params, raw=raw))
+    data = store.load(prepare("image_captions", DataPaths.resolve(), params, raw=raw))
     assert list(data.ids) == ["1.jpg", "2", "3.jpg"] and data.mask[:, 0].tolist() == [True, True, False]
     assert (tmp_path / "data" / "features").is_dir()  # the feature cache lives under the data dir
     with pytest.raises(DatasetUnavailableError, match="captions.json"):
-        prepare("image_captions", {**params, "collection": "other"}, raw=tmp_path)
+        prepare("image_captions", DataPaths.resolve(), {**params, "collection": "other"}, raw=tmp_path)
 
 
 def test_bad_encoder_names_are_config_errors():
-    from mvbench.method import ConfigError, build_config
+    from mvbench.config import ConfigError, build_config
     from mvbench.features.builder import ImageTextParams
     with pytest.raises(ConfigError, match="choose one of efficientnet_lite0, resnet50"):
         build_config(ImageTextParams, {"image_encoder": "vit"})

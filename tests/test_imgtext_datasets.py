@@ -12,8 +12,8 @@ import pytest
 from conftest import RAW_DIR, needs_raw
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
-from mvbench.method import build_config
-from mvbench.sources import DatasetUnavailableError, get_source
+from mvbench.config import build_config
+from mvbench.data.sources import DataPaths, DatasetUnavailableError, get_source
 
 FAST = {"text_encoder": "tfidf_svd", "text_dim": 3, "text_min_count": 1}
 
@@ -25,8 +25,8 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def build(name, raw, **params):
-    source = get_source(name)
-    data = source.build(raw, build_config(source.Params, {**FAST, **params}))
+    source = get_source(name, DataPaths.resolve())
+    data = source.build(raw, build_config(source.Config, {**FAST, **params}))
     data.validate()
     return data
 

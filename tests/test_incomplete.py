@@ -4,7 +4,7 @@ import pytest
 import scipy.linalg
 from sklearn.metrics import adjusted_rand_score
 
-from mvbench.conditions import Condition
+from mvbench.data.conditions import Condition
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods.daimc import DAIMC, solve_b, solve_u
 from mvbench.methods.pic import PIC, adaptive_neighbors, complete_similarities, simplex_qp, view_weights

@@ -10,11 +10,12 @@ from torch import nn
 
 from mvbench.data import MultiViewDataset
 from mvbench.metrics import evaluate
-from mvbench.methods.clustering_losses import (align_labels, balance_regularizer, joint_target, js_rows, kl_rows,
-                                               student_t, target_distribution)
+from mvbench.methods.clustering_losses import (align_labels, balance_regularizer, js_rows, kl_rows, student_t,
+                                               target_distribution)
 from mvbench.methods.deep_clustering import QUICK_PARAMS, _batch_terms
 from mvbench.methods.dec import DEC
 from mvbench.methods.jecl import JECL, JECLNoAlign, JECLNoAlignReg, JECLNoReg
+from mvbench.method import RunContext
 
 
 def blobs(n_per: int = 40, k: int = 3, seed: int = 0, missing_text: float = 0.0) -> MultiViewDataset:
@@ -36,16 +37,15 @@ def test_student_t_hand_computed():
     assert torch.allclose(q2, torch.tensor([[1 / (1 + k), k / (1 + k)]]))
 
 
-def test_target_and_joint_target_hand_computed():
+def test_target_hand_computed():
     q = torch.tensor([[0.6, 0.4], [0.2, 0.8]])
     # f = (0.8, 1.2); row 1: (0.36/0.8, 0.16/1.2) = (0.45, 0.1333); row 2: (0.05, 0.5333)
     p = target_distribution(q)
     expected = torch.tensor([[0.45 / (0.45 + 0.16 / 1.2), (0.16 / 1.2) / (0.45 + 0.16 / 1.2)],
                              [0.05 / (0.05 + 0.64 / 1.2), (0.64 / 1.2) / (0.05 + 0.64 / 1.2)]])
     assert torch.allclose(p, expected, atol=1e-6)
-    r = torch.tensor([[0.5, 0.5], [0.5, 0.5]])  # target(r) = r
-    assert torch.allclose(joint_target(q, r, 0.25), 0.25 * expected + 0.75 * r, atol=1e-6)
-    assert torch.allclose(joint_target(q, r, 1.0), expected, atol=1e-6)
+    r = torch.tensor([[0.5, 0.5], [0.5, 0.5]])  # uniform rows are their own target
+    assert torch.allclose(target_distribution(r), r, atol=1e-6)
 
 
 def test_js_and_kl_hand_computed():
@@ -121,13 +121,7 @@ def test_missing_caption_points_send_no_text_gradient():
     assert q_text_mixed == pytest.approx(q_text_only, abs=1e-6)
 
 
-@pytest.fixture()
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("MVBENCH_CACHE_DIR", str(tmp_path))
-    return tmp_path
-
-
-def test_same_seed_same_labels_and_no_collapse(cache_dir):
+def test_same_seed_same_labels_and_no_collapse():
     data = blobs()
     a = JECL(**QUICK_PARAMS).fit_predict(data, 3, seed=7)
     b = JECL(**QUICK_PARAMS).fit_predict(data, 3, seed=7)
@@ -138,28 +132,28 @@ def test_same_seed_same_labels_and_no_collapse(cache_dir):
     assert len(a.label_history) == len(a.history)
 
 
-def test_missing_captions_cluster_all_points(cache_dir):
+def test_missing_captions_cluster_all_points():
     data = blobs(missing_text=0.3)
     result = JECL(**QUICK_PARAMS).fit_predict(data, 3, seed=1)
     assert result.labels.shape == (data.n_samples,)
     assert evaluate(data.labels, result.labels)["acc"] > 0.9
 
 
-def test_pretraining_cache_shared_by_variants_and_dec(cache_dir):
+def test_pretraining_cache_shared_by_variants_and_dec(tmp_path):
     data = blobs()
     params = dict(QUICK_PARAMS, cache=True)
-    first = JECL(**params)
-    first.data_seed = 123
-    assert first.fit_predict(data, 3, seed=1).info["pretrain_cached_image"] == 0.0
+    # the runner's method-independent seed; each method's own seed differs
+    context = RunContext(data_seed=123, cache_dir=tmp_path)
+    assert JECL(**params, context=context).fit_predict(data, 3, seed=1).info["pretrain_cached_image"] == 0.0
     for cls in (JECLNoAlign, JECLNoReg, JECLNoAlignReg):
-        variant = cls(**params)
-        variant.data_seed = 123  # the runner's method-independent seed; the method seed differs
-        info = variant.fit_predict(data, 3, seed=99).info
+        info = cls(**params, context=context).fit_predict(data, 3, seed=99).info
         assert info["pretrain_cached_image"] == 1.0 and info["pretrain_cached_text"] == 1.0
-    dec = DEC(**params, view="image")
-    dec.data_seed = 123
+    dec = DEC(**params, view="image", context=context)
     assert dec.fit_predict(data, 3, seed=5).info["pretrain_cached_image"] == 1.0
-    assert not list(cache_dir.rglob("*.tmp"))
+    assert list(tmp_path.rglob("*.pt")) and not list(tmp_path.rglob("*.tmp"))
+    # without a cache folder (a method used alone) nothing is cached
+    alone = JECL(**params, context=RunContext(data_seed=123)).fit_predict(data, 3, seed=1)
+    assert alone.info["pretrain_cached_image"] == 0.0
 
 
 def test_ablation_defaults():
@@ -168,7 +162,7 @@ def test_ablation_defaults():
     assert (JECLNoAlignReg().config.gamma, JECLNoAlignReg().config.beta) == (0.0, 0.0)
 
 
-def test_dec_concatenates_a_list_of_views(cache_dir):
+def test_dec_concatenates_a_list_of_views():
     data = blobs()
     info = DEC(**QUICK_PARAMS, view="text,image").fit_predict(data, 3, seed=0).info
     assert "pretrain_cached_text+image" in info

@@ -12,10 +12,10 @@ import scipy.sparse as sp
 from click.testing import CliRunner
 from conftest import RAW_DIR, needs_raw
 
-from mvbench import store
+from mvbench.data import store
 from mvbench.cli import cli
 from mvbench.data import DataValidationError
-from mvbench.matlab import MatLayoutError, import_mat
+from mvbench.data.matlab import MatLayoutError, import_mat
 
 RNG = np.random.default_rng(0)
 N = 12
@@ -243,9 +243,9 @@ def test_prepare_and_validate_via_cli(tmp_path, monkeypatch):
 
 
 def test_missing_raw_file_hint(tmp_path, monkeypatch):
-    from mvbench.sources import DatasetUnavailableError, prepare
+    from mvbench.data.sources import DataPaths, DatasetUnavailableError, prepare
 
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path))
     with pytest.raises(DatasetUnavailableError, match=r"raw.githubusercontent.com.*--raw FILE.*MVBENCH_RAW_DIR"):
-        prepare("handwritten")
+        prepare("handwritten", DataPaths.resolve())

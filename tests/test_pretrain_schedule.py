@@ -68,20 +68,22 @@ def test_training_is_deterministic_per_seed():
     assert any(not torch.equal(pa, pc) for pa, pc in zip(a.state_dict().values(), c.state_dict().values()))
 
 
-def test_fit_reports_pretraining_steps_and_clustering_cap(tmp_path, monkeypatch):
+def test_fit_reports_pretraining_steps_and_clustering_cap(tmp_path):
     from mvbench.data import MultiViewDataset
+    from mvbench.method import RunContext
     from mvbench.methods.deep_clustering import QUICK_PARAMS
     from mvbench.methods.jecl import JECL
 
-    monkeypatch.setenv("MVBENCH_CACHE_DIR", str(tmp_path))
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(3), 100)
     views = [(rng.normal(size=(3, d))[y] * 4 + rng.normal(size=(300, d))).astype(np.float32) for d in (6, 4)]
     data = MultiViewDataset(views, ["image", "text"], labels=y)
-    method = JECL(**dict(QUICK_PARAMS, cache=True))
+    params = dict(QUICK_PARAMS, cache=True, device="cpu")
+    context = RunContext(data_seed=5, cache_dir=tmp_path)
+    method = JECL(**params, context=context)
     info = method.fit_predict(data, 3, seed=0).info
     expected = schedule_steps(300, 3, method.config.pretrain_settings())  # hidden [32, 32] + embedding: 3 layers
     assert info["pretrain_iterations_image"] == info["pretrain_iterations_text"] == expected
     assert info["max_iterations"] == QUICK_PARAMS["max_epochs"] * 2  # 300 rows: 2 batches of 256 per epoch
-    again = JECL(**dict(QUICK_PARAMS, cache=True)).fit_predict(data, 3, seed=0).info
+    again = JECL(**params, context=context).fit_predict(data, 3, seed=0).info
     assert again["pretrain_cached_image"] == 1.0 and again["pretrain_iterations_image"] == expected

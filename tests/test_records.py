@@ -14,7 +14,7 @@ import pytest
 import scipy.io
 
 from mvbench import registry
-from mvbench.tracking import Tracker
+from mvbench.record.tracking import Tracker
 
 GRID = ["run", "--methods", "km,km_concat", "--datasets", "synthetic", "--seeds", "3", "--experiment", "rel",
         "--no-progress"]
@@ -164,7 +164,7 @@ def test_prepared_files_follow_the_umask(tmp_path):
 
 # -- 5: what resume may skip (4, skipped cells retried: tests/test_runner.py) ---------------------------------------------------------------------
 def test_the_cell_key_changes_with_the_method_code(tmp_path, monkeypatch):
-    from mvbench.code_identity import code_identity
+    from mvbench.run.code_identity import code_identity
 
     package = tmp_path / "edited_plugin"
     package.mkdir()
@@ -197,10 +197,11 @@ def test_method_code_is_in_the_key_and_logged(small_grid_tracker):
 
 @pytest.fixture
 def small_grid_tracker():
-    from mvbench.grid import Entry, GridSpec
-    from mvbench.runner import plan, run_grid
+    from mvbench.run.grid import Entry, GridSpec
+    from mvbench.run.planning import plan
+    from mvbench.run.runner import run_grid
 
-    grid = plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90})], seeds=1))
+    grid = plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90})], repetitions=1))
     tracker = Tracker(f"sqlite:///{Path('mlflow.db').resolve()}", "keys")  # absolute: MLflow caches stores by URI
     run_grid(grid, tracker, show_progress=False)
     return tracker, grid
@@ -236,6 +237,7 @@ def test_ui_stops_its_server(sig):
 
 
 def test_two_runs_creating_one_store_both_succeed():
+    Path("mlflow.db").unlink()  # the isolated working directory's empty store: this test makes its own
     grid = ["run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"]
     procs = [subprocess.Popen([sys.executable, "-m", "mvbench", *grid, "--experiment", f"e{i}"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
@@ -253,8 +255,8 @@ def test_report_refuses_unknown_metrics(small_grid_tracker):
 def test_costs_are_best_when_lowest():
     import pandas as pd
 
-    from mvbench.report import aggregate, blocks
-    from mvbench.significance import summary
+    from mvbench.report.tables import aggregate, blocks
+    from mvbench.report.significance import summary
 
     frame = pd.DataFrame([
         {"method": m, "group": "", "dataset": d, "condition": "complete", "start": i, "repetition": r,
@@ -272,6 +274,6 @@ def test_costs_are_best_when_lowest():
 
 # -- 12: downloads are pinned ----------------------------------------------------------------------
 def test_official_downloads_have_pinned_checksums():
-    coco = registry.datasets().get("coco_cross").Params()
-    rgbd = registry.datasets().get("rgbd").Params()
+    coco = registry.datasets().get("coco_cross").Config()
+    rgbd = registry.datasets().get("rgbd").Config()
     assert len(coco.annotations_sha256) == 64 and len(rgbd.mat_sha256) == 64

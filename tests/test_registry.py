@@ -18,15 +18,46 @@ def test_unknown_name_lists_choices_and_suggests():
         registry.methods().get("zzz")
 
 
-def test_broken_plugin_is_listed_and_does_not_break_others():
-    reg = Registry("mvbench.methods", "method")
-    reg._scan()
-    ep = EntryPoint("ghost", "mvbench_no_such_module:Thing", "mvbench.methods")
-    reg._eps["ghost"] = ep
-    reg._infos["ghost"] = registry.PluginInfo("ghost", ep.value, "ghostpkg")
+def fake_registry(monkeypatch, extra):
+    real = registry.entry_points
+
+    def entry_points(group):
+        return [*real(group=group), *extra]
+
+    monkeypatch.setattr(registry, "entry_points", entry_points)
+    return Registry(registry.METHODS_GROUP, "method", "mvbench.method:Method")
+
+
+def test_broken_plugin_is_listed_and_does_not_break_others(monkeypatch):
+    reg = fake_registry(monkeypatch, [EntryPoint("ghost", "mvbench_no_such_module:Thing", registry.METHODS_GROUP)])
     infos = {i.name: i for i in reg.info()}
     assert infos["ghost"].broken and "No module named 'mvbench_no_such_module'" in infos["ghost"].error
     assert not infos["km"].broken
     with pytest.raises(BrokenPluginError, match="method 'ghost' .* is broken: ModuleNotFoundError"):
         reg.get("ghost")
     assert reg.get("km").__name__ == "KMeansSingleView"
+
+
+def test_a_name_registered_twice_is_refused_not_silently_replaced(monkeypatch):
+    reg = fake_registry(monkeypatch, [EntryPoint("km", "mvbench.methods.kmeans:KMeansConcat", registry.METHODS_GROUP)])
+    with pytest.raises(BrokenPluginError, match="method 'km' .* registered twice, by .*KMeansSingleView.* uninstall one"):
+        reg.get("km")
+    assert reg.get("km_concat").__name__ == "KMeansConcat"
+    with pytest.raises(ValueError, match="'km_concat' is already registered"):
+        reg.register("km_concat", reg.get("km_concat").__mro__[1])
+
+
+def test_a_plugin_that_is_not_a_method_is_broken(monkeypatch):
+    reg = fake_registry(monkeypatch, [EntryPoint("notamethod", "mvbench.config:Interval", registry.METHODS_GROUP)])
+    with pytest.raises(BrokenPluginError, match="is not a subclass of mvbench.method.Method"):
+        reg.get("notamethod")
+    with pytest.raises(TypeError, match="not a subclass"):
+        reg.register("other", dict)
+
+
+def test_get_leaves_the_plugin_and_the_registry_unchanged():
+    reg = Registry(registry.METHODS_GROUP, "method", "mvbench.method:Method")
+    before = reg.names()
+    cls = reg.get("km_concat")
+    assert "name" not in vars(cls) and reg.names() == before
+    assert not {info.name: info for info in reg.info()}["km_concat"].broken

@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mvbench.plots import curve_frame, plot
-from mvbench.report import aggregate, blocks
-from mvbench.significance import holm, summary
+from mvbench.report.plots import curve_frame, plot
+from mvbench.report.tables import aggregate, blocks
+from mvbench.report.significance import holm, summary
 
 
 def frame():

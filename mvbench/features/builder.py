@@ -17,8 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data import DatasetCard, MultiViewDataset, encode_labels
-from .cache import default_cache_root
+from mvbench.data.model import DatasetCard, MultiViewDataset, encode_labels
 from .images import IMAGE_ENCODERS, ImageInput, encode_images
 from .text import TEXT_ENCODERS, TextParams, describe, encode_texts
 
@@ -66,7 +65,7 @@ def read_captions(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
                 out[key] = {"captions": [str(c) for c in value], "label": None}
             elif isinstance(value, dict):
                 caps = value.get("captions", value.get("caption", []))
-                caps = [caps] if isinstance(caps, str) else list(caps)
+                caps = [caps] if isinstance(caps, str) else list(caps or [])
                 label = value.get("label", value.get("category"))
                 out[key] = {"captions": [str(c) for c in caps], "label": None if label is None else str(label)}
             else:
@@ -119,9 +118,8 @@ def records_from_folder(images: str | os.PathLike, captions: str | os.PathLike) 
 
 def build_image_text(records: Sequence[Record], card: DatasetCard, choice: EncoderChoice = EncoderChoice(),
                      cache_root: str | os.PathLike | None = None) -> MultiViewDataset:
-    """The two-view dataset (``image``, ``text``) of ``records``; fills the card's extractor notes."""
-    if choice.cache and cache_root is None:
-        cache_root = default_cache_root()
+    """The two-view dataset (``image``, ``text``) of ``records``; fills the card's extractor notes.
+    Features are cached under ``cache_root`` (None, or ``choice.cache`` off: no cache)."""
     if not choice.cache:
         cache_root = None
     ids = [r.id for r in records]
@@ -140,7 +138,7 @@ def build_image_text(records: Sequence[Record], card: DatasetCard, choice: Encod
     text[txt_rows] = txt_feat
     labels = None
     names: list[str] = []
-    kept = [records[i] for i in np.flatnonzero(keep)]
+    kept = [records[int(i)] for i in np.flatnonzero(keep)]
     if any(r.label is not None for r in kept):
         if any(r.label is None for r in kept):
             raise ValueError("some records have a label and others do not: label all of them or none")

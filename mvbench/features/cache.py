@@ -11,12 +11,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sources import data_dir
-
-
-def default_cache_root() -> Path:
-    """``<data dir>/features``."""
-    return data_dir() / "features"
 
 
 def content_hash(data: bytes | np.ndarray) -> str:

@@ -12,14 +12,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
-from ..progress import track
+from mvbench.console import track
 from .cache import FeatureCache, content_hash
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ def decode(image: ImageInput) -> tuple[Image.Image, str]:
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image arrays must be H x W x 3, got shape {image.shape}")
         return Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)), content_hash(image)
+    if image is None:
+        raise ValueError("no image given")
     data = Path(image).read_bytes()
     with Image.open(io.BytesIO(data)) as img:
         return img.convert("RGB"), content_hash(data)
@@ -89,17 +91,17 @@ def preprocess(img: Image.Image, spec: ImageEncoderSpec) -> np.ndarray:
     """3 x crop x crop float32 input for ``spec``'s network."""
     w, h = img.size
     scale = spec.resize / min(w, h)
-    img = img.resize((max(spec.crop, round(w * scale)), max(spec.crop, round(h * scale))), Image.BICUBIC)
+    img = img.resize((max(spec.crop, round(w * scale)), max(spec.crop, round(h * scale))), Image.Resampling.BICUBIC)
     w, h = img.size
     left, top = (w - spec.crop) // 2, (h - spec.crop) // 2
-    x = np.asarray(img.crop((left, top, left + spec.crop, top + spec.crop)), dtype=np.float32) / 255.0
+    x: np.ndarray = np.asarray(img.crop((left, top, left + spec.crop, top + spec.crop)), dtype=np.float32) / 255.0
     x = (x - np.array(spec.mean, dtype=np.float32)) / np.array(spec.std, dtype=np.float32)
     return x.transpose(2, 0, 1)
 
 
 def encode_images(images: Sequence[ImageInput], encoder: str = "efficientnet_lite0", batch_size: int = 32,
                   cache_root: str | os.PathLike | None = None,
-                  model: nn.Module | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                  model: Any = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features (n x dim float32), observed flags (n,) and one message per image that failed.
 
     ``None`` entries are simply not observed. Cached features (by content hash) are reused; the

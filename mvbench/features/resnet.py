@@ -57,7 +57,8 @@ class ResNet50(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, stride=2, padding=1)
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for i in range(1, 5):
+            x = getattr(self, f"layer{i}")(x)
         return x.mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ class FirstFeatureQuantiles(Method):
     """Splits samples into K equal-count bins of one feature (a deliberately naive baseline)."""
 
     Config = QuantileConfig
-    capabilities = Capabilities(handles_missing=False, stochastic=False)
+    capabilities = Capabilities(handles_missing=False)
 
     def fit_predict(self, data, n_clusters, seed):
         x = data.view(0)[:, self.config.feature]

@@ -38,8 +38,10 @@ from typing import Any, get_origin
 
 import yaml
 
-from .conditions import Condition, ConditionError, derive_seed
-from .method import ConfigError, build_config, config_to_dict
+from mvbench.data.conditions import Condition, ConditionError, derive_seed
+from mvbench.data.imputation import Imputation
+from mvbench.method import Method
+from mvbench.config import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 #: A dataset setting of the harness, not of the dataset's builder: the views the methods see, by
@@ -64,8 +66,8 @@ class Cell:
     dataset_sha256: str
     condition: Condition
     repetition: int
-    imputation: str
-    method_code: str = ""  # the method's code identity (mvbench.code_identity)
+    imputation: Imputation
+    method_code: str = ""  # the method's code identity (mvbench.run.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
 
     @property
@@ -131,8 +133,8 @@ class GridSpec:
     missing_rates: list[float] = field(default_factory=lambda: [0.0])
     missing_views: list[str | None] = field(default_factory=lambda: [None])
     subsamples: list[float | None] = field(default_factory=lambda: [None])
-    seeds: int = 5
-    imputation: str = "mean"
+    repetitions: int = 5  # the YAML key and CLI flag say "seeds": each repetition derives its own seeds
+    imputation: Imputation = "mean"
     experiment: str = "mvbench"
 
     def conditions(self) -> list[Condition]:
@@ -185,7 +187,8 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise GridError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(config, dict):
         raise GridError(f"config file {path} must hold a mapping (methods:, datasets:, ...)")
-    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers"}
+    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers", "executor",
+             "ray_address"}
     unknown = set(config) - known
     if unknown:
         raise GridError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")
@@ -206,14 +209,17 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
         except (TypeError, ValueError):
             raise GridError(f"conditions: {name} must be a number or a list of numbers, got "
                             f"{conditions.get(name)!r}") from None
-    seeds = config.get("seeds", 5)
-    if not isinstance(seeds, int) or seeds < 1:
-        raise GridError(f"seeds must be a positive integer, got {seeds!r}")
+    repetitions = config.get("seeds", 5)
+    if not isinstance(repetitions, int) or repetitions < 1:
+        raise GridError(f"seeds (repetitions) must be a positive integer, got {repetitions!r}")
+    imputation = config.get("imputation", "mean")
+    if imputation not in ("mean", "zero"):
+        raise GridError(f"unknown imputation {imputation!r}: use mean or zero")
     return GridSpec(
         methods=parse_entries(config.get("methods"), "methods"),
         datasets=parse_entries(config.get("datasets"), "datasets"),
-        missing_rates=rates, missing_views=views, subsamples=subsamples, seeds=seeds,
-        imputation=str(config.get("imputation", "mean")),
+        missing_rates=rates, missing_views=views, subsamples=subsamples, repetitions=repetitions,
+        imputation=imputation,
         experiment=str(config.get("experiment", "mvbench")),
     )
 
@@ -259,7 +265,7 @@ def _short(value: Any) -> str:
     return format(value, "g") if isinstance(value, float) else str(value)
 
 
-def resolve_method(entry_name: str, params: dict[str, Any], method_cls: type) -> tuple[tuple[str, Any], ...]:
+def resolve_method(entry_name: str, params: dict[str, Any], method_cls: type[Method]) -> tuple[tuple[str, Any], ...]:
     """All hyper-parameters (defaults filled in) of one method variant, validated."""
     config = build_config(method_cls.Config, params, owner=entry_name)
     return tuple(sorted(config_to_dict(config).items()))

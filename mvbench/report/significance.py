@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .schema import DIRECTIONS, direction
+from mvbench.record.schema import DIRECTIONS, direction
 
 
 def holm(pvalues: list[float]) -> list[float]:

@@ -1,13 +1,15 @@
 """The dataset plugin interface and the local catalogue of prepared dataset files.
 
 A dataset plugin is a :class:`DatasetSource` subclass registered in the ``mvbench.datasets``
-entry-point group. It builds a :class:`~mvbench.data.MultiViewDataset` from its raw source; the
+entry-point group. It builds a :class:`~mvbench.data.model.MultiViewDataset` from its raw source; the
 catalogue writes it once to ``<data dir>/<name>.h5`` and later runs read that file.
 
-The data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR``, else
+Where files live is one :class:`DataPaths`, resolved once at the edge (the CLI, a script) and passed
+down explicitly: the data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR``, else
 ``$XDG_DATA_HOME/mvbench`` (``~/.local/share/mvbench``). Raw sources are looked for under
 ``--raw``, else under ``$MVBENCH_RAW_DIR`` (a folder laid out like the project's shared data:
-``mat/``, ``pascal_sentences/``, ``web_news/``, ...), else under ``<data dir>/raw``.
+``mat/``, ``pascal_sentences/``, ``web_news/``, ...), else under ``<data dir>/raw``. Methods may cache
+shared work (pretrained autoencoders) under ``$MVBENCH_CACHE_DIR``, else ``<data dir>/cache``.
 """
 from __future__ import annotations
 
@@ -16,12 +18,49 @@ import json
 import os
 import re
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from . import registry, store
-from .data import DatasetCard, MultiViewDataset
-from .method import NoConfig, build_config, config_to_dict
+from mvbench import registry
+from mvbench.config import NoConfig, build_config, config_to_dict
+from mvbench.data import store
+from mvbench.data.model import DatasetCard, MultiViewDataset
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """The folders of one invocation: prepared datasets, raw sources, and caches."""
+
+    data_dir: Path
+    raw_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def resolve(cls, data_dir: str | os.PathLike | None = None) -> DataPaths:
+        """``data_dir``, else ``$MVBENCH_DATA_DIR``, else ``$XDG_DATA_HOME/mvbench``; raw sources under
+        ``$MVBENCH_RAW_DIR``, else ``<data dir>/raw``; caches under ``$MVBENCH_CACHE_DIR``, else
+        ``<data dir>/cache``. The environment is read here only."""
+        env = os.environ
+        if data_dir:
+            root = Path(data_dir).expanduser().resolve()
+        elif env.get("MVBENCH_DATA_DIR"):
+            root = Path(env["MVBENCH_DATA_DIR"]).expanduser()
+        else:
+            root = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "mvbench"
+        raw = Path(env["MVBENCH_RAW_DIR"]).expanduser() if env.get("MVBENCH_RAW_DIR") else root / "raw"
+        cache = Path(env["MVBENCH_CACHE_DIR"]).expanduser() if env.get("MVBENCH_CACHE_DIR") else root / "cache"
+        return cls(root, raw, cache)
+
+    def raw_folder(self, name: str) -> Path:
+        """``<raw dir>/name`` when it exists (a local copy), else ``<data dir>/raw/name`` (downloads go there)."""
+        local = self.raw_dir / name
+        return local if local.exists() else self.data_dir / "raw" / name
+
+    def prepared_path(self, name: str, params: dict[str, Any] | None = None) -> Path:
+        """The prepared file of dataset ``name`` built with ``params``."""
+        key = params_key(params or {})
+        return self.data_dir / (f"{name}-{key}.h5" if key else f"{name}.h5")
 
 
 class DatasetNameError(ValueError):
@@ -36,14 +75,19 @@ class DatasetSource(ABC):
     """A named dataset that knows how to build itself from its raw source.
 
     Subclasses set ``description``, ``n_clusters`` (if known) and, when building takes options,
-    ``Params`` (a dataclass); they implement :meth:`build`. Sources that need files override
-    :meth:`default_raw`, :meth:`raw_available` and :meth:`raw_hint`.
+    ``Config`` (a dataclass, see :mod:`mvbench.config`); they implement :meth:`build`. Sources that
+    need files override :meth:`default_raw` (using ``self.paths``), :meth:`raw_available` and
+    :meth:`raw_hint`. The catalogue creates a source with its registered ``name`` and the ``paths``
+    of the invocation.
     """
 
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    n_clusters: ClassVar[int | None] = None
-    Params: ClassVar[type] = NoConfig
+    description: str = ""
+    n_clusters: int | None = None
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, name: str, paths: DataPaths) -> None:
+        self.name = name
+        self.paths = paths
 
     def default_raw(self) -> Path | None:
         """Where the raw source is looked for when no ``--raw`` is given."""
@@ -61,35 +105,12 @@ class DatasetSource(ABC):
         """Build the dataset in memory (the catalogue validates and stores it)."""
 
 
-def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The folder holding prepared dataset files."""
-    if explicit:
-        return Path(explicit).expanduser()
-    if os.environ.get("MVBENCH_DATA_DIR"):
-        return Path(os.environ["MVBENCH_DATA_DIR"]).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "mvbench"
-
-
-def raw_root(data_root: str | os.PathLike | None = None) -> Path:
-    """The folder where sources look for their raw files by default."""
-    if os.environ.get("MVBENCH_RAW_DIR"):
-        return Path(os.environ["MVBENCH_RAW_DIR"]).expanduser()
-    return data_dir(data_root) / "raw"
-
-
-def raw_folder(name: str) -> Path:
-    """``<raw root>/name`` when it exists (a local copy), else ``<data dir>/raw/name`` (downloads go there)."""
-    local = raw_root() / name
-    return local if local.exists() else data_dir() / "raw" / name
-
-
 class ImportedDataset(DatasetSource):
     """A dataset imported from the user's own file (``mvbench datasets import``): its prepared
     file in the data directory is its only source."""
 
-    def __init__(self, name: str, card: DatasetCard) -> None:
-        self.name = name  # type: ignore[misc]
+    def __init__(self, name: str, paths: DataPaths, card: DatasetCard) -> None:
+        super().__init__(name, paths)
         self.card = card
         origin = card.extra.get("imported", {})
         self.description = f"imported from {origin.get('file', '?')} (sha256 {origin.get('sha256', '?')[:16]})"
@@ -99,7 +120,7 @@ class ImportedDataset(DatasetSource):
         return False
 
     def raw_hint(self) -> str:
-        return f"its file {prepared_path(self.name)} is gone: import the .mat file again"
+        return f"its file {self.paths.prepared_path(self.name)} is gone: import the .mat file again"
 
     def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
         raise DatasetUnavailableError(f"dataset {self.name!r}: {self.raw_hint()}")
@@ -117,32 +138,31 @@ def check_new_name(name: str) -> None:
         raise DatasetNameError(f"{name!r} is a registered dataset: choose another --name for the import")
 
 
-def imported_datasets(root: str | os.PathLike | None = None) -> dict[str, ImportedDataset]:
+def imported_datasets(paths: DataPaths) -> dict[str, ImportedDataset]:
     """The imported datasets of the data directory, by name."""
     out = {}
-    folder = data_dir(root)
+    folder = paths.data_dir
     for path in sorted(folder.glob("*.h5")) if folder.is_dir() else []:
         try:
             card = store.read_card(path)
         except (OSError, ValueError, KeyError):
             continue
         if "imported" in card.extra and path.stem == card.name:
-            out[card.name] = ImportedDataset(card.name, card)
+            out[card.name] = ImportedDataset(card.name, paths, card)
     return out
 
 
-def get_source(name: str, root: str | os.PathLike | None = None) -> DatasetSource:
+def get_source(name: str, paths: DataPaths) -> DatasetSource:
     """The registered source ``name``, else the imported dataset ``name`` of the data directory
     (raises UnknownNameError / BrokenPluginError)."""
     datasets = registry.datasets()
     if name not in datasets.names():
-        imported = imported_datasets(root)
+        imported = imported_datasets(paths)
         if name in imported:
             return imported[name]
         raise registry.UnknownNameError(registry.unknown_name_message("dataset", name,
                                                                       datasets.names() + list(imported)))
-    cls = datasets.get(name)
-    return cls() if isinstance(cls, type) else cls
+    return datasets.get(name)(name, paths)
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -153,23 +173,18 @@ def params_key(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-def prepared_path(name: str, params: dict[str, Any] | None = None, root: str | os.PathLike | None = None) -> Path:
-    key = params_key(params or {})
-    return data_dir(root) / (f"{name}-{key}.h5" if key else f"{name}.h5")
-
-
 def prepare(
     name: str,
+    paths: DataPaths,
     params: dict[str, Any] | None = None,
-    root: str | os.PathLike | None = None,
     raw: str | os.PathLike | None = None,
     force: bool = False,
 ) -> Path:
     """Build ``name`` from its raw source and store it; returns the file (kept if already there)."""
-    source = get_source(name, root)
+    source = get_source(name, paths)
     params = params or {}
-    config = build_config(source.Params, params, owner=f"dataset {name}")
-    path = prepared_path(name, params, root)
+    config = build_config(source.Config, params, owner=f"dataset {name}")
+    path = paths.prepared_path(name, params)
     if path.exists() and not force:
         return path
     raw_path = Path(raw).expanduser() if raw else source.default_raw()

@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from .data import MultiViewDataset
+from mvbench.data.model import MultiViewDataset
 
 Imputation = Literal["mean", "zero"]
 

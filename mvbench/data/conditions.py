@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .data import MultiViewDataset
+from mvbench.data.model import MultiViewDataset
 
 
 class ConditionError(ValueError):
@@ -115,7 +115,7 @@ def missing_mask(mask: np.ndarray, rate: float, view: int | None, seed: int) -> 
         raise ConditionError("a missing-view condition needs a dataset with at least two views")
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
-    pick = rng.random(n)  # per-sample draw of the view to drop (used when view is None)
+    pick = rng.random(size=int(n))  # per-sample draw of the view to drop (used when view is None)
     eligible = mask.sum(axis=1) >= 2
     if view is not None:
         eligible &= mask[:, view]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from mvbench.record.schema import PARAM_PREFIX
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -21,7 +23,7 @@ CONDITIONS = ("missing_rate", "subsample")
 
 def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     """Rows (dataset, line, x, mean, std, n) for the plot."""
-    column = f"param:condition.{x}" if x in CONDITIONS else f"param:method.{x}"
+    column = f"{PARAM_PREFIX}condition.{x}" if x in CONDITIONS else f"{PARAM_PREFIX}method.{x}"
     if column not in frame.columns or metric not in frame.columns:
         raise ValueError(f"no runs record {x!r} and {metric!r}: plot a condition ({', '.join(CONDITIONS)}) "
                          f"or a hyper-parameter swept in this experiment")
@@ -31,13 +33,13 @@ def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     if x in CONDITIONS:
         data["line"] = data["method"]
     else:  # a line per method and setting of its other hyper-parameters (and condition)
-        others = sorted(c for c in data.columns if c.startswith("param:method.") and c != column)
-        data["line"] = ["|".join(map(str, row)) for row in data[["param:method", *others, "condition"]].itertuples(index=False)]
+        others = sorted(c for c in data.columns if c.startswith(f"{PARAM_PREFIX}method.") and c != column)
+        data["line"] = ["|".join(map(str, row)) for row in data[[f"{PARAM_PREFIX}method", *others, "condition"]].itertuples(index=False)]
         labels = {}
         for line, part in data.groupby("line"):
             fixed = [f"{c.split('.', 1)[1]}={part[c].iloc[0]}" for c in others if part[c].nunique() == 1
-                     and frame.loc[frame["param:method"] == part["param:method"].iloc[0], c].nunique() > 1]
-            labels[line] = part["param:method"].iloc[0] + (f" ({', '.join(fixed)})" if fixed else "") + (
+                     and frame.loc[frame[f"{PARAM_PREFIX}method"] == part[f"{PARAM_PREFIX}method"].iloc[0], c].nunique() > 1]
+            labels[line] = part[f"{PARAM_PREFIX}method"].iloc[0] + (f" ({', '.join(fixed)})" if fixed else "") + (
                 f" [{part['condition'].iloc[0]}]" if data["condition"].nunique() > 1 else "")
         data["line"] = data["line"].map(labels)
     grouped = data.groupby(["dataset", "line", "x"])[metric]
@@ -51,10 +53,10 @@ def plot_axes(frame: pd.DataFrame, metric: str) -> list[str]:
     values in the method labels), along which some method has finished runs at two or more values
     (e.g. ``missing_rate``, ``lam``)."""
     labels = " ".join(map(str, frame["method"].unique())) if "method" in frame else ""
-    swept = sorted(c.split(".", 1)[1] for c in frame.columns if c.startswith("param:method.")
+    swept = sorted(c.split(".", 1)[1] for c in frame.columns if c.startswith(f"{PARAM_PREFIX}method.")
                    and f"{c.split('.', 1)[1]}=" in labels)
     axes = []
-    for x in [c for c in CONDITIONS if f"param:condition.{c}" in frame.columns] + swept:
+    for x in [c for c in CONDITIONS if f"{PARAM_PREFIX}condition.{c}" in frame.columns] + swept:
         try:
             if not curve_frame(frame, x, metric).empty:
                 axes.append(x)
@@ -105,10 +107,10 @@ def figure(frame: pd.DataFrame, x: str, metric: str) -> Figure:
 
 def bars(agg: pd.DataFrame, metric: str) -> Figure:
     """``metric`` of each method as horizontal bars (± one std), in the table's row order, one panel
-    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.aggregate`'s table."""
+    per dataset and one bar per condition; ``agg`` is :func:`mvbench.report.tables.aggregate`'s table."""
     from matplotlib.figure import Figure
 
-    from .schema import direction
+    from mvbench.record.schema import direction
 
     datasets, conditions = list(dict.fromkeys(agg["dataset"])), list(dict.fromkeys(agg["condition"]))
     methods = list(dict.fromkeys(agg["method"]))

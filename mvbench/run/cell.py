@@ -1,4 +1,4 @@
-"""Running one cell: load the dataset, apply the condition, fit the method, score it.
+"""The cell worker: load the dataset, apply the condition, fit the method, score it.
 
 This is what a worker process executes; it never touches the tracking store (one writer logs).
 Any exception inside the cell becomes a FAILED result carrying its traceback.
@@ -10,44 +10,32 @@ import resource
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import store
-from .data import MultiViewDataset
-from .grid import Cell
-from .imputation import impute
-from .method import Method, build_config
-from .metrics import evaluate
-from .schema import DONE, FAILED, SKIPPED
-
+from mvbench.config import build_config
+from mvbench.data import store
+from mvbench.data.imputation import impute
+from mvbench.data.model import MultiViewDataset
+from mvbench.method import Method, Progress, RunContext, no_progress
+from mvbench.metrics import evaluate
+from mvbench.record.schema import CURVE_PREFIX, DONE, FAILED, SKIPPED, CellResult
+from mvbench.run.grid import Cell
 
 
 @dataclass
 class CellTask:
-    """Everything a worker needs: the cell, the prepared dataset file and the method class."""
+    """Everything a worker needs: the cell, the prepared dataset file, the method class, the memory
+    a cell may use, and the folder where methods may cache work shared across cells."""
 
     cell: Cell
     dataset_path: Path
-    method_cls: type
+    method_cls: type[Method]
     memory_limit_bytes: int | None = None
-
-
-@dataclass
-class CellResult:
-    cell: Cell
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    curves: dict[str, list[float]] = field(default_factory=dict)
-    info: dict[str, float] = field(default_factory=dict)
-    labels: np.ndarray | None = None
-    ids: np.ndarray | None = None
-    error: str = ""
-    traceback: str = ""
-    imputed: bool = False
+    cache_dir: Path | None = None
 
 
 _DATASETS: dict[Path, MultiViewDataset] = {}
@@ -109,18 +97,20 @@ class PeakMemory:
         return max(0, self.peak_bytes - self.start_bytes) / 2**20
 
 
-def run_cell(task: CellTask) -> CellResult:
-    """Execute one cell; never raises for errors inside the cell."""
+def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDataset | None = None) -> CellResult:
+    """Execute one cell; never raises for errors inside the cell. ``progress`` is handed to the
+    method (through its run context) to show its training loops; ``data`` is the cell's dataset
+    (default: its file, read once per process; the Ray executor passes it from the object store)."""
     cell = task.cell
     try:
-        data = cached_dataset(task.dataset_path)
+        data = cached_dataset(task.dataset_path) if data is None else data
         if cell.views is not None:
             data = data.select_views([data.view_index(v) for v in cell.views])
         data = cell.condition.apply(data, cell.repetition)
         method_cls = task.method_cls
         config = build_config(method_cls.Config, dict(cell.method_params), owner=cell.method)
-        method: Method = method_cls(config)
-        method.data_seed = cell.data_seed
+        context = RunContext(data_seed=cell.data_seed, cache_dir=task.cache_dir, progress=progress)
+        method: Method = method_cls(config, context=context)
         method.check_data(data)
         estimate = method_cls.memory_estimate(config, data.n_samples, list(data.view_dims))
         if estimate is not None and task.memory_limit_bytes is not None and estimate > task.memory_limit_bytes:
@@ -130,8 +120,8 @@ def run_cell(task: CellTask) -> CellResult:
         imputed = not data.is_complete and not method_cls.capabilities.handles_missing
         # The method gets read-only views and no labels (reading them raises LabelsHiddenError).
         fit_data = (impute(data, cell.imputation) if imputed else data).without_labels()
-        n_clusters = data.n_clusters
-        if n_clusters is None:
+        y_true, n_clusters = data.labels, data.n_clusters
+        if y_true is None or n_clusters is None:
             raise ValueError(f"dataset {cell.dataset!r} has no labels, so the number of clusters is unknown")
         with PeakMemory() as memory:
             start = time.perf_counter()
@@ -140,11 +130,11 @@ def run_cell(task: CellTask) -> CellResult:
         labels = np.asarray(result.labels)
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
-        metrics = {**evaluate(data.labels, labels), **partition_shape(labels, data.labels)}
+        metrics = {**evaluate(y_true, labels), **partition_shape(labels, y_true)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
-        return CellResult(cell, DONE, metrics, training_curves(result, data.labels), dict(result.info),
+        return CellResult(cell, DONE, metrics, training_curves(result, y_true), dict(result.info),
                           labels, data.ids, imputed=imputed)
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -165,10 +155,10 @@ def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[fl
     curves: dict[str, list[float]] = {}
     for epoch in result.history:
         for key, value in epoch.items():
-            curves.setdefault(f"train/{key}", []).append(float(value))
+            curves.setdefault(f"{CURVE_PREFIX}{key}", []).append(float(value))
     if y_true is not None:
         for labels in result.label_history:
             scores = evaluate(y_true, labels)
-            curves.setdefault("train/acc", []).append(scores["acc"])
-            curves.setdefault("train/nmi", []).append(scores["nmi"])
+            curves.setdefault(f"{CURVE_PREFIX}acc", []).append(scores["acc"])
+            curves.setdefault(f"{CURVE_PREFIX}nmi", []).append(scores["nmi"])
     return curves

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 #: Core modules whose code changes what a method computes (input normalisation).
-SHARED_METHOD_CODE = ("mvbench.preprocessing",)
+SHARED_METHOD_CODE = ("mvbench.data.preprocessing",)
 
 
 def _module_file(name: str) -> Path | None:
@@ -39,8 +39,9 @@ def _module_file(name: str) -> Path | None:
 
 def _imported_modules(name: str, source: str) -> set[str]:
     """Names of modules (and of names that may be modules) that ``source`` imports."""
-    package = name if _module_file(name) and _module_file(name).name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
+    module_file = _module_file(name)
+    package = name if module_file and module_file.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

@@ -52,7 +52,7 @@ class MultiViewDataset:
 
     Views are float32 arrays of shape (n, d_v). Rows of a view that are not observed hold zeros
     and are flagged ``False`` in ``mask``: methods must read the mask. ``views`` may be a lazy
-    sequence (see :mod:`mvbench.store`); a view is read on first access.
+    sequence (see :mod:`mvbench.data.store`); a view is read on first access.
     """
 
     def __init__(

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from .data import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
 
 Orientation = Literal["auto", "rows", "cols"]
 
@@ -349,7 +349,7 @@ def _orient(views: list[Any], names: list[str], n: int, orientation: Orientation
                                  f"it should have {n_v} samples along its {choice}")
         how.append(choice)
         oriented.append(x)
-        rows_of.append(None if n_v == n else index[v])
+        rows_of.append(None if n_v == n or index is None else index[v])
     decided = [h for h in how if h in ("rows", "cols")]
     if "square" in how:
         if not decided or len(set(decided)) > 1:
@@ -475,8 +475,9 @@ def _parse_part(variables: dict[str, Any], options: dict[str, Any]) -> _Part:
     info: dict[str, Any] = {"views_from": views_from, "orientation": how}
     if index is not None:
         for v, idx in enumerate(index):
-            if rows_of[v] is not None:
-                views[v] = _scatter(views[v], rows_of[v], n)
+            rows = rows_of[v]
+            if rows is not None:
+                views[v] = _scatter(views[v], rows, n)
             observed = np.zeros(n, bool)
             observed[idx] = True
             mask[:, v] &= observed
@@ -583,7 +584,7 @@ def import_mat(
     class_names = next((s for k in _key_lookup(variables, CLASS_NAME_KEYS)
                         if (s := _strings(variables[k])) and len(s) == label_info.get("n_classes")), None)
     extra: dict[str, Any] = {
-        "importer": "mvbench.matlab.import_mat",
+        "importer": "mvbench.data.matlab.import_mat",
         "file": path.name,
         "format": fmt,
         "keys": {k: _shape(v) for k, v in variables.items()},

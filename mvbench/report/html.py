@@ -1,7 +1,7 @@
 """The comparison report of an experiment as one self-contained HTML file, and the report bundle
 attached to a grid run.
 
-Everything is rebuilt from the tracking store with :mod:`mvbench.report` (the same aggregation and
+Everything is rebuilt from the tracking store with :mod:`mvbench.report.tables` (the same aggregation and
 table blocks as the text formats): the paper-style table per condition (best in bold by each
 metric's declared direction), a table per dataset with the quality and cost metrics, a plot along each
 condition or swept hyper-parameter the runs vary, the significance summary, the cells left out,
@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 import pandas as pd
 
-from .report import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
-from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED, direction
-from .tracking import STATUS_TAG, Tracker
+from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
+from mvbench.record.schema import (DEFAULT_METRICS, DONE, FAILED, PARAM_PREFIX, SKIPPED, cell_error, cell_status, direction,
+                                   grid_command)
+from mvbench.record.tracking import Tracker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,7 +50,7 @@ class Table:
 
     @classmethod
     def over_datasets(cls, caption: str, headers: list[str], rows: list[tuple[str, Row]]) -> Table:
-        """From a :func:`mvbench.report.blocks` block, whose headers read ``<dataset> <METRIC>``."""
+        """From a :func:`mvbench.report.tables.blocks` block, whose headers read ``<dataset> <METRIC>``."""
         split = [h.rsplit(" ", 1) for h in headers[1:]]
         spans = [(dataset, len(list(cols))) for dataset, cols in itertools.groupby(d for d, _ in split)]
         return cls(caption, headers[:1] + [m for _, m in split], with_group_headers(rows), spans)
@@ -90,8 +91,8 @@ class Report:
 
 def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: Iterable[str] | None = None) -> Report:
     """Gather a report on the cells ``keys`` (default: every cell of the experiment)."""
-    from .plots import bars, figure, plot_axes
-    from .significance import summary
+    from mvbench.report.plots import bars, figure, plot_axes
+    from mvbench.report.significance import summary
 
     metrics = list(metrics)
     keys = list(keys) if keys is not None else None
@@ -123,10 +124,10 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
     left_out = []
     for key in wanted:
         run = latest.get(key)
-        status = run.data.tags.get(STATUS_TAG, "missing") if run else "missing"
+        status = (cell_status(run) or "missing") if run else "missing"
         counts[status] = counts.get(status, 0) + 1
         if run and status != DONE:
-            left_out.append((run.info.run_name, status, run.data.tags.get("mvbench.error", "")))
+            left_out.append((run.info.run_name, status, cell_error(run)))
     return Report(tracker.experiment_name, metrics, agg, paper, per_dataset, plots, significance, counts, left_out,
                   grid_settings(tracker), versions(frame), method_settings(frame, list(dict.fromkeys(agg["method"]))))
 
@@ -140,7 +141,7 @@ def grid_settings(tracker: Tracker) -> dict[str, Any]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file: no bar
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tracker.client.download_artifacts(run.info.run_id, "config.yaml", tmp)).read_text()
-    return {"run_id": run.info.run_id, "command": run.data.tags.get("mvbench.command", ""), "config": config,
+    return {"run_id": run.info.run_id, "command": grid_command(run), "config": config,
             "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.info.start_time / 1000)),
             "n_grid_runs": len(parents)}
 
@@ -158,10 +159,10 @@ def method_settings(frame: pd.DataFrame, methods: list[str]) -> list[tuple[str, 
     out = []
     for method in methods:
         part = frame[frame["method"] == method]
-        codes = ", ".join(sorted(part["param:method_code"].dropna().unique())) if "param:method_code" in part else ""
-        params = [c for c in part.columns if c.startswith("param:method.") and part[c].notna().any()]
-        values = ", ".join(f"{c.removeprefix('param:method.')}={'/'.join(sorted(part[c].dropna().unique()))}"
-                           for c in params)
+        code_column, prefix = f"{PARAM_PREFIX}method_code", f"{PARAM_PREFIX}method."
+        codes = ", ".join(sorted(part[code_column].dropna().unique())) if code_column in part else ""
+        params = [c for c in part.columns if c.startswith(prefix) and part[c].notna().any()]
+        values = ", ".join(f"{c.removeprefix(prefix)}={'/'.join(sorted(part[c].dropna().unique()))}" for c in params)
         out.append((str(method), codes, values))
     return out
 
@@ -187,7 +188,7 @@ def to_html(report: Report) -> str:
     """The report as one self-contained HTML document."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("mvbench", "templates"), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=PackageLoader("mvbench.report", "templates"), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["number"] = _number
     env.filters["svg_uri"] = svg_data_uri

@@ -5,7 +5,16 @@ from typing import Literal
 
 import numpy as np
 
-Normalization = Literal["none", "zscore", "l2", "tfidf_l2", "minmax"]
+#: The ``normalization`` setting every method that normalises its views takes (one name, one set of
+#: choices; each method keeps its own default).
+Normalization = Literal["auto", "none", "zscore", "l2", "tfidf_l2", "minmax"]
+
+
+def is_count_view(x: np.ndarray) -> bool:
+    """True for non-negative integer-valued views with many zeros (term counts, bag of words);
+    judged on the first 2000 rows."""
+    sample = x[: min(len(x), 2000)]
+    return bool((sample >= 0).all() and np.allclose(sample, np.round(sample)) and (sample == 0).mean() > 0.5)
 
 
 def normalize_view(x: np.ndarray, kind: Normalization, observed: np.ndarray | None = None) -> np.ndarray:
@@ -15,8 +24,11 @@ def normalize_view(x: np.ndarray, kind: Normalization, observed: np.ndarray | No
     - ``l2``: each row scaled to unit Euclidean norm;
     - ``tfidf_l2``: term counts -> tf * log((1 + n) / (1 + df)) + 1 (sklearn's smooth idf), then L2;
     - ``minmax``: per-feature scaling to [0, 1];
-    - ``none``: unchanged.
+    - ``none``: unchanged;
+    - ``auto``: ``tfidf_l2`` for term counts (:func:`is_count_view`), else ``zscore``.
     """
+    if kind == "auto":
+        kind = "tfidf_l2" if is_count_view(x) else "zscore"
     x = np.asarray(x, dtype=np.float32)
     observed = np.ones(len(x), dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
     obs = x[observed]
@@ -37,7 +49,7 @@ def normalize_view(x: np.ndarray, kind: Normalization, observed: np.ndarray | No
         idf = np.log((1.0 + len(obs)) / (1.0 + df)) + 1.0
         out = _l2_rows(x * idf.astype(np.float32))
     else:
-        raise ValueError(f"unknown normalisation {kind!r}: use none, zscore, l2, tfidf_l2 or minmax")
+        raise ValueError(f"unknown normalisation {kind!r}: use auto, none, zscore, l2, tfidf_l2 or minmax")
     out = out.astype(np.float32, copy=False)
     out[~observed] = 0.0
     return out

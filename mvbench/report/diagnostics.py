@@ -17,7 +17,7 @@ DEGENERATE_MARK = "†"
 
 
 def degenerate_cells(frame: pd.DataFrame) -> pd.Series:
-    """Per run (row of :func:`mvbench.report.runs_frame`): is its partition degenerate?"""
+    """Per run (row of :func:`mvbench.report.tables.runs_frame`): is its partition degenerate?"""
     if not set(SHAPE) <= set(frame.columns):
         return pd.Series(False, index=frame.index)
     too_few = frame["clusters_used"] < frame["n_clusters"] / 2

@@ -22,7 +22,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from .data import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMAS = (1,)
@@ -91,7 +91,7 @@ class LazyViews(Sequence[np.ndarray]):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, v):  # type: ignore[override]
+    def __getitem__(self, v):
         if isinstance(v, slice):
             return [self[i] for i in range(*v.indices(self._n))]
         if v < 0:

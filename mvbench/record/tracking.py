@@ -18,41 +18,32 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from .faults import fault_point
-from .schema import DEFAULT_METRICS, DONE, FAILED, SKIPPED
+from mvbench.record.schema import (CELL, DEFAULT_METRICS, DONE, ENDED_TAG, EXPERIMENT_KIND, EXPERIMENT_KIND_TAG,
+                                   GRID_CELLS_ARTIFACT, GRID_CONFIG_ARTIFACT, KIND_TAG, MLFLOW_STATUS, NOTE_TAG,
+                                   OWNER_TAG, REPORT_DIR, STATUS_TAG, VIEW_KEY, VIEW_TAG, CellResult, cell_key,
+                                   cell_metrics, cell_params, cell_settings, cell_tags, cells_filter, grid_tags,
+                                   grids_filter)
+from mvbench.run.faults import fault_point
 
 if TYPE_CHECKING:
-    from .execution import CellResult
-    from .grid import Cell
+    from mvbench.run.grid import Cell
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-KIND_TAG, KEY_TAG, STATUS_TAG = "mvbench.kind", "mvbench.cell_key", "mvbench.status"
-OWNER_TAG = "mvbench.owner"  # host:pid:start time of the process that writes the run
-#: MLflow 3's experiment kind: model training, not GenAI. MLflow 3.17's UI picks its GenAI or
-#: model-training pages by its own switch (the URL's ``workflowType``), not by this tag: see runs_url.
-EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
-#: MLflow's shared view of the runs table (filter, sort, columns), opened by ``viewStateShareKey``.
-VIEW_KEY = "mvbench"
-VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
-NOTE_TAG = "mlflow.note.content"  # a run's description, rendered as markdown by the MLflow UI
-REPORT_DIR = "report"  # the grid run's artifact folder holding the comparison report
-_MLFLOW_STATUS = {DONE: "FINISHED", FAILED: "FAILED", SKIPPED: "KILLED"}
 
 
 class TrackingError(RuntimeError):
     """The tracking store cannot be reached or used (one-line message)."""
 
 
-def metric_name(key: str) -> str:
-    """``key`` with every character MLflow refuses in a metric name replaced by ``_``
-    (a method may name a metric after a view, e.g. ``pretrain_cached_pix+fou``)."""
-    return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", key)
-
-
 def resolve_uri(uri: str | None) -> str:
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``; a relative sqlite path is made
+    absolute (MLflow caches a store per URI, so a relative one would follow the first working directory)."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
+    return uri
 
 
 @lru_cache(maxsize=1)
@@ -130,8 +121,9 @@ class Tracker:
 
         A run counts only once its status tag, written last, is there: runs of a writer killed
         mid-logging are left out, so their cells count as missing."""
-        query = f"tags.`{KIND_TAG}` = 'cell' and tags.`{STATUS_TAG}` " + (f"= '{status}'" if status else "LIKE '%'")
-        runs, token = [], None
+        query = cells_filter(status)
+        runs: list[Any] = []
+        token = None
         while True:
             page = self.client.search_runs([self.experiment_id], query, max_results=5000, page_token=token,
                                            order_by=["attributes.start_time DESC"])
@@ -144,34 +136,32 @@ class Tracker:
         """The most recent run of each cell key (any status)."""
         latest: dict[str, Any] = {}
         for run in self.cell_runs():
-            key = run.data.tags.get(KEY_TAG)
+            key = cell_key(run)
             if key and key not in latest:  # runs come newest first
                 latest[key] = run
         return latest
 
     def completed_keys(self) -> set[str]:
         """Keys of cells with a done run: resume skips these (failed and skipped cells are retried)."""
-        return {r.data.tags[KEY_TAG] for r in self.cell_runs(DONE)}
+        return {key for r in self.cell_runs(DONE) if (key := cell_key(r))}
 
     def parent_runs(self) -> list[Any]:
-        return self.client.search_runs([self.experiment_id], f"tags.`{KIND_TAG}` = 'grid'",
+        return self.client.search_runs([self.experiment_id], grids_filter(),
                                        order_by=["attributes.start_time DESC"], max_results=1000)
 
     def grid_cells(self, run_id: str) -> list[dict[str, Any]]:
         """The cells a grid run planned (its ``grid.json``): key, method, dataset, condition, repetition."""
         with tempfile.TemporaryDirectory() as tmp:
-            path = self.client.download_artifacts(run_id, "grid.json", tmp)
+            path = self.client.download_artifacts(run_id, GRID_CELLS_ARTIFACT, tmp)
             return json.loads(Path(path).read_text())["cells"]
 
     # -- writing ----------------------------------------------------------------------------------
     def start_grid(self, cells: list[Cell], command: str, config: dict[str, Any]) -> str:
         run = self.client.create_run(self.experiment_id, run_name=f"grid {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                                     tags={KIND_TAG: "grid", OWNER_TAG: owner(), "mvbench.version": mvbench_version(),
-                                           "mvbench.git_commit": git_commit(), "mvbench.command": command[:5000],
-                                           "mvbench.n_cells": str(len(cells))})
+                                     tags=grid_tags(len(cells), command, owner(), mvbench_version(), git_commit()))
         run_id = run.info.run_id
-        self.client.log_dict(run_id, {"cells": [c.describe() for c in cells]}, "grid.json")
-        self.client.log_dict(run_id, config, "config.yaml")
+        self.client.log_dict(run_id, {"cells": [c.describe() for c in cells]}, GRID_CELLS_ARTIFACT)
+        self.client.log_dict(run_id, config, GRID_CONFIG_ARTIFACT)
         self.set_runs_view(cells)
         return run_id
 
@@ -189,7 +179,7 @@ class Tracker:
                 varying.setdefault(key, set()).add(str(value))
         shown = ["method", "dataset"] + sorted(k for k, v in varying.items() if len(v) > 1
                                                and k not in ("method", "dataset", "repetition")) + ["repetition"]
-        state = {"searchFilter": f"tags.`{KIND_TAG}` = 'cell'", "orderByKey": "tags.`mlflow.runName`",
+        state = {"searchFilter": f"tags.`{KIND_TAG}` = '{CELL}'", "orderByKey": "tags.`mlflow.runName`",
                  "orderByAsc": True,
                  "selectedColumns": [f"metrics.`{m}`" for m in DEFAULT_METRICS] + [f"params.`{k}`" for k in shown],
                  "columnOrder": ["attributes.`Run Name`"], "columnWidths": {"attributes.`Run Name`": 380}}
@@ -216,30 +206,13 @@ class Tracker:
         """
         from mlflow.entities import Metric, Param
 
-        cell = result.cell
-        tags = {
-            "mlflow.parentRunId": parent_id, KIND_TAG: "cell", KEY_TAG: cell.key, OWNER_TAG: owner(),
-            "mvbench.dataset_sha256": cell.dataset_sha256, "mvbench.version": mvbench_version(),
-            "mvbench.git_commit": git_commit(), "mvbench.method_label": cell.method_label,
-            "mvbench.method_code": cell.method_code, "mvbench.dataset_label": cell.dataset_label,
-            "mvbench.condition": cell.condition.label(), "mvbench.group": cell.group,
-        }
-        if result.error:
-            tags["mvbench.error"] = result.error[:4000]
-        run = self.client.create_run(self.experiment_id, run_name=cell.run_name, tags=tags)
+        run = self.client.create_run(self.experiment_id, run_name=result.cell.run_name,
+                                     tags=cell_tags(result, parent_id, owner(), mvbench_version(), git_commit()))
         run_id = run.info.run_id
         try:
             now = int(time.time() * 1000)
-            params = {"method": cell.method, "method_code": cell.method_code, "dataset": cell.dataset,
-                      "repetition": cell.repetition, "seed": cell.seed,
-                      "imputation": cell.imputation if result.imputed else "none",
-                      **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
-                      **{f"method.{k}": v for k, v in cell.method_params},
-                      **{f"dataset.{k}": v for k, v in cell.dataset_params}}
-            metrics = [Metric(metric_name(k), float(v), now, 0) for k, v in {**result.metrics, **result.info}.items()]
-            for key, values in result.curves.items():
-                metrics.extend(Metric(metric_name(key), float(v), now, step) for step, v in enumerate(values))
-            param_list = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            metrics = [Metric(name, value, now, step) for name, value, step in cell_metrics(result)]
+            param_list = [Param(k, str(v)[:6000]) for k, v in cell_params(result).items()]
             # MLflow's batch limits: 100 params and 1000 entities per call.
             for i in range(0, len(param_list), 100):
                 self.client.log_batch(run_id, params=param_list[i:i + 100])
@@ -247,7 +220,7 @@ class Tracker:
                 self.client.log_batch(run_id, metrics=metrics[i:i + 1000])
             self._log_artifacts(run_id, result)
             fault_point("before_marker")
-            self.client.set_terminated(run_id, _MLFLOW_STATUS[result.status])
+            self.client.set_terminated(run_id, MLFLOW_STATUS[result.status])
             self.client.set_tag(run_id, STATUS_TAG, result.status)
         except BaseException:
             self._end_killed(run_id, "interrupted while logging")
@@ -257,7 +230,7 @@ class Tracker:
     def _end_killed(self, run_id: str, why: str) -> None:
         """Best effort: mark a run this process abandons as KILLED (never deleted)."""
         try:
-            self.client.set_tag(run_id, "mvbench.ended", why)
+            self.client.set_tag(run_id, ENDED_TAG, why)
             self.client.set_terminated(run_id, "KILLED")
         except BaseException:  # the store may be unreachable, or the user pressed Ctrl-C again
             pass
@@ -273,16 +246,10 @@ class Tracker:
         return reaped
 
     def _log_artifacts(self, run_id: str, result: CellResult) -> None:
-        cell = result.cell
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
-            (tmp_path / "config.json").write_text(json.dumps({
-                "method": cell.method, "method_params": dict(cell.method_params), "dataset": cell.dataset,
-                "dataset_params": dict(cell.dataset_params), "dataset_sha256": cell.dataset_sha256,
-                "condition": cell.condition.as_params(), "repetition": cell.repetition, "seed": cell.seed,
-                "imputation": cell.imputation if result.imputed else "none", "cell_key": cell.key,
-            }, indent=2, default=str))
-            if result.labels is not None:
+            (tmp_path / "config.json").write_text(json.dumps(cell_settings(result), indent=2, default=str))
+            if result.labels is not None and result.ids is not None:
                 buf = io.StringIO()
                 buf.write("id,label\n")
                 for i, y in zip(result.ids, result.labels):
@@ -303,7 +270,7 @@ def find_experiment(uri: str | None, name: str | None = None) -> Any | None:
             client = MlflowClient(tracking_uri=uri)
             if name is None:
                 ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
-                latest = client.search_runs(ids, f"tags.`{KIND_TAG}` = 'grid'", max_results=1,
+                latest = client.search_runs(ids, grids_filter(), max_results=1,
                                             order_by=["attributes.start_time DESC"]) if ids else []
                 if latest:
                     return client.get_experiment(latest[0].info.experiment_id)
@@ -362,9 +329,3 @@ def first_line(exc: BaseException) -> str:
         return errno.group(1).strip()
     return f"{type(exc).__name__}: {text[:200]}"
 
-
-def summarise(results: Iterable[CellResult]) -> dict[str, int]:
-    counts = {DONE: 0, FAILED: 0, SKIPPED: 0}
-    for r in results:
-        counts[r.status] += 1
-    return counts

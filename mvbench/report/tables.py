@@ -12,13 +12,9 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
-from .schema import DEFAULT_METRICS, FORMATS, direction
-from .tracking import STATUS_TAG, Tracker
-
-#: Columns of :func:`runs_frame` that describe a run rather than measure it.
-RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version",
-               "git_commit")
+from mvbench.record.schema import DEFAULT_METRICS, DONE, FORMATS, cell_status, direction, read_cell
+from mvbench.record.tracking import Tracker
+from mvbench.report.diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
 
 
 def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -26,17 +22,8 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
     wanted = set(keys) if keys is not None else None
     rows = []
     for key, run in tracker.latest_by_key().items():
-        tags = run.data.tags
-        if tags.get(STATUS_TAG) != "done" or (wanted is not None and key not in wanted):
-            continue
-        params = run.data.params
-        rows.append({"key": key, "method": tags.get("mvbench.method_label", params.get("method")),
-                     "group": tags.get("mvbench.group", ""),
-                     "dataset": tags.get("mvbench.dataset_label", params.get("dataset")),
-                     "condition": tags.get("mvbench.condition", ""), "start": run.info.start_time,
-                     "repetition": int(params.get("repetition", 0)),
-                     "mvbench_version": tags.get("mvbench.version", ""), "git_commit": tags.get("mvbench.git_commit", ""),
-                     **{f"param:{k}": v for k, v in params.items()}, **run.data.metrics})
+        if cell_status(run) == DONE and (wanted is None or key in wanted):
+            rows.append(read_cell(run))
     return pd.DataFrame(rows)
 
 
@@ -63,7 +50,7 @@ def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> 
 
 
 def significance_text(table: pd.DataFrame, line: str) -> str:
-    """The significance summary (from :func:`mvbench.significance.summary`) as plain text."""
+    """The significance summary (from :func:`mvbench.report.significance.summary`) as plain text."""
     return (table.to_string(float_format=lambda v: f"{v:.3g}") + "\n" if not table.empty else "") + line
 
 

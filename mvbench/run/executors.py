@@ -2,7 +2,8 @@
 
 ``SerialExecutor`` runs cells in this process; ``ProcessExecutor`` runs them in N worker processes
 (spawned, each limited to its share of the CPU threads). A distributed engine slots in as another
-class with the same ``map_unordered`` method (e.g. Ray tasks yielding results as they finish).
+class with the same ``map_unordered`` method: ``RayExecutor`` (mvbench.run.ray_executor) runs cells as
+Ray tasks. Executors pull tasks lazily, keeping a bounded number in flight.
 """
 from __future__ import annotations
 
@@ -13,19 +14,24 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable, Iterable, Iterator, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 class Executor(Protocol):
+    #: Whether cells run in this process (then they may show progress under the grid's bar).
+    in_process: bool
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """Yield ``fn(task)`` for every task, in completion order."""
         ...
 
 
 class SerialExecutor:
+    in_process = True
+
     def map_unordered(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         for task in tasks:
             yield fn(task)
@@ -70,7 +76,9 @@ def init_worker(n_threads: int, parent_pid: int) -> None:
 class ProcessExecutor:
     """Cells in ``workers`` spawned processes; a crashed worker fails only its own cell."""
 
-    def __init__(self, workers: int, on_crash: Callable[[T, BaseException], R] | None = None) -> None:
+    in_process = False
+
+    def __init__(self, workers: int, on_crash: Callable[[Any, BaseException], Any] | None = None) -> None:
         self.workers = workers
         self.on_crash = on_crash
         self.threads_per_worker = max(1, (os.cpu_count() or 1) // workers)
@@ -110,5 +118,15 @@ def terminate_workers(pool: futures.ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def make_executor(workers: int, on_crash: Callable | None = None) -> Executor:
+EXECUTORS = ("local", "ray")
+
+
+def make_executor(workers: int, on_crash: Callable | None = None, kind: str = "local",
+                  ray_address: str | None = None) -> Executor:
+    """``local``: serial for one worker, else a process pool; ``ray``: Ray tasks (``ray_address``: a
+    cluster to join, default a new local instance)."""
+    if kind == "ray":
+        from mvbench.run.ray_executor import RayExecutor
+
+        return RayExecutor(ray_address, on_crash)
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers, on_crash)

@@ -1,0 +1,115 @@
+"""Planning a grid: validate everything up front, prepare the datasets, expand the cells.
+
+Everything that can be wrong with the input (names, hyper-parameters, conditions, datasets) is
+checked here, before the runner creates anything in the tracking store, so bad input logs nothing.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mvbench import registry
+from mvbench.config import ConfigError, build_config
+from mvbench.data import sources, store
+from mvbench.data.conditions import ConditionError
+from mvbench.data.model import DataValidationError
+from mvbench.data.sources import DataPaths
+from mvbench.method import Method
+from mvbench.run.cell import CellTask
+from mvbench.run.code_identity import code_identity
+from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method,
+                              split_views, swept_keys)
+
+
+@dataclass
+class PlannedGrid:
+    """A validated grid: its cells and what each needs to run."""
+
+    spec: GridSpec
+    cells: list[Cell]
+    tasks: dict[str, CellTask]
+
+
+def total_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | None = None) -> PlannedGrid:
+    """Resolve every name and parameter, prepare datasets, expand the cells (no logging).
+
+    ``paths``: where datasets and caches live (default: :meth:`DataPaths.resolve`); ``memory_limit``:
+    bytes a cell may need by its method's estimate (default: this machine's RAM)."""
+    paths = paths or DataPaths.resolve()
+    if spec.imputation not in ("mean", "zero"):
+        raise GridError(f"unknown imputation {spec.imputation!r}: use mean or zero")
+    if spec.repetitions < 1:
+        raise GridError(f"--seeds (repetitions) must be at least 1, got {spec.repetitions}")
+    conditions = spec.conditions()
+    methods = []
+    for entry in spec.methods:
+        method_cls = registry.methods().get(entry.name)
+        swept = swept_keys(method_cls.Config, entry.params)
+        for params in expand_params(method_cls.Config, entry.params):
+            resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
+            methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
+    datasets = []
+    for entry in spec.datasets:
+        source = sources.get_source(entry.name, paths)
+        builder_params, view_subsets = split_views(entry.params)
+        for params, views in itertools.product(expand_params(source.Config, builder_params), view_subsets):
+            path = sources.prepare(entry.name, paths, params)
+            data = store.load(path)
+            if views is not None:
+                data = data.select_views(resolve_views(data, views, entry.name))
+                params = {**params, VIEWS_SETTING: ",".join(data.view_names)}
+            ds_label = label(entry.name, params)
+            for condition in conditions:
+                if condition.missing_view is not None and condition.missing_view not in data.view_names:
+                    raise GridError(f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
+                                    f"--missing-view: choose one of {', '.join(data.view_names)}")
+                for rep in range(spec.repetitions):
+                    try:
+                        condition.select(data, rep)
+                    except ConditionError as exc:
+                        raise GridError(f"dataset {ds_label!r}, condition {condition.label()}: {exc}") from None
+            for method_name, method_label, method_params, method_cls, _ in methods:
+                check_method(method_cls, method_name, method_label, method_params, data, ds_label)
+            datasets.append((entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()),
+                             data.card.sha256, path))
+    limit = memory_limit if memory_limit is not None else total_memory_bytes()
+    cells, tasks = [], {}
+    for ds_name, ds_label, ds_params, sha, path in datasets:
+        for condition in conditions:
+            for method_name, method_label, method_params, method_cls, group in methods:
+                for rep in range(spec.repetitions):
+                    cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
+                                condition, rep, spec.imputation, code_identity(method_cls), group)
+                    if cell.key not in tasks:
+                        cells.append(cell)
+                        tasks[cell.key] = CellTask(cell, path, method_cls, limit, paths.cache_dir)
+    return PlannedGrid(spec, cells, tasks)
+
+
+def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:
+    """Indices of a dataset's view subset (names or indices), refused in one line when unusable."""
+    try:
+        indices = data.view_indices(",".join(str(v) for v in views))
+    except DataValidationError as exc:
+        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {exc}") from None
+    empty = int((~data.mask[:, indices].any(axis=1)).sum())
+    if empty:
+        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {empty} samples observe none of these views; "
+                        f"add a view they have")
+    return indices
+
+
+def check_method(method_cls: type[Method], name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
+    """Refuse up front (GridError) a method variant that cannot run on a dataset (views it names,
+    how many views it needs), instead of a failed cell at run time."""
+    method = method_cls(build_config(method_cls.Config, dict(params), owner=name))
+    try:
+        method.check_data(data)
+    except (ConfigError, DataValidationError, ValueError) as exc:
+        raise GridError(f"{method_label} cannot run on dataset {ds_label!r}: {' '.join(str(exc).split())}") from None
