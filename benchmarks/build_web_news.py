@@ -6,6 +6,7 @@ Usage (from a scratch folder, raw data under $MVBENCH_RAW_DIR/web_news):
 The feature cache is disabled so the timing covers the full extraction; ``--limit N`` builds only the
 first N records (to estimate the full run).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,14 +20,13 @@ import numpy as np
 import yaml
 from sklearn.cluster import KMeans
 
-from mvbench.data import store
-from mvbench.datasets.web_news import WebNews, web_news_records
-from mvbench.features.builder import build_image_text
-from mvbench.data import DatasetCard
 from mvbench.config import build_config
-from mvbench.metrics import evaluate
+from mvbench.data import DatasetCard, store
 from mvbench.data.preprocessing import normalize_view
 from mvbench.data.sources import DataPaths
+from mvbench.datasets.web_news import WebNews, web_news_records
+from mvbench.features.builder import build_image_text
+from mvbench.metrics import evaluate
 
 
 def kmeans_scores(x: np.ndarray, y: np.ndarray, k: int, seeds: int = 5) -> dict[str, float]:
@@ -52,18 +52,24 @@ def main() -> None:
         store.save(data, Path(tmp) / "web_news.h5")
     seconds = time.perf_counter() - t0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"records {len(records)}  n {data.n_samples}  views {dict(zip(data.view_names, data.view_dims))}  "
-          f"observed {data.mask.sum(axis=0).tolist()}  K {data.n_clusters}")
-    print(f"build time {seconds:.1f} s  peak RSS {peak_mib:.0f} MiB  (image {config.image_encoder}, "
-          f"text {config.text_encoder})")
+    print(
+        f"records {len(records)}  n {data.n_samples}  views {dict(zip(data.view_names, data.view_dims))}  "
+        f"observed {data.mask.sum(axis=0).tolist()}  K {data.n_clusters}"
+    )
+    print(
+        f"build time {seconds:.1f} s  peak RSS {peak_mib:.0f} MiB  (image {config.image_encoder}, "
+        f"text {config.text_encoder})"
+    )
     k = data.n_clusters
     for v, name in enumerate(data.view_names):
         rows = data.mask[:, v]
         for norm in ("zscore", "l2"):
             x = normalize_view(data.view(v)[rows], norm)
             s = kmeans_scores(x, data.labels[rows], k)
-            print(f"K-means on view {name:5s} ({norm}, {rows.sum()} observed rows): "
-                  f"ACC {s['acc']:.3f}  NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}")
+            print(
+                f"K-means on view {name:5s} ({norm}, {rows.sum()} observed rows): "
+                f"ACC {s['acc']:.3f}  NMI {s['nmi']:.3f}  ARI {s['ari']:.3f}"
+            )
     sys.stdout.flush()
 
 

@@ -5,6 +5,7 @@ Targets (issue 12; idle 2-core machine): ``mvbench --help`` < 0.3 s, ``mvbench l
 
     python benchmarks/cli_startup.py [--repeat 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,16 @@ def main() -> None:
     mvbench = [sys.executable, "-m", "mvbench"]
     with tempfile.TemporaryDirectory() as cwd:
         os.environ["MVBENCH_DATA_DIR"] = os.path.join(cwd, "data")
-        subprocess.run([*mvbench, "run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1",
-                        "--no-progress"], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-        commands = {"python -c pass": [sys.executable, "-c", "pass"],
-                    **{name: [*mvbench, *name.split()] for name in TARGETS}}
+        subprocess.run(
+            [*mvbench, "run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"],
+            cwd=cwd,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            **{name: [*mvbench, *name.split()] for name in TARGETS},
+        }
         results = {}
         for name, args in commands.items():
             timed(args, cwd)  # warm the file cache

@@ -8,6 +8,7 @@ concatenated views (z-scored and L2). Seed 0 also reports the components right a
 
     OMP_NUM_THREADS=1 python benchmarks/dmf_collapse.py [--seeds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +27,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
-    methods = {"dmf_mvc init=kmeans": lambda: DMFMVC(init="kmeans"),
-               "dmf_mvc init=svd_lp": lambda: DMFMVC(init="svd_lp"),
-               "km_concat zscore": lambda: KMeansConcat(normalization="zscore"),
-               "km_concat l2": lambda: KMeansConcat(normalization="l2")}
+    methods = {
+        "dmf_mvc init=kmeans": lambda: DMFMVC(init="kmeans"),
+        "dmf_mvc init=svd_lp": lambda: DMFMVC(init="svd_lp"),
+        "km_concat zscore": lambda: KMeansConcat(normalization="zscore"),
+        "km_concat l2": lambda: KMeansConcat(normalization="l2"),
+    }
     for name, classes in SUBSETS.items():
         full = store.load(sources.prepare(name, sources.DataPaths.resolve()))
         data = full.subset(np.flatnonzero(np.isin(full.labels, classes)))
         k = len(classes)
-        print(f"## {name} classes {classes}: n = {data.n_samples}, K = {k}, class shares "
-              f"{np.round(np.bincount(data.labels) / data.n_samples, 2).tolist()}")
+        print(
+            f"## {name} classes {classes}: n = {data.n_samples}, K = {k}, class shares "
+            f"{np.round(np.bincount(data.labels) / data.n_samples, 2).tolist()}"
+        )
         for init in ("kmeans", "svd_lp"):
             info = DMFMVC(init=init, max_iter=1).fit_predict(data, k, 0).info
             print(f"  after pretraining (init={init}, seed 0): {info['graph_components']:.0f} graph components")
@@ -47,10 +52,12 @@ def main() -> None:
                 share = np.bincount(result.labels, minlength=k).max() / data.n_samples
                 rows.append((scores["acc"], scores["nmi"], share, result.info.get("graph_components", np.nan)))
             a = np.array(rows)
-            print(f"  {label:22s} ACC {a[:, 0].mean():.3f} ± {a[:, 0].std():.3f}  NMI {a[:, 1].mean():.3f}  "
-                  f"largest cluster {a[:, 2].mean():.2f} (max {a[:, 2].max():.2f})  "
-                  f"graph components {np.nanmean(a[:, 3]) if not np.isnan(a[:, 3]).all() else float('nan'):.1f}",
-                  flush=True)
+            print(
+                f"  {label:22s} ACC {a[:, 0].mean():.3f} ± {a[:, 0].std():.3f}  NMI {a[:, 1].mean():.3f}  "
+                f"largest cluster {a[:, 2].mean():.2f} (max {a[:, 2].max():.2f})  "
+                f"graph components {np.nanmean(a[:, 3]) if not np.isnan(a[:, 3]).all() else float('nan'):.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 ``--implementation FILE`` runs another version of ``methods/dmf_mvc.py`` (e.g. ``git show
 b3de660:methods/dmf_mvc.py > /tmp/dmf_old.py``, with ``--no-probe``; ``--tol 0`` runs the whole cap).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,12 @@ class Probe(DMFMVC):
         explicit = float(np.einsum("ij,ij->", residual, residual, dtype=np.float64))
         px, pp = (psi.T @ x).astype(np.float64), (psi.T @ psi).astype(np.float64)
         h = h_m.astype(np.float64)
-        expanded = (float(np.einsum("ij,ij->", x, x, dtype=np.float64)) - 2.0 * float((px * h).sum())
-                    + float((h * (pp @ h)).sum()))
-        self.last = (getattr(self, "last", []) + [(explicit, expanded)])[-len(self._views):]
+        expanded = (
+            float(np.einsum("ij,ij->", x, x, dtype=np.float64))
+            - 2.0 * float((px * h).sum())
+            + float((h * (pp @ h)).sum())
+        )
+        self.last = (getattr(self, "last", []) + [(explicit, expanded)])[-len(self._views) :]
         return loss
 
     def fit_predict(self, data, n_clusters, seed):
@@ -80,11 +84,14 @@ def main() -> None:
             if not args.no_probe:
                 explicit, expanded = (sum(p[i] for p in probe.last) for i in (0, 1))
                 gap = f"{abs(expanded - explicit) / explicit:.1e}"
-            print(f"{name} {dtype}: change at it 100 {abs(change[98]):.1e}; stopped at it "
-                  f"{long.info['iterations']:.0f} (converged {long.info['converged']:.0f}); objective rose "
-                  f"{int((change > 0).sum())} times; ACC it 100 {evaluate(data.labels, short.labels)['acc']:.3f} "
-                  f"[{t_short:.0f} s], at stop {evaluate(data.labels, long.labels)['acc']:.3f} [{t_long:.0f} s]; "
-                  f"expanded vs explicit residual at stop: {gap}", flush=True)
+            print(
+                f"{name} {dtype}: change at it 100 {abs(change[98]):.1e}; stopped at it "
+                f"{long.info['iterations']:.0f} (converged {long.info['converged']:.0f}); objective rose "
+                f"{int((change > 0).sum())} times; ACC it 100 {evaluate(data.labels, short.labels)['acc']:.3f} "
+                f"[{t_short:.0f} s], at stop {evaluate(data.labels, long.labels)['acc']:.3f} [{t_long:.0f} s]; "
+                f"expanded vs explicit residual at stop: {gap}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ done exactly once.
 
     nice -n 10 python benchmarks/executors.py [--cells 200] [--n-init 30] [--n-samples 600]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,8 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from mvbench.record.tracking import Tracker
 from mvbench.run.executors import Executor, ProcessExecutor, SerialExecutor, limit_threads
@@ -40,8 +42,15 @@ def timed(name: str, make: Callable[[], Executor], slots: int, spec: GridSpec, t
     once = len(keys) == len(set(keys)) == len(grid.cells)
     fit = sum(r.metrics["fit_seconds"] for r in outcome.ran) / len(outcome.ran)
     cores = min(slots, os.cpu_count() or 1)
-    return {"executor": name, "startup": startup, "wall": wall, "cells_per_s": len(grid.cells) / wall, "fit": fit,
-            "overhead": wall * cores / len(grid.cells) - fit, "once": once}
+    return {
+        "executor": name,
+        "startup": startup,
+        "wall": wall,
+        "cells_per_s": len(grid.cells) / wall,
+        "fit": fit,
+        "overhead": wall * cores / len(grid.cells) - fit,
+        "once": once,
+    }
 
 
 def ray_local() -> Executor:
@@ -71,8 +80,11 @@ def main() -> None:
     parser.add_argument("--n-init", type=int, default=30)
     parser.add_argument("--n-samples", type=int, default=600)
     args = parser.parse_args()
-    spec = GridSpec(methods=[Entry("km_concat", {"n_init": args.n_init})],
-                    datasets=[Entry("synthetic", {"n_samples": args.n_samples})], repetitions=args.cells)
+    spec = GridSpec(
+        methods=[Entry("km_concat", {"n_init": args.n_init})],
+        datasets=[Entry("synthetic", {"n_samples": args.n_samples})],
+        repetitions=args.cells,
+    )
     load = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,13 +94,26 @@ def main() -> None:
         rows.append(timed("process, 2 workers", lambda: ProcessExecutor(2, crashed_result), 2, spec, tmp))
         rows.append(timed("ray local, 2 CPUs", ray_local, 2, spec, tmp))
         rows.append(timed("ray 3-node cluster, 3x1 CPU", ray_cluster, 3, spec, tmp))
-    print(f"{args.cells} cells of km_concat(n_init={args.n_init}) on synthetic(n_samples={args.n_samples}); "
-          f"{os.cpu_count()} cores; load average before: {load:.2f}")
-    print("| executor | start-up (s) | wall (s) | cells/s | mean fit (s) | overhead per cell (s) | each cell logged once |")
+    print(
+        f"{args.cells} cells of km_concat(n_init={args.n_init}) on synthetic(n_samples={args.n_samples}); "
+        f"{os.cpu_count()} cores; load average before: {load:.2f}"
+    )
+    header = (
+        "executor",
+        "start-up (s)",
+        "wall (s)",
+        "cells/s",
+        "mean fit (s)",
+        "overhead per cell (s)",
+        "each cell logged once",
+    )
+    print("| " + " | ".join(header) + " |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['executor']} | {r['startup']:.2f} | {r['wall']:.2f} | {r['cells_per_s']:.2f} | {r['fit']:.3f} | "
-              f"{r['overhead']:.3f} | {'yes' if r['once'] else 'NO'} |")
+        print(
+            f"| {r['executor']} | {r['startup']:.2f} | {r['wall']:.2f} | {r['cells_per_s']:.2f} | {r['fit']:.3f} | "
+            f"{r['overhead']:.3f} | {'yes' if r['once'] else 'NO'} |"
+        )
     process, ray_row = rows[1], rows[2]
     print(f"ray local / process throughput: {ray_row['cells_per_s'] / process['cells_per_s']:.2f}x (target >= 0.8x)")
 

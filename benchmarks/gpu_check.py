@@ -20,6 +20,7 @@ dominating (estimated, not yet measured on a GPU machine).
 
     python benchmarks/gpu_check.py [--quick] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,9 @@ from mvbench.metrics import evaluate
 SIZES = {"coco_cross": (7429, 10), "coco_all": (23189, 43)}
 DIMS = [2048, 300]
 METHODS = {
-    "jecl": lambda device: JECL(device=device, pretrain_layer_epochs=1, pretrain_finetune_epochs=2, max_epochs=2,
-                                tol=0.0, cache=False),
+    "jecl": lambda device: JECL(
+        device=device, pretrain_layer_epochs=1, pretrain_finetune_epochs=2, max_epochs=2, tol=0.0, cache=False
+    ),
     "dcca_km": lambda device: DCCAKMeans(device=device, epochs=2),
 }
 
@@ -65,8 +67,11 @@ def main() -> None:
     for device in devices:
         for method in METHODS:
             timed_fit(method, device, warm, 3)
-    print(f"{'size':<11} {'n':>6} {'K':>3} {'method':<8} " + " ".join(f"{d + ' s':>9} {d + ' acc':>9}" for d in devices)
-          + (f" {'cpu/cuda':>9}" if len(devices) == 2 else ""))
+    print(
+        f"{'size':<11} {'n':>6} {'K':>3} {'method':<8} "
+        + " ".join(f"{d + ' s':>9} {d + ' acc':>9}" for d in devices)
+        + (f" {'cpu/cuda':>9}" if len(devices) == 2 else "")
+    )
     for size, (n, k) in SIZES.items():
         n = n // 10 if args.quick else n
         data = generate(SyntheticParams(n_samples=n, n_clusters=k, view_dims=DIMS, seed=0))

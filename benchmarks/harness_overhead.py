@@ -6,6 +6,7 @@ tags, two artifacts). Also times the resume pass (all 200 cells already done).
 
     python benchmarks/harness_overhead.py [--cells 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,10 @@ import time
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
+from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.tracking import Tracker
 
 
 class Trivial(Method):
@@ -36,10 +37,15 @@ def main() -> None:
     args = parser.parse_args()
     registry.methods().register("trivial", Trivial, replace_existing=True)
     rates = [0.0, 0.1, 0.2, 0.3]
-    spec = GridSpec(methods=[Entry("trivial")], datasets=[Entry("synthetic", {"n_samples": 500})],
-                    missing_rates=rates, repetitions=args.cells // len(rates))
+    spec = GridSpec(
+        methods=[Entry("trivial")],
+        datasets=[Entry("synthetic", {"n_samples": 500})],
+        missing_rates=rates,
+        repetitions=args.cells // len(rates),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         import os
+
         os.environ["MVBENCH_DATA_DIR"] = tmp
         tracker = Tracker(f"sqlite:///{tmp}/mlflow.db", "overhead")
         grid = plan(spec)

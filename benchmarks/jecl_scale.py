@@ -8,6 +8,7 @@ fresh temporary folder so the autoencoders are trained, not loaded.
 ``--tol 0`` never stops on the label-change test, so the clustering phase runs all ``max_epochs``
 (100): the worst case, since this synthetic input otherwise converges after one epoch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import numpy as np
 import torch
 
 from mvbench.data import MultiViewDataset
-from mvbench.run.cell import PeakMemory
 from mvbench.metrics import evaluate
+from mvbench.run.cell import PeakMemory
 
 
 def coco_like(n: int, k: int, seed: int = 0) -> MultiViewDataset:
@@ -55,8 +56,10 @@ def main() -> None:
     cpu = usage.ru_utime + usage.ru_stime
     pre = sum(v for k, v in result.info.items() if k.startswith("pretrain_seconds"))
     print(f"n={args.n} dims=2048+300 K={args.k} threads={args.threads}")
-    print(f"fit {seconds:.1f} s (pretraining {pre:.1f} s, clustering {seconds - pre:.1f} s, "
-          f"{result.info['epochs']:.0f} epochs, converged={bool(result.info['converged'])})")
+    print(
+        f"fit {seconds:.1f} s (pretraining {pre:.1f} s, clustering {seconds - pre:.1f} s, "
+        f"{result.info['epochs']:.0f} epochs, converged={bool(result.info['converged'])})"
+    )
     print(f"process CPU time {cpu:.0f} s (= {cpu / args.threads:.0f} s wall on {args.threads} idle cores)")
     print(f"peak RSS {memory.peak_mb:.0f} MB; ACC {evaluate(data.labels, result.labels)['acc']:.3f}")
 

@@ -5,6 +5,7 @@ Runs ``jecl`` alone (cold cache), then the three ablations with the same method-
 
     nice -n 10 .venv/bin/python benchmarks/jecl_variants.py [--n 2000] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,7 +14,6 @@ import tempfile
 import time
 
 import torch
-
 from jecl_scale import coco_like
 
 

@@ -6,6 +6,7 @@ the benchmark's dims and for the coco_all shape 2048 + 300).
 
     .venv/bin/python benchmarks/jule_scale.py [--n 10000] [--dims 150,100] [--k 10] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,15 +59,21 @@ def main() -> None:
     result = jule.JULE().fit_predict(data, args.k, args.seed)
     seconds = time.perf_counter() - t0
     cfg = jule.JULEConfig()
-    print(f"n = {args.n}, dims = {dims}, K = {args.k}: {seconds:.1f} s (forward passes {forward_seconds:.1f} s, "
-          f"training and the rest {seconds - forward_seconds:.1f} s), peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    print(f"ACC {evaluate(data.labels, result.labels)['acc']:.3f}; periods {result.info['iterations']:.0f}, "
-          f"epochs {result.info['epochs']:.0f}, clusters per period {[h['n_clusters'] for h in result.history]}, "
-          f"final pass periods {result.info['final_pass_periods']:.0f}")
+    print(
+        f"n = {args.n}, dims = {dims}, K = {args.k}: {seconds:.1f} s (forward passes {forward_seconds:.1f} s, "
+        f"training and the rest {seconds - forward_seconds:.1f} s), peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+    print(
+        f"ACC {evaluate(data.labels, result.labels)['acc']:.3f}; periods {result.info['iterations']:.0f}, "
+        f"epochs {result.info['epochs']:.0f}, clusters per period {[h['n_clusters'] for h in result.history]}, "
+        f"final pass periods {result.info['final_pass_periods']:.0f}"
+    )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     for n, shape in dict.fromkeys([(args.n, tuple(dims)), (23_000, tuple(dims)), (23_000, (2048, 300))]):
-        print(f"memory estimate n = {n}, dims {shape}: {jule.JULE.memory_estimate(cfg, n, list(shape)) / 2**30:.2f} GiB")
+        print(
+            f"memory estimate n = {n}, dims {shape}: {jule.JULE.memory_estimate(cfg, n, list(shape)) / 2**30:.2f} GiB"
+        )
 
 
 if __name__ == "__main__":

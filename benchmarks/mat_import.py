@@ -3,6 +3,7 @@
 Usage: python benchmarks/mat_import.py [FILE.mat ...]   (default: $MVBENCH_RAW_DIR/mat/*.mat)
 Prints one row per file: n, views, K, dense float32 size of the result, seconds, peak MiB.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ def main(paths: list[Path]) -> None:
         peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
         size = sum(x.nbytes for x in data.views) / 2**20
-        print(f"{path.name:24s} {data.n_samples:6d} {data.n_views:3d} {data.n_clusters or 0:4d} {size:12.1f} "
-              f"{seconds:8.2f} {peak:9.1f}")
+        print(
+            f"{path.name:24s} {data.n_samples:6d} {data.n_views:3d} {data.n_clusters or 0:4d} {size:12.1f} "
+            f"{seconds:8.2f} {peak:9.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ building the data (imports and data included in the baseline). Usage:
 
     python benchmarks/pic_memory.py 1000 2000 3000
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ are included) and its extrapolation to the method's default epoch budget.
 
     python benchmarks/scaling_deep.py --sizes 1000,2000,5000,10000,23000 --epochs 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,17 @@ def one(n: int, method: str, epochs: int, seed: int) -> dict[str, float]:
     cls(epochs=epochs).fit_predict(data, 10, seed)
     seconds = time.perf_counter() - t0
     per_epoch = seconds / epochs  # an upper bound: includes the one-off K-means / linear CCA
-    return {"n": n, "method": method, "epochs": epochs, "seconds": seconds, "per_epoch": per_epoch,
-            "full_estimate": per_epoch * default_epochs, "default_epochs": default_epochs,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "threads": torch.get_num_threads()}
+    return {
+        "n": n,
+        "method": method,
+        "epochs": epochs,
+        "seconds": seconds,
+        "per_epoch": per_epoch,
+        "full_estimate": per_epoch * default_epochs,
+        "default_epochs": default_epochs,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -59,8 +67,17 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|", flush=True)
     for n in map(int, args.sizes.split(",")):
         for method in args.methods.split(","):
-            cmd = [sys.executable, __file__, "--one", str(n), method, "--epochs", str(args.epochs),
-                   "--seed", str(args.seed)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                method,
+                "--epochs",
+                str(args.epochs),
+                "--seed",
+                str(args.seed),
+            ]
             try:
                 out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=True)
             except subprocess.TimeoutExpired:
@@ -70,8 +87,11 @@ def main() -> None:
                 print(f"| {n} | {method} | failed: {exc.stderr.strip().splitlines()[-1]} | | | | |", flush=True)
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"| {n} | {method} | {r['epochs']} | {r['seconds']:.1f} | {r['per_epoch']:.2f} | "
-                  f"{r['full_estimate']:.0f} ({r['default_epochs']} ep) | {r['peak_mib']:.0f} |", flush=True)
+            print(
+                f"| {n} | {method} | {r['epochs']} | {r['seconds']:.1f} | {r['per_epoch']:.2f} | "
+                f"{r['full_estimate']:.0f} ({r['default_epochs']} ep) | {r['peak_mib']:.0f} |",
+                flush=True,
+            )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

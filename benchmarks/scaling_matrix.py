@@ -5,6 +5,7 @@ A cell whose ``memory_estimate`` exceeds ``--memory-limit`` is refused up front,
 
     .venv/bin/python benchmarks/scaling_matrix.py --sizes 1000,2000,5000,10000,23000 --timeout 900
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,11 @@ import subprocess
 import sys
 import time
 
-METHODS = {"bmvc": "mvbench.methods.bmvc:BMVC", "lrssc": "mvbench.methods.lrssc:LRSSC",
-           "dmf_mvc": "mvbench.methods.dmf_mvc:DMFMVC"}
+METHODS = {
+    "bmvc": "mvbench.methods.bmvc:BMVC",
+    "lrssc": "mvbench.methods.lrssc:LRSSC",
+    "dmf_mvc": "mvbench.methods.dmf_mvc:DMFMVC",
+}
 VIEW_DIMS = [2048, 300]  # coco_all: ResNet-50 image features + 300-d caption features
 N_CLUSTERS = 10
 
@@ -34,8 +38,12 @@ def run_one(method: str, n: int) -> dict:
     result = cls().fit_predict(data, N_CLUSTERS, 0)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "peak_gib": peak / 2**30, "acc": evaluate(data.labels, result.labels)["acc"],
-            "iterations": result.info.get("iterations", float("nan"))}
+    return {
+        "seconds": seconds,
+        "peak_gib": peak / 2**30,
+        "acc": evaluate(data.labels, result.labels)["acc"],
+        "iterations": result.info.get("iterations", float("nan")),
+    }
 
 
 def main() -> None:
@@ -63,14 +71,24 @@ def main() -> None:
                 print(f"{method:8} {n:6d} {'-':>9} {'-':>9} {est} {'-':>6}  refused by memory_estimate", flush=True)
                 continue
             try:
-                out = subprocess.run([sys.executable, __file__, "--one", method, str(n)], capture_output=True,
-                                     text=True, timeout=args.timeout, check=True)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", method, str(n)],
+                    capture_output=True,
+                    text=True,
+                    timeout=args.timeout,
+                    check=True,
+                )
                 r = json.loads(out.stdout.strip().splitlines()[-1])
-                print(f"{method:8} {n:6d} {r['seconds']:9.1f} {r['peak_gib']:9.2f} {est} {r['acc']:6.3f}  "
-                      f"{r['iterations']:.0f} iterations", flush=True)
+                print(
+                    f"{method:8} {n:6d} {r['seconds']:9.1f} {r['peak_gib']:9.2f} {est} {r['acc']:6.3f}  "
+                    f"{r['iterations']:.0f} iterations",
+                    flush=True,
+                )
             except subprocess.TimeoutExpired:
-                print(f"{method:8} {n:6d} {'>' + str(int(args.timeout)):>9} {'-':>9} {est} {'-':>6}  timed out",
-                      flush=True)
+                print(
+                    f"{method:8} {n:6d} {'>' + str(int(args.timeout)):>9} {'-':>9} {est} {'-':>6}  timed out",
+                    flush=True,
+                )
             except subprocess.CalledProcessError as exc:
                 print(f"{method:8} {n:6d} failed: {exc.stderr.strip().splitlines()[-1]}", flush=True)
 

@@ -7,6 +7,7 @@ ACC after the first and the last epoch and the mean number of epochs, and draws 
 
     python benchmarks/training_curves.py --experiment jecl_table --methods "JECL,DEC (concat)" -o curves.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,15 @@ def histories(tracker: Tracker, methods: list[str], metric: str) -> pd.DataFrame
             continue
         dataset = tags.get("mvbench.dataset_label", run.data.params.get("dataset"))
         for point in tracker.client.get_metric_history(run.info.run_id, metric):
-            rows.append({"method": method, "dataset": dataset, "repetition": run.data.params.get("repetition"),
-                         "epoch": point.step, "value": point.value})
+            rows.append(
+                {
+                    "method": method,
+                    "dataset": dataset,
+                    "repetition": run.data.params.get("repetition"),
+                    "epoch": point.step,
+                    "value": point.value,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -71,8 +79,11 @@ def main() -> None:
     parser.add_argument("--metric", default="train/acc")
     parser.add_argument("-o", "--output", help="PNG path for the curves")
     args = parser.parse_args()
-    frame = histories(Tracker(args.tracking_uri, args.experiment, create=False),
-                      [m.strip() for m in args.methods.split(",")], args.metric)
+    frame = histories(
+        Tracker(args.tracking_uri, args.experiment, create=False),
+        [m.strip() for m in args.methods.split(",")],
+        args.metric,
+    )
     if frame.empty:
         raise SystemExit(f"no {args.metric!r} history for {args.methods!r} in experiment {args.experiment!r}")
     print(summary(frame).to_string())

@@ -6,6 +6,7 @@ fresh stores and the same cells.
 
     python benchmarks/workers_speedup.py [--cells 24] [--work 12000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
+from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.tracking import Tracker
 
 
 @dataclass
@@ -56,8 +57,11 @@ def main() -> None:
     parser.add_argument("--work", type=int, default=12_000_000)
     args = parser.parse_args()
     registry.methods().register("spin", Spin, replace_existing=True)
-    spec = GridSpec(methods=[Entry("spin", {"work": args.work})], datasets=[Entry("synthetic", {"n_samples": 300})],
-                    repetitions=args.cells)
+    spec = GridSpec(
+        methods=[Entry("spin", {"work": args.work})],
+        datasets=[Entry("synthetic", {"n_samples": 300})],
+        repetitions=args.cells,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MVBENCH_DATA_DIR"] = tmp
         one = timed_grid(1, spec, tmp)

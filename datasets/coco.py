@@ -23,6 +23,7 @@ holds ``annotations/captions_<split>.json`` and ``annotations/instances_<split>.
 selected images are downloaded, each from its ``coco_url``, into ``<raw>/<split>/<file_name>``; an image
 that cannot be fetched or decoded is a missing image view.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,18 +35,18 @@ from pathlib import Path
 
 import numpy as np
 
+from mvbench.console import track
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import DownloadError, download
-from mvbench.features.builder import ImageTextParams, Record, build_image_text
-from mvbench.console import track
 from mvbench.data.sources import DatasetSource, DatasetUnavailableError
+from mvbench.features.builder import ImageTextParams, Record, build_image_text
 
 log = logging.getLogger(__name__)
 ANNOTATIONS_URL = "http://images.cocodataset.org/annotations/annotations_trainval2014.zip"
 #: sha256 of the official archive (252,872,794 bytes), as pinned by TensorFlow Datasets' coco2014 checksums.
 ANNOTATIONS_SHA256 = "031296bbc80c45a1d1f76bf9a90ead27e94e99ec629208449507a4917a3bf009"
 CROSS_CATEGORIES = "stop sign,airplane,suitcase,pizza,cell phone,person,giraffe,kite,toilet,clock"
-CITATION = ("Lin, Maire, Belongie, et al. (2014). Microsoft COCO: Common Objects in Context. ECCV 2014.")
+CITATION = "Lin, Maire, Belongie, et al. (2014). Microsoft COCO: Common Objects in Context. ECCV 2014."
 
 
 @dataclass
@@ -159,8 +160,10 @@ class _Coco(DatasetSource):
         try:
             ensure_annotations(raw, splits, params.annotations_url, params.annotations_sha256)
         except DownloadError as exc:
-            raise DatasetUnavailableError(f"{exc}; or pass --raw DIR holding annotations/captions_<split>.json "
-                                          "and annotations/instances_<split>.json") from None
+            raise DatasetUnavailableError(
+                f"{exc}; or pass --raw DIR holding annotations/captions_<split>.json "
+                "and annotations/instances_<split>.json"
+            ) from None
         records, candidates = select(raw, params)
         if not records:
             raise ValueError("the COCO selection is empty: lower min_images or check the categories")
@@ -168,20 +171,31 @@ class _Coco(DatasetSource):
             try:
                 fetch_images(raw, records, image_urls(raw, splits))
             except DownloadError as exc:
-                raise DatasetUnavailableError(f"{exc}; or put the images under {raw}/<split>/, or pass "
-                                              "--param download_images=false to build without them") from None
+                raise DatasetUnavailableError(
+                    f"{exc}; or put the images under {raw}/<split>/, or pass "
+                    "--param download_images=false to build without them"
+                ) from None
         for r in records:
             if not Path(r.image).exists():
                 r.image = None
         counts = {c: sum(r.label == c for r in records) for c in sorted({r.label for r in records})}
-        card = DatasetCard(name=self.name, source="https://cocodataset.org (2014 train/val annotations; images "
-                           "via each image's coco_url)", citation=CITATION,
-                           license="annotations CC BY 4.0; images under their Flickr licenses",
-                           description=self.description,
-                           extra={"selection": {"splits": splits, "categories": _split_list(params.categories),
-                                                "min_images": params.min_images,
-                                                "max_per_category": params.max_per_category},
-                                  "single_category_candidates": candidates, "selected_per_category": counts})
+        card = DatasetCard(
+            name=self.name,
+            source="https://cocodataset.org (2014 train/val annotations; images via each image's coco_url)",
+            citation=CITATION,
+            license="annotations CC BY 4.0; images under their Flickr licenses",
+            description=self.description,
+            extra={
+                "selection": {
+                    "splits": splits,
+                    "categories": _split_list(params.categories),
+                    "min_images": params.min_images,
+                    "max_per_category": params.max_per_category,
+                },
+                "single_category_candidates": candidates,
+                "selected_per_category": counts,
+            },
+        )
         return build_image_text(records, card, params.choice(), self.paths.data_dir / "features")
 
 
@@ -196,14 +210,18 @@ class CocoAllParams(CocoParams):
 
 
 class CocoCross(_Coco):
-    description = ("COCO 2014 single-category images of 10 categories from 10 supercategories "
-                   "(JECL 'coco-cross'); image + joined captions")
+    description = (
+        "COCO 2014 single-category images of 10 categories from 10 supercategories "
+        "(JECL 'coco-cross'); image + joined captions"
+    )
     n_clusters = 10
     Config = CocoCrossParams
 
 
 class CocoAll(_Coco):
-    description = ("COCO 2014 single-category images of every category with >= min_images such images "
-                   "(JECL 'coco-all'); image + joined captions")
+    description = (
+        "COCO 2014 single-category images of every category with >= min_images such images "
+        "(JECL 'coco-all'); image + joined captions"
+    )
     n_clusters = None
     Config = CocoAllParams

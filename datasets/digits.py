@@ -10,6 +10,7 @@ each image, in the spirit of the UCI mfeat sets:
   4x4 quadrants;
 - ``dct`` (25): the 5x5 lowest-frequency coefficients of the 2-D DCT-II (orthonormal).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,8 @@ def gradient_histograms(images: np.ndarray, bins: int = 8) -> np.ndarray:
     n = len(images)
     out = np.zeros((n, 4, bins), dtype=np.float64)
     for q, (r, c) in enumerate([(0, 0), (0, 4), (4, 0), (4, 4)]):
-        b = bin_index[:, r:r + 4, c:c + 4].reshape(n, -1)
-        m = magnitude[:, r:r + 4, c:c + 4].reshape(n, -1)
+        b = bin_index[:, r : r + 4, c : c + 4].reshape(n, -1)
+        m = magnitude[:, r : r + 4, c : c + 4].reshape(n, -1)
         for k in range(bins):
             out[:, q, k] = (m * (b == k)).sum(axis=1)
     return out.reshape(n, -1)
@@ -64,11 +65,16 @@ class DigitsMultiView(DatasetSource):
             license="CC BY 4.0",
             description=self.description,
             feature_extractors={
-                "pixels": "raw 8x8 intensities", "profiles": "row and column sums",
+                "pixels": "raw 8x8 intensities",
+                "profiles": "row and column sums",
                 "gradients": "4 quadrants x 8-bin magnitude-weighted gradient orientation histograms",
                 "dct": "5x5 low-frequency 2-D DCT-II coefficients (orthonormal)",
             },
         )
-        return MultiViewDataset([v.astype(np.float32) for v in views.values()], list(views),
-                                labels=bunch.target.astype(np.int64),
-                                ids=[f"digit{i:04d}" for i in range(len(bunch.target))], card=card)
+        return MultiViewDataset(
+            [v.astype(np.float32) for v in views.values()],
+            list(views),
+            labels=bunch.target.astype(np.int64),
+            ids=[f"digit{i:04d}" for i in range(len(bunch.target))],
+            card=card,
+        )

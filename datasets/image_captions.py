@@ -6,6 +6,7 @@ entries by file name or stem. Images without captions and captions without image
 other view missing. Give each collection its own ``--param collection=NAME`` (it is part of the
 prepared file's key) or its own ``--data-dir``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import sha256_file
-from mvbench.features.builder import ImageTextParams, build_image_text, records_from_folder
 from mvbench.data.sources import DatasetSource
+from mvbench.features.builder import ImageTextParams, build_image_text, records_from_folder
 
 CAPTION_FILES = ("captions.json", "captions.csv")
 
@@ -38,8 +39,12 @@ class ImageCaptions(DatasetSource):
     def build(self, raw: Path | None, params: ImageCaptionsParams) -> MultiViewDataset:
         raw = Path(raw)
         captions = next(raw / n for n in CAPTION_FILES if (raw / n).exists())
-        card = DatasetCard(name=params.collection or "image_captions",
-                           source=f"{raw.resolve().name}/{captions.name} (sha256 {sha256_file(captions)})",
-                           description=f"image–caption collection built from {captions.name} and the images under "
-                                       f"{raw.resolve().name}/")
-        return build_image_text(records_from_folder(raw, captions), card, params.choice(), self.paths.data_dir / "features")
+        card = DatasetCard(
+            name=params.collection or "image_captions",
+            source=f"{raw.resolve().name}/{captions.name} (sha256 {sha256_file(captions)})",
+            description=f"image–caption collection built from {captions.name} and the images under "
+            f"{raw.resolve().name}/",
+        )
+        return build_image_text(
+            records_from_folder(raw, captions), card, params.choice(), self.paths.data_dir / "features"
+        )

@@ -5,6 +5,7 @@ Each dataset's raw source is one published .mat file, looked up as ``<raw root>/
 checks the file's sha256 against the published one, imports it with :func:`mvbench.data.matlab.import_mat`
 (view names fixed here, since most files carry none) and checks n, view dims and K.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ class MatSpec:
     """One published .mat file and what it must contain."""
 
     file: str
-    repo: tuple[str, str]          # (owner/name, commit)
+    repo: tuple[str, str]  # (owner/name, commit)
     repo_path: str
     sha256: str
     n: int
@@ -48,94 +49,159 @@ class MatSpec:
 
 SPECS: dict[str, MatSpec] = {
     "handwritten": MatSpec(
-        "handwritten.mat", CHUANBIN, "Handwritten.mat",
-        "6092a69891afa22785bffd5a4348f52d49a764aa5d40751ec2c4dc0f6ed48a44", 2000, 10,
-        {"fac": (216, "profile correlations"), "fou": (76, "Fourier coefficients of the character shapes"),
-         "kar": (64, "Karhunen-Loeve coefficients"), "mor": (6, "morphological features"),
-         "pix": (240, "pixel averages in 2x3 windows"), "zer": (47, "Zernike moments")},
+        "handwritten.mat",
+        CHUANBIN,
+        "Handwritten.mat",
+        "6092a69891afa22785bffd5a4348f52d49a764aa5d40751ec2c4dc0f6ed48a44",
+        2000,
+        10,
+        {
+            "fac": (216, "profile correlations"),
+            "fou": (76, "Fourier coefficients of the character shapes"),
+            "kar": (64, "Karhunen-Loeve coefficients"),
+            "mor": (6, "morphological features"),
+            "pix": (240, "pixel averages in 2x3 windows"),
+            "zer": (47, "Zernike moments"),
+        },
         "Duin, R. (1998). Multiple Features [Dataset]. UCI Machine Learning Repository. "
         "https://doi.org/10.24432/C5HC70",
-        "UCI mfeat handwritten digits 0-9 (200 each), six feature sets", license="CC BY 4.0",
-        notes="view order as in the file (fac, fou, kar, mor, pix, zer), identified by dimension"),
+        "UCI mfeat handwritten digits 0-9 (200 each), six feature sets",
+        license="CC BY 4.0",
+        notes="view order as in the file (fac, fou, kar, mor, pix, zer), identified by dimension",
+    ),
     "cub10": MatSpec(
-        "cub10.mat", YILIN, "CUB.mat",
-        "2fa9f3f4d75070470de6aeb8e91b51e825a5f3e4135c6baf943f73054ad60174", 600, 10,
+        "cub10.mat",
+        YILIN,
+        "CUB.mat",
+        "2fa9f3f4d75070470de6aeb8e91b51e825a5f3e4135c6baf943f73054ad60174",
+        600,
+        10,
         {"image": (1024, "GoogLeNet image features"), "text": (300, "doc2vec embedding of the captions")},
         "Wah, C., Branson, S., Welinder, P., Perona, P., Belongie, S. (2011). The Caltech-UCSD Birds-200-2011 "
         "Dataset. CNS-TR-2011-001; captions: Reed, S., Akata, Z., Lee, H., Schiele, B. (2016). Learning Deep "
         "Representations of Fine-Grained Visual Descriptions. CVPR",
         "CUB-200-2011, 10 bird classes (60 each): image and caption features",
-        notes="stored as x1/x2/gt _train (480) and _test (120); concatenated train then test"),
+        notes="stored as x1/x2/gt _train (480) and _test (120); concatenated train then test",
+    ),
     "wikipedia": MatSpec(
-        "wikipedia.mat", CHUANBIN, "Wikipedia.mat",
-        "6eed8527704611dff921243d86dbec5621312b8c6636086ae3677508b5d3cb03", 2866, 10,
+        "wikipedia.mat",
+        CHUANBIN,
+        "Wikipedia.mat",
+        "6eed8527704611dff921243d86dbec5621312b8c6636086ae3677508b5d3cb03",
+        2866,
+        10,
         {"image": (128, "SIFT bag-of-visual-words histogram"), "text": (10, "LDA topic proportions")},
         "Rasiwasia, N., Costa Pereira, J., Coviello, E., Doyle, G., Lanckriet, G., Levy, R., Vasconcelos, N. "
         "(2010). A New Approach to Cross-Modal Multimedia Retrieval. ACM Multimedia",
         "Wikipedia featured articles: image-text pairs in 10 categories",
         notes="the file's view_meaning lists ('word', 'SIFT'), the reverse of its view order (128-d SIFT "
-              "first, 10-d LDA second); views are named here by dimension"),
+        "first, 10-d LDA second); views are named here by dimension",
+    ),
     "msrc_v1": MatSpec(
-        "msrc_v1.mat", CHUANBIN, "MSRC-v5.mat",
-        "3b3adfad0b4e484cef1c1ecd64ec887ddde9f7655ed638e2fee1f047ae2c9ff0", 210, 7,
-        {"cm": (24, "colour moments"), "hog": (576, "HOG"), "gist": (512, "GIST"), "lbp": (256, "LBP"),
-         "centrist": (254, "CENTRIST")},
+        "msrc_v1.mat",
+        CHUANBIN,
+        "MSRC-v5.mat",
+        "3b3adfad0b4e484cef1c1ecd64ec887ddde9f7655ed638e2fee1f047ae2c9ff0",
+        210,
+        7,
+        {
+            "cm": (24, "colour moments"),
+            "hog": (576, "HOG"),
+            "gist": (512, "GIST"),
+            "lbp": (256, "LBP"),
+            "centrist": (254, "CENTRIST"),
+        },
         "Winn, J., Jojic, N. (2005). LOCUS: Learning Object Classes with Unsupervised Segmentation. ICCV",
         "MSRC-v1 object images, 7 classes (30 each), five image descriptors",
-        notes="descriptor names as commonly given for these dimensions; the file carries no view names"),
+        notes="descriptor names as commonly given for these dimensions; the file carries no view names",
+    ),
     "bbcsport": MatSpec(
-        "bbcsport.mat", CHUANBIN, "BBCSport.mat",
-        "98dbf2c405c132cc7e6558fd5da904626e7069915c510392e71baeaf4925d708", 544, 5,
-        {"seg1": (3183, "term counts of the first half of each article"),
-         "seg2": (3203, "term counts of the second half of each article")},
+        "bbcsport.mat",
+        CHUANBIN,
+        "BBCSport.mat",
+        "98dbf2c405c132cc7e6558fd5da904626e7069915c510392e71baeaf4925d708",
+        544,
+        5,
+        {
+            "seg1": (3183, "term counts of the first half of each article"),
+            "seg2": (3203, "term counts of the second half of each article"),
+        },
         "Greene, D., Cunningham, P. (2006). Practical Solutions to the Problem of Diagonal Dominance in Kernel "
         "Document Clustering. ICML",
-        "BBC Sport news articles in 5 topics; each article split into two segments (views)"),
+        "BBC Sport news articles in 5 topics; each article split into two segments (views)",
+    ),
     "3sources": MatSpec(
-        "3sources.mat", CHUANBIN, "3Sources.mat",
-        "8a94f0e554c5782bc87561314f1bad8ca206910125734f4dbe2492956528c9ae", 169, 6,
+        "3sources.mat",
+        CHUANBIN,
+        "3Sources.mat",
+        "8a94f0e554c5782bc87561314f1bad8ca206910125734f4dbe2492956528c9ae",
+        169,
+        6,
         {"bbc": (3560, "term counts"), "guardian": (3631, "term counts"), "reuters": (3068, "term counts")},
         "Greene, D., Cunningham, P. (2009). A Matrix Factorization Approach for Integrating Multiple Data "
         "Views. ECML PKDD",
         "169 news stories reported by BBC, The Guardian and Reuters, 6 topics",
-        notes="source order from the FMVACC copy of this file, which names its matrices bbc, guardian, reuters"),
+        notes="source order from the FMVACC copy of this file, which names its matrices bbc, guardian, reuters",
+    ),
     "reuters1200": MatSpec(
-        "reuters1200.mat", CHUANBIN, "Reuters-1200.mat",
-        "cf549b72a66d7418a639a940899993c052bab9ec868fd493451cf85cd0d81d14", 1200, 6,
+        "reuters1200.mat",
+        CHUANBIN,
+        "Reuters-1200.mat",
+        "cf549b72a66d7418a639a940899993c052bab9ec868fd493451cf85cd0d81d14",
+        1200,
+        6,
         {f"lang{v}": (2000, "bag-of-words in one language (2000 words)") for v in range(5)},
         "Amini, M.-R., Usunier, N., Goutte, C. (2009). Learning from Multiple Partially Observed Views - an "
         "Application to Multilingual Text Categorization. NeurIPS",
         "Reuters RCV1/RCV2 multilingual documents, 6 topics (200 each), 5 language views",
         notes="the views are the English, French, German, Italian and Spanish versions; the file does not say "
-              "which is which"),
+        "which is which",
+    ),
     "100leaves": MatSpec(
-        "100leaves.mat", CHUANBIN, "100Leaves.mat",
-        "4af6d9f6588a720df763580d273dc08014476ac5f64570b0bada8b63b9952f45", 1600, 100,
+        "100leaves.mat",
+        CHUANBIN,
+        "100Leaves.mat",
+        "4af6d9f6588a720df763580d273dc08014476ac5f64570b0bada8b63b9952f45",
+        1600,
+        100,
         {f"view{v}": (64, "one of the shape / fine-scale margin / texture histograms") for v in range(3)},
         "Mallah, C., Cope, J., Orwell, J. (2013). Plant Leaf Classification using Probabilistic Integration "
         "of Shape, Texture and Margin Features. Signal Processing, Pattern Recognition and Applications",
         "UCI one-hundred plant species leaves, 16 samples per species, three 64-d descriptors",
-        license="CC BY 4.0", notes="the file does not say which view is shape, margin or texture"),
+        license="CC BY 4.0",
+        notes="the file does not say which view is shape, margin or texture",
+    ),
     "orl": MatSpec(
-        "orl.mat", ZSKONG_ORL, "data/ORL.mat",
-        "1ec6bc9c24ab158cf1680a002d33f436ce63e933600350cea80b119e4f8b6525", 400, 40,
+        "orl.mat",
+        ZSKONG_ORL,
+        "data/ORL.mat",
+        "1ec6bc9c24ab158cf1680a002d33f436ce63e933600350cea80b119e4f8b6525",
+        400,
+        40,
         {"gist": (512, "GIST"), "lbp": (59, "LBP"), "hog": (864, "HOG"), "centrist": (254, "CENTRIST")},
         "Samaria, F., Harter, A. (1994). Parameterisation of a Stochastic Model for Human Face "
         "Identification. IEEE Workshop on Applications of Computer Vision",
         "AT&T (ORL) faces, 40 subjects x 10 images, four image descriptors",
-        notes="descriptor names as commonly given for these dimensions; the file carries no view names"),
+        notes="descriptor names as commonly given for these dimensions; the file carries no view names",
+    ),
     "bdgp": MatSpec(
-        "bdgp.mat", ZSKONG_BDGP,
+        "bdgp.mat",
+        ZSKONG_BDGP,
         "Algorithm/large-scale/18.IMVC-CBG(22CVPR)/CVPR22-IMVC-CBG-main/Incomplete/BDGP_fea_Per1.mat",
-        "6d0ca61feaf7ed05a2e25b07e4dd9edc921438ce70d89b9f63ea782a09a9d996", 2500, 5,
-        {f"view{v}": (d, "image features of the embryo (extractor not documented)")
-         for v, d in enumerate((1000, 500, 250))},
+        "6d0ca61feaf7ed05a2e25b07e4dd9edc921438ce70d89b9f63ea782a09a9d996",
+        2500,
+        5,
+        {
+            f"view{v}": (d, "image features of the embryo (extractor not documented)")
+            for v, d in enumerate((1000, 500, 250))
+        },
         "Cai, X., Wang, H., Huang, H., Ding, C. (2012). Joint Stage Recognition and Anatomical Annotation of "
         "Drosophila Gene Expression Patterns. Bioinformatics 28(12)",
         "Berkeley Drosophila Genome Project embryo images, 5 classes (500 each), three feature views",
         notes="IMVC-CBG 'Per1' file (all samples paired): views stored d x n, labels in a cell (one copy per "
-              "view), index{v} lists all samples; its MissingStatus matrix is the generator's template and "
-              "is not applied (the views hold data where it says missing)"),
+        "view), index{v} lists all samples; its MissingStatus matrix is the generator's template and "
+        "is not applied (the views hold data where it says missing)",
+    ),
 }
 
 
@@ -162,8 +228,10 @@ class MatCollectionSource(DatasetSource):
         return self._file(raw) is not None
 
     def raw_hint(self) -> str:
-        return (f"download {self.spec.url} and pass --raw FILE, or set MVBENCH_RAW_DIR to a folder holding "
-                f"mat/{self.spec.file}")
+        return (
+            f"download {self.spec.url} and pass --raw FILE, or set MVBENCH_RAW_DIR to a folder holding "
+            f"mat/{self.spec.file}"
+        )
 
     def build(self, raw: Path | None, params: Any) -> MultiViewDataset:
         spec = self.spec
@@ -172,13 +240,17 @@ class MatCollectionSource(DatasetSource):
             raise DataValidationError(f"{raw} is not a file: {self.raw_hint()}")
         digest = sha256_file(path)
         if digest != spec.sha256:
-            raise DataValidationError(f"{path} has sha256 {digest[:16]}..., expected {spec.sha256[:16]}... "
-                                      f"(a different or corrupted file): download {spec.url} again")
+            raise DataValidationError(
+                f"{path} has sha256 {digest[:16]}..., expected {spec.sha256[:16]}... "
+                f"(a different or corrupted file): download {spec.url} again"
+            )
         data = import_mat(path, name=self.name, view_names=list(spec.views), **spec.import_options)
         dims = [d for d, _ in spec.views.values()]
         if (data.n_samples, data.view_dims, data.n_clusters) != (spec.n, dims, spec.n_clusters):
-            raise DataValidationError(f"{path} imported as n={data.n_samples}, dims={data.view_dims}, "
-                                      f"K={data.n_clusters}; expected n={spec.n}, dims={dims}, K={spec.n_clusters}")
+            raise DataValidationError(
+                f"{path} imported as n={data.n_samples}, dims={data.view_dims}, "
+                f"K={data.n_clusters}; expected n={spec.n}, dims={dims}, K={spec.n_clusters}"
+            )
         card = data.card
         card.source = f"github.com/{spec.repo[0]} : {spec.repo_path} (commit {spec.repo[1][:10]}); {spec.url}"
         card.citation = spec.citation
@@ -191,10 +263,16 @@ class MatCollectionSource(DatasetSource):
 
 def _source(key: str) -> type[MatCollectionSource]:
     spec = SPECS[key]
-    return type(f"Mat_{key}", (MatCollectionSource,), {
-        "spec": spec, "description": f"{spec.description} [{spec.file}]", "n_clusters": spec.n_clusters,
-        "__doc__": f"{spec.description} ({spec.file}; {spec.citation.split('.')[0]})",
-    })
+    return type(
+        f"Mat_{key}",
+        (MatCollectionSource,),
+        {
+            "spec": spec,
+            "description": f"{spec.description} [{spec.file}]",
+            "n_clusters": spec.n_clusters,
+            "__doc__": f"{spec.description} ({spec.file}; {spec.citation.split('.')[0]})",
+        },
+    )
 
 
 Handwritten = _source("handwritten")

@@ -14,6 +14,7 @@ Raw sources, in order of preference:
 Images that are absent (or fail to download or decode) become missing image views; their captions
 still give the text view.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,11 +24,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
 
+from mvbench.console import track
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import DownloadError, download, sha256_file
-from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
-from mvbench.console import track
 from mvbench.data.sources import DatasetSource, DatasetUnavailableError
+from mvbench.features.builder import ImageTextParams, Record, build_image_text, index_images
 
 log = logging.getLogger(__name__)
 OFFICIAL_URL = "http://vision.cs.uiuc.edu/pascal-sentences/"
@@ -76,8 +77,11 @@ def parse_page(html: str) -> dict[str, dict]:
     out = {}
     for src, caps in parser.rows:
         category, _, name = src.rpartition("/")
-        out[name] = {"category": category.rsplit("/", 1)[-1], "captions": [c.strip() for c in caps if c.strip()],
-                     "src": src}
+        out[name] = {
+            "category": category.rsplit("/", 1)[-1],
+            "captions": [c.strip() for c in caps if c.strip()],
+            "src": src,
+        }
     if not out:
         raise ValueError("no image rows found in the Pascal Sentences page: is it the official index page?")
     return out
@@ -123,12 +127,15 @@ class PascalSentences(DatasetSource):
             try:
                 fetch_official(raw, params.url)
             except DownloadError as exc:
-                raise DatasetUnavailableError(f"{exc}; or pass --raw DIR holding pascal_sentences.json or index.html") from None
+                raise DatasetUnavailableError(
+                    f"{exc}; or pass --raw DIR holding pascal_sentences.json or index.html"
+                ) from None
         card = DatasetCard(
-            name="pascal", source=OFFICIAL_URL,
+            name="pascal",
+            source=OFFICIAL_URL,
             citation="Rashtchian, Young, Hodosh, Hockenmaier (2010). Collecting Image Annotations Using "
-                     "Amazon's Mechanical Turk. NAACL-HLT Workshop on Creating Speech and Language Data "
-                     "with Amazon's Mechanical Turk.",
+            "Amazon's Mechanical Turk. NAACL-HLT Workshop on Creating Speech and Language Data "
+            "with Amazon's Mechanical Turk.",
             license="PASCAL VOC images (Flickr terms); captions for research use",
             description=self.description + "; images not present in the raw folder are missing image views",
         )

@@ -20,6 +20,7 @@ Raw folder:
   by the 1-based index; when neither is present and ``descriptions_url`` is given, that zip is
   downloaded and unpacked into the raw folder.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -32,8 +33,8 @@ import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
 from mvbench.data.download import DownloadError, download
-from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
 from mvbench.data.sources import DatasetSource, DatasetUnavailableError
+from mvbench.features.builder import ImageTextParams, Record, build_image_text, read_captions
 
 NYU_URL = "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat"
 MAT_NAME = "nyu_depth_v2_labeled.mat"
@@ -64,13 +65,18 @@ def read_descriptions(raw: Path) -> dict[int, str]:
     """``{1-based frame index: description}`` from descriptions/ or descriptions.json/.csv."""
     folder = raw / "descriptions"
     if folder.is_dir():
-        return {int(p.stem): p.read_text(encoding="utf-8", errors="replace").strip()
-                for p in folder.glob("*.txt") if p.stem.isdigit()}
+        return {
+            int(p.stem): p.read_text(encoding="utf-8", errors="replace").strip()
+            for p in folder.glob("*.txt")
+            if p.stem.isdigit()
+        }
     for name in ("descriptions.json", "descriptions.csv"):
         if (raw / name).exists():
             return {int(k): " ".join(v["captions"]) for k, v in read_captions(raw / name).items()}
-    raise FileNotFoundError(f"no scene descriptions in {raw}: add descriptions/<i>.txt or descriptions.json "
-                            "(Kong et al., CVPR 2014), or give --param descriptions_url=URL_OF_ZIP")
+    raise FileNotFoundError(
+        f"no scene descriptions in {raw}: add descriptions/<i>.txt or descriptions.json "
+        "(Kong et al., CVPR 2014), or give --param descriptions_url=URL_OF_ZIP"
+    )
 
 
 def has_descriptions(raw: Path) -> bool:
@@ -105,8 +111,9 @@ class NyuRgbd(DatasetSource):
                     zf.extractall(raw)
             descriptions = read_descriptions(raw)
         except (DownloadError, FileNotFoundError) as exc:
-            raise DatasetUnavailableError(f"{exc} (raw folder {raw}; pass --raw DIR holding {MAT_NAME} and "
-                                          "descriptions/)") from None
+            raise DatasetUnavailableError(
+                f"{exc} (raw folder {raw}; pass --raw DIR holding {MAT_NAME} and descriptions/)"
+            ) from None
         with h5py.File(raw / MAT_NAME, "r") as f:
             scenes = mat_strings(f, "sceneTypes")
             counts = Counter(scenes)
@@ -115,14 +122,22 @@ class NyuRgbd(DatasetSource):
             images = f["images"]
             if images.shape[0] != len(scenes):
                 raise ValueError(f"{MAT_NAME}: {images.shape[0]} images but {len(scenes)} scene types")
-            records = [Record(f"nyu{i + 1:04d}", _Frame(images, i),
-                              [descriptions[i + 1]] if descriptions.get(i + 1) else [], scenes[i])
-                       for i in range(len(scenes)) if scenes[i] in keep]
+            records = [
+                Record(
+                    f"nyu{i + 1:04d}",
+                    _Frame(images, i),
+                    [descriptions[i + 1]] if descriptions.get(i + 1) else [],
+                    scenes[i],
+                )
+                for i in range(len(scenes))
+                if scenes[i] in keep
+            ]
             card = DatasetCard(
-                name="rgbd", source=f"{NYU_URL} + scene descriptions of Kong et al. (CVPR 2014)",
+                name="rgbd",
+                source=f"{NYU_URL} + scene descriptions of Kong et al. (CVPR 2014)",
                 citation="Silberman, Hoiem, Kohli, Fergus (2012). Indoor Segmentation and Support Inference from "
-                         "RGBD Images. ECCV. Kong, Lin, Bansal, Urtasun, Fidler (2014). What are you talking "
-                         "about? Text-to-Image Coreference. CVPR.",
+                "RGBD Images. ECCV. Kong, Lin, Bansal, Urtasun, Fidler (2014). What are you talking "
+                "about? Text-to-Image Coreference. CVPR.",
                 license="NYU Depth v2: research use; descriptions: research use",
                 description=self.description + "; scene types kept: " + ", ".join(sorted(keep)),
                 extra={"scene_type_counts": dict(counts.most_common()), "min_scene_images": params.min_scene_images},

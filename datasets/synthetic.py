@@ -7,6 +7,7 @@ binary split of the clusters (bit ``v mod ceil(log2 K)`` of the cluster index), 
 separates all clusters while the views together do. ``missing_rate`` removes one random view from
 that fraction of samples (a natural missing-view mask).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.data.sources import DatasetSource
 from mvbench.data.conditions import missing_mask
+from mvbench.data.sources import DatasetSource
 
 
 @dataclass
@@ -66,12 +67,20 @@ def generate(p: SyntheticParams) -> MultiViewDataset:
     mask = np.ones((n, len(views)), dtype=bool)
     if p.missing_rate > 0 and len(views) > 1:
         mask = missing_mask(mask, p.missing_rate, None, p.seed + 1)
-    card = DatasetCard(name="synthetic", source="mvbench synthetic generator",
-                       description="Gaussian clusters in a latent space, linear views with noise",
-                       feature_extractors={f"view{v}": "random linear map + noise" for v in range(len(views))},
-                       license="CC0")
-    data = MultiViewDataset(views, [f"view{v}" for v in range(len(views))], labels=labels.astype(np.int64),
-                            ids=[f"s{i:05d}" for i in range(n)], card=card)
+    card = DatasetCard(
+        name="synthetic",
+        source="mvbench synthetic generator",
+        description="Gaussian clusters in a latent space, linear views with noise",
+        feature_extractors={f"view{v}": "random linear map + noise" for v in range(len(views))},
+        license="CC0",
+    )
+    data = MultiViewDataset(
+        views,
+        [f"view{v}" for v in range(len(views))],
+        labels=labels.astype(np.int64),
+        ids=[f"s{i:05d}" for i in range(n)],
+        card=card,
+    )
     return data.with_mask(mask)
 
 

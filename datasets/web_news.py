@@ -6,14 +6,15 @@ Raw layout (the Web_News_Datasets repository, Wikipedia-dataset format): ``texts
 categories.list). Train and test rows are pooled. Views: ``image`` (EfficientNet-Lite0 by default)
 and ``text`` (character n-gram TF-IDF + SVD by default, which needs no Chinese word segmentation).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
 from mvbench.data import DatasetCard, MultiViewDataset
-from mvbench.features.builder import ImageTextParams, Record, build_image_text
 from mvbench.data.sources import DatasetSource
+from mvbench.features.builder import ImageTextParams, Record, build_image_text
 
 LISTS = ("trainset_txt_img_cat.list", "testset_txt_img_cat.list")
 
@@ -37,8 +38,14 @@ def web_news_records(raw: Path) -> list[Record]:
             text_path = raw / "texts" / f"{text_id}.txt"
             caption = text_path.read_text(encoding="utf-8").strip() if text_path.exists() else ""
             image = raw / "images" / categories[int(cat) - 1] / f"{image_id}.jpg"  # ids repeat across folders
-            records.append(Record(f"news{text_id}", image if image.exists() else None,
-                                  [caption] if caption else [], categories[int(cat) - 1]))
+            records.append(
+                Record(
+                    f"news{text_id}",
+                    image if image.exists() else None,
+                    [caption] if caption else [],
+                    categories[int(cat) - 1],
+                )
+            )
     return records
 
 
@@ -54,8 +61,10 @@ class WebNews(DatasetSource):
         return raw is not None and (raw / "categories.list").exists() and (raw / "texts").is_dir()
 
     def raw_hint(self) -> str:
-        return ("get github.com/1599421259/Web_News_Datasets and pass --raw DIR (the folder holding texts/, "
-                "images/ and categories.list), or set MVBENCH_RAW_DIR to a folder containing web_news/")
+        return (
+            "get github.com/1599421259/Web_News_Datasets and pass --raw DIR (the folder holding texts/, "
+            "images/ and categories.list), or set MVBENCH_RAW_DIR to a folder containing web_news/"
+        )
 
     def build(self, raw: Path | None, params: WebNewsParams) -> MultiViewDataset:
         card = DatasetCard(

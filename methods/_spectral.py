@@ -4,6 +4,7 @@ Ng–Jordan–Weiss spectral clustering read-out.
 Graphs are always ``scipy.sparse`` (never a dense n x n matrix); the read-out accepts a sparse or a
 dense symmetric affinity and uses a Lanczos eigensolver (ARPACK) started from a seeded vector.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -81,8 +82,9 @@ def spectral_embedding(w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int) 
     return vectors / (norms + np.finfo(np.float64).eps)
 
 
-def spectral_clustering(w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int,
-                        n_init: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def spectral_clustering(
+    w: np.ndarray | sp.spmatrix, n_clusters: int, seed: int, n_init: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """Ng–Jordan–Weiss spectral clustering of affinity ``w``: returns ``(labels, embedding)``."""
     from sklearn.cluster import KMeans
 

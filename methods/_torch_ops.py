@@ -2,10 +2,12 @@
 the CCA algebra (regularised covariances, whitening, total correlation, linear CCA) and the
 bidirectional hinge ranking loss. All code runs in float32 on the CPU unless a device is given.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -53,7 +55,7 @@ def encode(net: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Ten
     """``net`` in eval mode over ``x`` in chunks, without gradients."""
     net.eval()
     with torch.no_grad():
-        return torch.cat([net(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([net(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 # -- CCA algebra -----------------------------------------------------------------------------------
@@ -63,8 +65,9 @@ def inv_sqrt(s: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
     return (v * d.clamp_min(eps).rsqrt()) @ v.T
 
 
-def cca_whitened(h1: torch.Tensor, h2: torch.Tensor, r1: float, r2: float
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def cca_whitened(
+    h1: torch.Tensor, h2: torch.Tensor, r1: float, r2: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Whitening matrices S11^(-1/2), S22^(-1/2), cross-covariance S12 and T = S11^(-1/2) S12 S22^(-1/2).
 
     Covariances use the 1/(m-1) normalisation and ridge terms ``r1 I``, ``r2 I`` (Andrew et al. 2013,
@@ -79,8 +82,9 @@ def cca_whitened(h1: torch.Tensor, h2: torch.Tensor, r1: float, r2: float
     return w1, w2, s12, w1 @ s12 @ w2
 
 
-def total_correlation(h1: torch.Tensor, h2: torch.Tensor, r1: float = 1e-3, r2: float = 1e-3,
-                      top_k: int | None = None, eps: float = 1e-9) -> torch.Tensor:
+def total_correlation(
+    h1: torch.Tensor, h2: torch.Tensor, r1: float = 1e-3, r2: float = 1e-3, top_k: int | None = None, eps: float = 1e-9
+) -> torch.Tensor:
     """Sum of the top ``top_k`` singular values of T (its trace norm when ``top_k`` is None).
 
     This is the DCCA objective corr(H1, H2) (Andrew et al. 2013, Eq. 10); singular values are the
@@ -91,8 +95,7 @@ def total_correlation(h1: torch.Tensor, h2: torch.Tensor, r1: float = 1e-3, r2: 
     return ev.sum() if top_k is None else ev.topk(min(top_k, ev.numel())).values.sum()
 
 
-def linear_cca(h1: np.ndarray, h2: np.ndarray, dim: int, r: float = 1e-4
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def linear_cca(h1: np.ndarray, h2: np.ndarray, dim: int, r: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top-``dim`` CCA projections of two views (float64): returns (h1 A, h2 B, correlations).
 
     A = S11^(-1/2) U, B = S22^(-1/2) V with T = U diag(c) V' the SVD of the whitened
@@ -107,8 +110,9 @@ def linear_cca(h1: np.ndarray, h2: np.ndarray, dim: int, r: float = 1e-4
 
 
 # -- ranking loss ----------------------------------------------------------------------------------
-def hinge_ranking(scores: torch.Tensor, margin: float, directions: int = 2,
-                  reduction: Literal["sum", "mean"] = "sum") -> torch.Tensor:
+def hinge_ranking(
+    scores: torch.Tensor, margin: float, directions: int = 2, reduction: Literal["sum", "mean"] = "sum"
+) -> torch.Tensor:
     """Hinge ranking loss on a score matrix whose diagonal holds the matching pairs.
 
     Direction 1 (rows, e.g. image -> every non-matching text): max(0, margin - s_ii + s_ij);

@@ -18,6 +18,7 @@ imported when a method fits, so that listing methods does not load it.
 Initial weights and the batch order come from CPU generators on every device, so a CUDA run starts
 from the CPU run's weights and sees the same batches; it then differs by floating-point rounding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,8 +74,9 @@ class TwoViewMethod(Method):
     def optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
         raise NotImplementedError
 
-    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def objective(
+        self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """The loss minimised on one batch of paired rows, and the facts recorded for that batch."""
         raise NotImplementedError
 
@@ -82,8 +84,9 @@ class TwoViewMethod(Method):
         """The embedding of all samples that K-means clusters (on the CPU)."""
         raise NotImplementedError
 
-    def epoch_facts(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor,
-                    batch_facts: list[dict[str, float]]) -> dict[str, float]:
+    def epoch_facts(
+        self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor, batch_facts: list[dict[str, float]]
+    ) -> dict[str, float]:
         """One ``history`` entry: by default the mean of every batch fact over the epoch."""
         return {key: float(np.mean([f[key] for f in batch_facts])) for key in batch_facts[0]}
 

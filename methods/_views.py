@@ -9,6 +9,7 @@ This one rule replaced two (issue 16): the two-view baselines matched the aliase
 the exact names ``image`` and ``text``. They pick the same views on every dataset whose image and
 text views are named ``image`` and ``text`` (all image-caption sets of the benchmark).
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -53,8 +53,8 @@ does this; ``info["converged"]`` is 1.0 when the last one changed neither B nor 
 fixed point; it is 1.0 with m = n: the stuck codes of item 1). Missing views
 are not read (the runner imputes).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
@@ -63,8 +63,8 @@ import numpy as np
 
 from mvbench.config import AT_LEAST_ONE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 
 @dataclass
@@ -89,9 +89,15 @@ class BMVCConfig:
     #: r > 1 for the view-weight update a_v ~ h_v^(1/(1-r)); 0 <= gamma < 1 and beta > 0 keep the U-step
     #: system positive definite; anchor_cap is a fraction of n.
     constraints: ClassVar[Constraints] = {
-        "n_bits": AT_LEAST_ONE, "n_anchors": AT_LEAST_ONE, "max_iter": AT_LEAST_ONE, "inner_iter": AT_LEAST_ONE,
-        "r": Interval(1, closed="neither"), "gamma": Interval(0, 1, "left"), "beta": POSITIVE,
-        "anchor_cap": Interval(0, 1, "right")}
+        "n_bits": AT_LEAST_ONE,
+        "n_anchors": AT_LEAST_ONE,
+        "max_iter": AT_LEAST_ONE,
+        "inner_iter": AT_LEAST_ONE,
+        "r": Interval(1, closed="neither"),
+        "gamma": Interval(0, 1, "left"),
+        "beta": POSITIVE,
+        "anchor_cap": Interval(0, 1, "right"),
+    }
 
     def __post_init__(self) -> None:
         if self.reference:
@@ -111,7 +117,7 @@ def anchor_embedding(x: np.ndarray, anchors: np.ndarray, skip_zero: bool = True)
     """
     x = np.asarray(x, dtype=np.float64)
     anchors = np.asarray(anchors, dtype=np.float64)
-    sq = ((x * x).sum(1)[:, None] - 2.0 * x @ anchors.T + (anchors * anchors).sum(1)[None, :])
+    sq = (x * x).sum(1)[:, None] - 2.0 * x @ anchors.T + (anchors * anchors).sum(1)[None, :]
     np.maximum(sq, 0.0, out=sq)
     nearest = np.where(sq > 0, sq, np.inf).min(axis=1) if skip_zero else sq.min(axis=1)
     sigma = 2.0 * np.sqrt(nearest[np.isfinite(nearest)]).mean() if np.isfinite(nearest).any() else 1.0
@@ -150,8 +156,7 @@ class BMVC(Method):
             phis.append(anchor_embedding(x, x[anchor_idx], cfg.sigma_skip_zero))
         gram = [phi @ phi.T for phi in phis]
 
-        pca_views = ([int(np.argmax(data.view_dims))] if cfg.pca_view == "largest"
-                     else data.view_indices(cfg.pca_view))
+        pca_views = [int(np.argmax(data.view_dims))] if cfg.pca_view == "largest" else data.view_indices(cfg.pca_view)
         b = self._init_codes([phis[v] for v in pca_views], cfg.n_bits, rng)
         c = b[:, rng.choice(n, size=n_clusters, replace=False)]
         assign = hamming_assign(b, c)
@@ -161,7 +166,7 @@ class BMVC(Method):
         label_history: list[np.ndarray] = []
         settled = False
         for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="bmvc"):
-            weights = alpha ** cfg.r
+            weights = alpha**cfg.r
             us = [self._u_step(b, phi, g) for phi, g in zip(phis, gram)]
             after_u = self._objective(b, us, phis, weights, c, assign)
             cg = c[:, assign]
@@ -173,14 +178,27 @@ class BMVC(Method):
             h = np.array([self._view_loss(b, u, phi) for u, phi in zip(us, phis)])
             powered = np.maximum(h, np.finfo(np.float64).tiny) ** (1.0 / (1.0 - cfg.r))
             alpha = powered / powered.sum()
-            end = self._objective(b, us, phis, alpha ** cfg.r, c, assign)
-            history.append({"objective_after_u": after_u, "objective_after_b": after_b, "objective": end,
-                            **{f"alpha_{v}": float(a) for v, a in enumerate(alpha)}})
+            end = self._objective(b, us, phis, alpha**cfg.r, c, assign)
+            history.append(
+                {
+                    "objective_after_u": after_u,
+                    "objective_after_b": after_b,
+                    "objective": end,
+                    **{f"alpha_{v}": float(a) for v, a in enumerate(alpha)},
+                }
+            )
             label_history.append(assign.astype(np.int64))
-        return FitResult(labels=assign.astype(np.int64), history=history,
-                         label_history=label_history,
-                         info={"n_anchors": float(m), "iterations": float(len(history)),
-                               "max_iterations": float(cfg.max_iter), "converged": float(settled)})
+        return FitResult(
+            labels=assign.astype(np.int64),
+            history=history,
+            label_history=label_history,
+            info={
+                "n_anchors": float(m),
+                "iterations": float(len(history)),
+                "max_iterations": float(cfg.max_iter),
+                "converged": float(settled),
+            },
+        )
 
     # -- steps -----------------------------------------------------------------------------------
     def _init_codes(self, phis: list[np.ndarray], n_bits: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,7 +236,7 @@ class BMVC(Method):
 
     def _view_loss(self, b: np.ndarray, u: np.ndarray, phi: np.ndarray) -> float:
         up = u @ phi
-        return float(((b - up) ** 2).sum() - self.config.gamma * (up ** 2).sum() + self.config.beta * (u ** 2).sum())
+        return float(((b - up) ** 2).sum() - self.config.gamma * (up**2).sum() + self.config.beta * (u**2).sum())
 
     def _objective(self, b, us, phis, weights, c, assign) -> float:
         views = sum(w * self._view_loss(b, u, phi) for w, u, phi in zip(weights, us, phis))

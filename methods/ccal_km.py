@@ -33,6 +33,7 @@ Views: two; ``views`` chooses them (default: the views named image/text if prese
 two). Missing views are not read (the runner imputes them). ``history`` holds per epoch the mean
 batch loss and the mean canonical correlation of the last batch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,8 +64,16 @@ class CCALConfig(TwoViewConfig):
     epochs: int = 100
 
     constraints: ClassVar[Constraints] = {
-        "latent": AT_LEAST_ONE, "hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
-        "image_layers": NON_NEGATIVE, "text_layers": NON_NEGATIVE, "reg": POSITIVE, "lr": POSITIVE, "l2": NON_NEGATIVE}
+        "latent": AT_LEAST_ONE,
+        "hidden": AT_LEAST_ONE,
+        "epochs": AT_LEAST_ONE,
+        "batch_size": Interval(2),
+        "image_layers": NON_NEGATIVE,
+        "text_layers": NON_NEGATIVE,
+        "reg": POSITIVE,
+        "lr": POSITIVE,
+        "l2": NON_NEGATIVE,
+    }
 
 
 def branch(d_in: int, hidden: int, n_layers: int, latent: int) -> nn.Sequential:
@@ -119,8 +128,9 @@ class CCALKMeans(TwoViewMethod):
 
         return torch.optim.Adam(params, lr=self.config.lr)
 
-    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def objective(
+        self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """Ranking loss on the normalised CCA projections + ``l2`` x the squared dense weights."""
         import torch.nn.functional as F
         from torch import nn
@@ -129,14 +139,16 @@ class CCALKMeans(TwoViewMethod):
 
         c = self.config
         p1, p2, corr = cca_layer(nets[0](b1), nets[1](b2), c.reg)
-        rank = hinge_ranking(F.normalize(p1, dim=1) @ F.normalize(p2, dim=1).T, c.margin,
-                             directions=1, reduction="mean")
+        rank = hinge_ranking(
+            F.normalize(p1, dim=1) @ F.normalize(p2, dim=1).T, c.margin, directions=1, reduction="mean"
+        )
         weights = [m.weight for m in [*nets[0], *nets[1]] if isinstance(m, nn.Linear)]
-        loss = rank + c.l2 * sum((w ** 2).sum() for w in weights)
+        loss = rank + c.l2 * sum((w**2).sum() for w in weights)
         return loss, {"loss": rank.item(), "corr": corr.mean().item()}
 
-    def epoch_facts(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor,
-                    batch_facts: list[dict[str, float]]) -> dict[str, float]:
+    def epoch_facts(
+        self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor, batch_facts: list[dict[str, float]]
+    ) -> dict[str, float]:
         """Mean batch ranking loss and the mean canonical correlation of the last batch."""
         return {"loss": float(np.mean([f["loss"] for f in batch_facts])), "corr": batch_facts[-1]["corr"]}
 

@@ -7,6 +7,7 @@
 - Balance regulariser with a gradient: KL(mean_i q_i || uniform).
 - Hungarian alignment of one labelling's clusters to another's.
 """
+
 from __future__ import annotations
 
 import numpy as np

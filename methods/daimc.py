@@ -35,8 +35,8 @@ from the ``seed`` argument. The non-increase of the objective is guaranteed by e
 the rescale, which leaves the reconstruction term unchanged but may raise alpha ||B^T U - I||^2
 slightly (the reference has the same schedule).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
@@ -61,8 +61,14 @@ class DAIMCConfig:
     n_init: int = 10
 
     constraints: ClassVar[Constraints] = {
-        "alpha": POSITIVE, "beta": POSITIVE, "max_iter": AT_LEAST_ONE, "max_inner_iter": AT_LEAST_ONE,
-        "init_restarts": AT_LEAST_ONE, "n_init": AT_LEAST_ONE, "tol": NON_NEGATIVE}
+        "alpha": POSITIVE,
+        "beta": POSITIVE,
+        "max_iter": AT_LEAST_ONE,
+        "max_inner_iter": AT_LEAST_ONE,
+        "init_restarts": AT_LEAST_ONE,
+        "n_init": AT_LEAST_ONE,
+        "tol": NON_NEGATIVE,
+    }
 
 
 def l2_rows(x: np.ndarray) -> np.ndarray:
@@ -79,9 +85,9 @@ def solve_u(b: np.ndarray, vtwv: np.ndarray, rhs: np.ndarray, alpha: float) -> n
     bt_rp = b.T @ rp
     y = np.empty_like(rp)
     eye = np.eye(b.shape[1])
-    for j, l in enumerate(lam):
-        inner = np.linalg.solve(l * eye + alpha * btb, bt_rp[:, j])
-        y[:, j] = (rp[:, j] - alpha * (b @ inner)) / l
+    for j, lam_j in enumerate(lam):
+        inner = np.linalg.solve(lam_j * eye + alpha * btb, bt_rp[:, j])
+        y[:, j] = (rp[:, j] - alpha * (b @ inner)) / lam_j
     return y @ p.T
 
 
@@ -103,8 +109,9 @@ def reconstruction(xs: list[np.ndarray], masks: list[np.ndarray], us: list[np.nd
     return float(sum(((x - v @ u.T)[m] ** 2).sum() for x, m, u in zip(xs, masks, us)))
 
 
-def update_v(xs: list[np.ndarray], masks: list[np.ndarray], us: list[np.ndarray], v: np.ndarray,
-             max_iter: int, tol: float) -> np.ndarray:
+def update_v(
+    xs: list[np.ndarray], masks: list[np.ndarray], us: list[np.ndarray], v: np.ndarray, max_iter: int, tol: float
+) -> np.ndarray:
     """Masked multiplicative semi-NMF updates of V (module doc).
 
     The inner stopping rule needs the reconstruction after every step; it is expanded as
@@ -177,12 +184,12 @@ class DAIMC(Method):
             previous = objective
         km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=int(rng.integers(2**31 - 1)))
         labels = km.fit_predict(v_mat).astype(np.int64)
-        info = {"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
-                "converged": float(converged)}
+        info = {"iterations": float(len(history)), "max_iterations": float(cfg.max_iter), "converged": float(converged)}
         return FitResult(labels=labels, history=history, info=info)
 
-    def _initialise(self, xs: list[np.ndarray], masks: list[np.ndarray], k: int,
-                    rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
+    def _initialise(
+        self, xs: list[np.ndarray], masks: list[np.ndarray], k: int, rng: np.random.Generator
+    ) -> tuple[list[np.ndarray], np.ndarray, list[np.ndarray]]:
         """Reference ``newinit``: per-view K-means on mean-filled views (module doc)."""
         from sklearn.cluster import KMeans
 
@@ -207,5 +214,9 @@ class DAIMC(Method):
         align = sum(float(((b.T @ u - eye) ** 2).sum()) for b, u in zip(bs, us))
         sparsity = sum(float((1.0 / d).sum()) for d in ds)
         alpha, beta = self.config.alpha, self.config.beta
-        return {"objective": recon + alpha * (align + beta * sparsity), "reconstruction": recon,
-                "alignment": align, "l21": sparsity}
+        return {
+            "objective": recon + alpha * (align + beta * sparsity),
+            "reconstruction": recon,
+            "alignment": align,
+            "l21": sparsity,
+        }

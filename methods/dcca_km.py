@@ -28,6 +28,7 @@ Views: two; ``views`` chooses them (default: the views named image/text if prese
 two). Missing views are not read (the runner imputes them). ``history`` holds per epoch the mean
 training loss and the total correlation of the full-data outputs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -57,8 +58,16 @@ class DCCAConfig(TwoViewConfig):
     cca_reg: float = 1e-4
 
     constraints: ClassVar[Constraints] = {
-        "hidden": AT_LEAST_ONE, "out_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
-        "reg": POSITIVE, "cca_reg": NON_NEGATIVE, "lr": POSITIVE, "weight_decay": NON_NEGATIVE, "top_k": AT_LEAST_ONE}
+        "hidden": AT_LEAST_ONE,
+        "out_dim": AT_LEAST_ONE,
+        "epochs": AT_LEAST_ONE,
+        "batch_size": Interval(2),
+        "reg": POSITIVE,
+        "cca_reg": NON_NEGATIVE,
+        "lr": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "top_k": AT_LEAST_ONE,
+    }
 
 
 class DCCAKMeans(TwoViewMethod):
@@ -80,16 +89,18 @@ class DCCAKMeans(TwoViewMethod):
 
         return torch.optim.RMSprop(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
 
-    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def objective(
+        self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         from ._torch_ops import total_correlation
 
         c = self.config
         loss = -total_correlation(nets[0](b1), nets[1](b2), c.reg, c.reg, c.top_k)
         return loss, {"loss": loss.item()}
 
-    def epoch_facts(self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor,
-                    batch_facts: list[dict[str, float]]) -> dict[str, float]:
+    def epoch_facts(
+        self, nets: list[nn.Module], x1: torch.Tensor, x2: torch.Tensor, batch_facts: list[dict[str, float]]
+    ) -> dict[str, float]:
         """Mean batch loss and the total correlation of the full-data outputs."""
         from ._torch_ops import encode, total_correlation
 

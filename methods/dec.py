@@ -17,6 +17,7 @@ The pretraining seed is the run context's shared seed (shared by every method of
 dataset/condition/repetition) so DEC and the JECL variants on the same view reuse one cached
 autoencoder; outside a grid it is the ``seed`` argument.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

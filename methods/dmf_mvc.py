@@ -81,18 +81,18 @@ Z and H steps are exact block minimisers or monotone multiplicative updates, so 
 (``update_weights=False``) or gamma > 1 the objective in ``history`` never increases (exactly with
 ``dtype="float64"``; in float32 up to round-off).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
 from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, All, Constraints, Length
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 from ._spectral import knn_heat_graph, spectral_clustering
 
@@ -117,13 +117,18 @@ class DMFMVCConfig:
     init: Literal["kmeans", "svd_lp"] = "kmeans"
 
     constraints: ClassVar[Constraints] = {
-        "layers": All((Length(1), AT_LEAST_ONE)), "graph_k": AT_LEAST_ONE, "gamma": POSITIVE, "beta": NON_NEGATIVE,
-        "max_iter": AT_LEAST_ONE, "pretrain_iter": AT_LEAST_ONE, "tol": NON_NEGATIVE}
+        "layers": All((Length(1), AT_LEAST_ONE)),
+        "graph_k": AT_LEAST_ONE,
+        "gamma": POSITIVE,
+        "beta": NON_NEGATIVE,
+        "max_iter": AT_LEAST_ONE,
+        "pretrain_iter": AT_LEAST_ONE,
+        "tol": NON_NEGATIVE,
+    }
 
     def __post_init__(self) -> None:
         if self.gamma == 1:
             raise ValueError("gamma must be != 1 (the weight exponent is 1/(1-gamma))")
-
 
 
 def _pos(a: np.ndarray) -> np.ndarray:
@@ -204,8 +209,9 @@ def _positive_combination(v: np.ndarray) -> np.ndarray:
     from scipy.optimize import linprog
 
     def solve(eps: float) -> np.ndarray | None:
-        res = linprog(np.zeros(len(v)), A_ub=-(v + eps).T, b_ub=-np.ones(v.shape[1]),
-                      bounds=(None, None), method="highs")
+        res = linprog(
+            np.zeros(len(v)), A_ub=-(v + eps).T, b_ub=-np.ones(v.shape[1]), bounds=(None, None), method="highs"
+        )
         return (v + eps).T @ res.x if res.status == 0 else None
 
     w = solve(0.0)
@@ -227,8 +233,9 @@ def _positive_combination(v: np.ndarray) -> np.ndarray:
     return best
 
 
-def seminmf(x: np.ndarray, k: int, n_iter: int, seed: int,
-            init: Literal["kmeans", "svd_lp"] = "kmeans") -> tuple[np.ndarray, np.ndarray]:
+def seminmf(
+    x: np.ndarray, k: int, n_iter: int, seed: int, init: Literal["kmeans", "svd_lp"] = "kmeans"
+) -> tuple[np.ndarray, np.ndarray]:
     """Semi-NMF X (d x n) ~ Z H with H >= 0 (Ding, Li, Jordan 2010): returns (Z, H).
 
     ``init="kmeans"``: H = indicator of a k-means partition + 0.2 (Ding et al.); ``"svd_lp"``: see
@@ -285,7 +292,7 @@ class DMFMVC(Method):
         converged = False
         for _ in self.context.track(range(cfg.max_iter), total=cfg.max_iter, description="dmf_mvc"):
             numer, denom = np.zeros_like(h_m), np.zeros_like(h_m)
-            weights = alpha ** cfg.gamma
+            weights = alpha**cfg.gamma
             psis = []
             for v, x in enumerate(xs):
                 psi = self._update_z(x, zs[v], h_m)
@@ -301,7 +308,7 @@ class DMFMVC(Method):
             if cfg.update_weights:
                 powered = (cfg.gamma * np.maximum(losses, _EPS)) ** (1.0 / (1.0 - cfg.gamma))
                 alpha = powered / powered.sum()
-                row["objective_reweighted"] = float(((alpha ** cfg.gamma) * losses).sum())
+                row["objective_reweighted"] = float(((alpha**cfg.gamma) * losses).sum())
                 row.update({f"alpha_{v}": float(a) for v, a in enumerate(alpha)})
             history.append(row)
             current = row.get("objective_reweighted", objective)
@@ -314,9 +321,16 @@ class DMFMVC(Method):
         graph = knn_heat_graph(embedding, min(cfg.graph_k, n - 1))
         n_components = connected_components(graph, directed=False)[0]
         labels, _ = spectral_clustering(graph, n_clusters, seed)
-        return FitResult(labels=labels, history=history,
-                         info={"iterations": float(len(history)), "max_iterations": float(cfg.max_iter),
-                               "converged": float(converged), "graph_components": float(n_components)})
+        return FitResult(
+            labels=labels,
+            history=history,
+            info={
+                "iterations": float(len(history)),
+                "max_iterations": float(cfg.max_iter),
+                "converged": float(converged),
+                "graph_components": float(n_components),
+            },
+        )
 
     @staticmethod
     def _update_z(x: np.ndarray, zs: list[np.ndarray], h_m: np.ndarray) -> np.ndarray:
@@ -336,8 +350,9 @@ class DMFMVC(Method):
             psi = zs[i] if psi is None else psi @ zs[i]
         return psi
 
-    def _view_loss(self, x: np.ndarray, psi: np.ndarray, h_m: np.ndarray, graph: sp.csr_matrix,
-                   degree: np.ndarray) -> float:
+    def _view_loss(
+        self, x: np.ndarray, psi: np.ndarray, h_m: np.ndarray, graph: sp.csr_matrix, degree: np.ndarray
+    ) -> float:
         """||X - Psi H||^2 + beta tr(H L H^T), squares summed in float64.
 
         The residual is formed explicitly (one d x n product more per view than the expansion

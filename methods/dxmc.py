@@ -68,16 +68,16 @@ Deviations from the paper and reference, with reasons:
 heads train (:mod:`mvbench.accelerator`); the initial weights, neighbour draws and batch order come
 from CPU generators on every device.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.accelerator import Device
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
 from mvbench.data.preprocessing import Normalization
 from mvbench.method import Capabilities, FitResult, Method
@@ -108,8 +108,15 @@ class DXMCConfig:
     device: Device = "auto"
 
     constraints: ClassVar[Constraints] = {
-        "n_neighbors": AT_LEAST_ONE, "instance_dim": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
-        "cluster_temperature": POSITIVE, "instance_temperature": POSITIVE, "lr": POSITIVE, "entropy_weight": NON_NEGATIVE}
+        "n_neighbors": AT_LEAST_ONE,
+        "instance_dim": AT_LEAST_ONE,
+        "epochs": AT_LEAST_ONE,
+        "batch_size": Interval(2),
+        "cluster_temperature": POSITIVE,
+        "instance_temperature": POSITIVE,
+        "lr": POSITIVE,
+        "entropy_weight": NON_NEGATIVE,
+    }
 
 
 # -- losses ----------------------------------------------------------------------------------------
@@ -144,16 +151,28 @@ def mean_entropy(p: torch.Tensor) -> torch.Tensor:
     return -(mean * mean.log()).sum()
 
 
-def dxmc_terms(p: torch.Tensor, q: torch.Tensor, p_nbr: torch.Tensor, q_nbr: torch.Tensor, z: torch.Tensor,
-               u: torch.Tensor, cfg: DXMCConfig) -> dict[str, torch.Tensor]:
+def dxmc_terms(
+    p: torch.Tensor,
+    q: torch.Tensor,
+    p_nbr: torch.Tensor,
+    q_nbr: torch.Tensor,
+    z: torch.Tensor,
+    u: torch.Tensor,
+    cfg: DXMCConfig,
+) -> dict[str, torch.Tensor]:
     """The loss terms of one batch; ``p_nbr`` (``q_nbr``): image (text) assignments of each sample's
     image (text) neighbour. ``loss`` = cluster + instance - entropy_weight * entropy."""
-    cluster = (cluster_contrastive(p, q_nbr, cfg.cluster_temperature)
-               + cluster_contrastive(q, p_nbr, cfg.cluster_temperature))
+    cluster = cluster_contrastive(p, q_nbr, cfg.cluster_temperature) + cluster_contrastive(
+        q, p_nbr, cfg.cluster_temperature
+    )
     instance = instance_contrastive(z, u, cfg.instance_temperature)
     entropy = mean_entropy(p) + mean_entropy(q)
-    return {"cluster": cluster, "instance": instance, "entropy": entropy,
-            "loss": cluster + instance - cfg.entropy_weight * entropy}
+    return {
+        "cluster": cluster,
+        "instance": instance,
+        "entropy": entropy,
+        "loss": cluster + instance - cfg.entropy_weight * entropy,
+    }
 
 
 # -- model -----------------------------------------------------------------------------------------
@@ -180,7 +199,7 @@ def nearest_neighbors(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tenso
 
     out = []
     for start in range(0, len(x), chunk):
-        sim = x[start:start + chunk] @ x.T
+        sim = x[start : start + chunk] @ x.T
         rows = torch.arange(sim.shape[0], device=x.device)
         sim[rows, rows + start] = float("-inf")
         out.append(sim.topk(k, dim=1).indices)
@@ -237,8 +256,15 @@ class DXMC(Method):
                 parts = batches(n, cfg.batch_size, gen)
                 for idx in parts:
                     idx = idx.to(device)
-                    terms = dxmc_terms(g_image(x[idx]), g_text(t[idx]), g_image(x[a[idx]]), g_text(t[b[idx]]),
-                                       f_image(x[idx]), f_text(t[idx]), cfg)
+                    terms = dxmc_terms(
+                        g_image(x[idx]),
+                        g_text(t[idx]),
+                        g_image(x[a[idx]]),
+                        g_text(t[b[idx]]),
+                        f_image(x[idx]),
+                        f_text(t[idx]),
+                        cfg,
+                    )
                     opt.zero_grad()
                     terms["loss"].backward()
                     opt.step()
@@ -248,10 +274,21 @@ class DXMC(Method):
                 history.append({key: s / len(parts) for key, s in sums.items()})
                 label_history.append(encode(g_image, x).argmax(1).cpu().numpy().astype(np.int64))
         assignments = encode(g_image, x).cpu()
-        info = {"iterations": float(cfg.epochs), "max_iterations": float(cfg.epochs), "converged": 0.0,
-                "steps": float(steps), "n_neighbors": float(k_nn), "image_view": float(iv), "text_view": float(tv)}
-        return FitResult(labels=assignments.argmax(1).numpy().astype(np.int64), history=history,
-                         label_history=label_history, info=info)
+        info = {
+            "iterations": float(cfg.epochs),
+            "max_iterations": float(cfg.epochs),
+            "converged": 0.0,
+            "steps": float(steps),
+            "n_neighbors": float(k_nn),
+            "image_view": float(iv),
+            "text_view": float(tv),
+        }
+        return FitResult(
+            labels=assignments.argmax(1).numpy().astype(np.int64),
+            history=history,
+            label_history=label_history,
+            info=info,
+        )
 
     @classmethod
     def memory_estimate(cls, config: DXMCConfig, n_samples: int, view_dims: list[int]) -> int:

@@ -34,6 +34,7 @@ aligned to the first, and the alignment term sums JS over all pairs. Pretraining
 context's shared seed (the ``seed`` argument outside a grid), so all variants share cached
 autoencoders.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

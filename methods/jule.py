@@ -61,6 +61,7 @@ bytes each; a nonzero A(C_i, C_j) needs a graph edge between the two clusters), 
 network, and 512 MiB for the interpreter and torch: 1.62 GiB at n = 23k with 2048 + 300 dims
 (1.57 GiB measured by benchmarks/jule_scale.py), 0.71 GiB at 10k x 250 (0.64 GiB measured).
 """
+
 from __future__ import annotations
 
 import heapq
@@ -114,11 +115,20 @@ class JULEConfig:
     device: Device = "auto"  # where the embedder trains (the sample graph and agglomeration stay on the CPU)
 
     constraints: ClassVar[Constraints] = {
-        "k_s": AT_LEAST_ONE, "k_c": AT_LEAST_ONE, "kc_min_clusters": NON_NEGATIVE, "embedding_dim": AT_LEAST_ONE,
-        "eta": Interval(0, 1, "right"), "epochs_per_period": AT_LEAST_ONE, "max_epochs": NON_NEGATIVE,
-        "batch_size": Interval(2), "n_negatives": AT_LEAST_ONE, "lr": POSITIVE, "margin": NON_NEGATIVE,
-        "positive_weight": POSITIVE, "hidden": AT_LEAST_ONE}
-
+        "k_s": AT_LEAST_ONE,
+        "k_c": AT_LEAST_ONE,
+        "kc_min_clusters": NON_NEGATIVE,
+        "embedding_dim": AT_LEAST_ONE,
+        "eta": Interval(0, 1, "right"),
+        "epochs_per_period": AT_LEAST_ONE,
+        "max_epochs": NON_NEGATIVE,
+        "batch_size": Interval(2),
+        "n_negatives": AT_LEAST_ONE,
+        "lr": POSITIVE,
+        "margin": NON_NEGATIVE,
+        "positive_weight": POSITIVE,
+        "hidden": AT_LEAST_ONE,
+    }
 
 
 # -- sample graph and initial clusters ------------------------------------------------------------------
@@ -166,8 +176,16 @@ class Agglomeration:
     A(C_i, C_j); a cluster keeps the id of its larger part when two merge.
     """
 
-    def __init__(self, features: np.ndarray, neighbours: np.ndarray, weights: np.ndarray, labels: np.ndarray,
-                 k_c: int = 5, a: float = 1.0, kc_min_clusters: int = 100) -> None:
+    def __init__(
+        self,
+        features: np.ndarray,
+        neighbours: np.ndarray,
+        weights: np.ndarray,
+        labels: np.ndarray,
+        k_c: int = 5,
+        a: float = 1.0,
+        kc_min_clusters: int = 100,
+    ) -> None:
         from scipy import sparse
 
         self.n = n = len(labels)
@@ -212,7 +230,7 @@ class Agglomeration:
         row = self.aff[i]
         if not row:
             return 0.0, None
-        top = sorted(row.values(), reverse=True)[:self.k_c]
+        top = sorted(row.values(), reverse=True)[: self.k_c]
         best = top[0]
         if self.local and self.k_c > 1:
             top += [0.0] * (self.k_c - len(top))
@@ -301,7 +319,7 @@ class Agglomeration:
 def _to_dicts(m: sparse.csr_matrix) -> dict[int, dict[int, float]]:
     """Row i of a sparse matrix as {column: value}."""
     cols, vals, ptr = m.indices.tolist(), m.data.tolist(), m.indptr.tolist()
-    return {i: dict(zip(cols[ptr[i]:ptr[i + 1]], vals[ptr[i]:ptr[i + 1]])) for i in range(m.shape[0])}
+    return {i: dict(zip(cols[ptr[i] : ptr[i + 1]], vals[ptr[i] : ptr[i + 1]])) for i in range(m.shape[0])}
 
 
 def merges_scheduled(n_c: int, n_clusters: int, eta: float) -> int:
@@ -309,8 +327,9 @@ def merges_scheduled(n_c: int, n_clusters: int, eta: float) -> int:
     return max(0, min(math.ceil(eta * n_c), n_c - n_clusters))
 
 
-def forward_pass(features: np.ndarray, labels: np.ndarray | None, n_clusters: int,
-                 cfg: JULEConfig) -> tuple[np.ndarray, dict[str, float]]:
+def forward_pass(
+    features: np.ndarray, labels: np.ndarray | None, n_clusters: int, cfg: JULEConfig
+) -> tuple[np.ndarray, dict[str, float]]:
     """One period's clustering: the initial over-segmentation when ``labels`` is None, else the
     scheduled merges starting from ``labels``."""
     neighbours, sq_dist = knn(features, cfg.k_s)
@@ -322,8 +341,12 @@ def forward_pass(features: np.ndarray, labels: np.ndarray | None, n_clusters: in
     start = agg.n_clusters
     merges = merges_scheduled(start, n_clusters, cfg.eta)
     agg.run(merges)
-    return agg.compact_labels(), {"n_clusters": float(agg.n_clusters), "start_clusters": float(start),
-                                  "merges": float(merges), "isolated_merged": float(isolated)}
+    return agg.compact_labels(), {
+        "n_clusters": float(agg.n_clusters),
+        "start_clusters": float(start),
+        "merges": float(merges),
+        "isolated_merged": float(isolated),
+    }
 
 
 def cluster_to_k(features: np.ndarray, n_clusters: int, cfg: JULEConfig) -> tuple[np.ndarray, int]:
@@ -355,8 +378,9 @@ def embedder(in_dim: int, hidden: list[int], out_dim: int, gen: torch.Generator)
     return L2Normalized(nn.Sequential(*layers))
 
 
-def triplet_loss(z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: float, gamma: float,
-                 gen: torch.Generator) -> tuple[torch.Tensor, int] | None:
+def triplet_loss(
+    z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: float, gamma: float, gen: torch.Generator
+) -> tuple[torch.Tensor, int] | None:
     """Weighted triplet loss over a batch (module doc); None when the batch has no triplet."""
     import torch
 
@@ -383,8 +407,15 @@ def embed(net: nn.Module, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
         return torch.cat([net(chunk) for chunk in x.split(batch)]).cpu().numpy()
 
 
-def train_period(net: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, labels: np.ndarray, cfg: JULEConfig,
-                 gen: torch.Generator, step: int) -> tuple[float, float, int]:
+def train_period(
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    labels: np.ndarray,
+    cfg: JULEConfig,
+    gen: torch.Generator,
+    step: int,
+) -> tuple[float, float, int]:
     """``epochs_per_period`` epochs of the triplet loss; returns mean loss, mean triplets per batch, step."""
     import torch
 
@@ -443,8 +474,7 @@ class JULE(Method):
 
         cfg = self.config
         device = resolve_device(cfg.device)
-        views = [normalize_view(data.view(v), cfg.normalization, data.mask[:, v])
-                 for v in data.view_indices(cfg.views)]
+        views = [normalize_view(data.view(v), cfg.normalization, data.mask[:, v]) for v in data.view_indices(cfg.views)]
         if cfg.balance_views:
             views = [v / np.sqrt(max(float(v.var(axis=0).sum()), 1e-12)) for v in views]
         x_np = np.hstack(views).astype(np.float32, copy=False)
@@ -472,7 +502,13 @@ class JULE(Method):
         converged = facts["n_clusters"] <= n_clusters
         features = embed(net, x)
         final, final_periods = cluster_to_k(features, n_clusters, cfg)
-        info = {"iterations": float(periods), "max_iterations": float(max_periods), "converged": float(converged),
-                "epochs": float(epochs), "initial_clusters": initial, "final_pass_periods": float(final_periods),
-                "final_clusters": float(final.max() + 1)}
+        info = {
+            "iterations": float(periods),
+            "max_iterations": float(max_periods),
+            "converged": float(converged),
+            "epochs": float(epochs),
+            "initial_clusters": initial,
+            "final_pass_periods": float(final_periods),
+            "final_clusters": float(final.max() + 1),
+        }
         return FitResult(labels=final.astype(np.int64), history=history, info=info)

@@ -7,6 +7,7 @@ the same way, scales each to unit total variance (``balance_views``, so that vie
 whatever their dimension), then concatenates them. Neither reads the missing-view mask: the runner imputes.
 ``info`` holds the best restart's Lloyd ``iterations``, ``max_iterations`` and ``converged``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,11 @@ def kmeans_fit(x: np.ndarray, n_clusters: int, config: KMeansConfig, seed: int) 
 
     km = KMeans(n_clusters=n_clusters, n_init=config.n_init, max_iter=config.max_iter, random_state=seed)
     labels = km.fit_predict(x).astype(np.int64)
-    info = {"iterations": float(km.n_iter_), "max_iterations": float(config.max_iter),
-            "converged": float(km.n_iter_ < config.max_iter)}
+    info = {
+        "iterations": float(km.n_iter_),
+        "max_iterations": float(config.max_iter),
+        "converged": float(km.n_iter_ < config.max_iter),
+    }
     return labels, info
 
 
@@ -91,8 +95,10 @@ class KMeansConcat(Method):
 
     def features(self, data: MultiViewDataset) -> np.ndarray:
         """The matrix clustered: the normalised (and balanced) views side by side."""
-        views = [normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
-                 for v in data.view_indices(self.config.views)]
+        views = [
+            normalize_view(data.view(v), self.config.normalization, data.mask[:, v])
+            for v in data.view_indices(self.config.views)
+        ]
         if self.config.balance_views:
             views = [x / np.sqrt(max(float(x.var(axis=0).sum()), 1e-12)) for x in views]
         return np.hstack(views)

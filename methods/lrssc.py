@@ -36,23 +36,22 @@ round-off). ``history`` records per iteration the primal residual max_v,j |A^v -
 max|A - A_prev| and mu: ADMM drives the residual to 0 as mu grows; the objective itself is not
 monotone under ADMM and is not computed (it would cost one more n x n SVD per view).
 
-Memory: 8 dense n x n arrays per view plus up to 10 of workspace (SVD, affinity) and a margin, see ``memory_estimate``; the
-runner refuses cells that do not fit. No deviations from the reference's update rules; its
+Memory: 8 dense n x n arrays per view plus up to 10 of workspace (SVD, affinity) and a margin, see
+``memory_estimate``; the runner refuses cells that do not fit. No deviations from the reference's update rules; its
 ``noisy=false`` variant (an extra multiplier on X - XA, not kernelisable) is not implemented.
 """
+
 from __future__ import annotations
 
-
 from dataclasses import dataclass, field
-from typing import ClassVar
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from mvbench.config import NON_NEGATIVE, POSITIVE, All, Constraints, Interval, Length
 from mvbench.data import MultiViewDataset
-from mvbench.method import Capabilities, FitResult, Method
 from mvbench.data.preprocessing import Normalization, normalize_view
+from mvbench.method import Capabilities, FitResult, Method
 
 from ._spectral import spectral_clustering
 
@@ -77,8 +76,13 @@ class LRSSCConfig:
     normalization: Normalization = "l2"
 
     #: lambdas: low-rank, sparsity and consensus weights; max_iter 0: the reference's 300 (pairwise) / 100 (centroid).
-    constraints: ClassVar[Constraints] = {"lambdas": All((Length(3, 3), NON_NEGATIVE)), "mu": POSITIVE,
-                                          "rho": Interval(1), "tol": NON_NEGATIVE, "max_iter": NON_NEGATIVE}
+    constraints: ClassVar[Constraints] = {
+        "lambdas": All((Length(3, 3), NON_NEGATIVE)),
+        "mu": POSITIVE,
+        "rho": Interval(1),
+        "tol": NON_NEGATIVE,
+        "max_iter": NON_NEGATIVE,
+    }
 
     def __post_init__(self) -> None:
         if self.mu_max < self.mu:
@@ -171,6 +175,8 @@ class LRSSC(Method):
         affinity = np.abs(coefficients)
         affinity += affinity.T
         labels, _ = spectral_clustering(affinity, n_clusters, seed)
-        return FitResult(labels=labels, history=history,
-                         info={"iterations": float(len(history)), "max_iterations": float(max_iter),
-                               "converged": float(converged)})
+        return FitResult(
+            labels=labels,
+            history=history,
+            info={"iterations": float(len(history)), "max_iterations": float(max_iter), "converged": float(converged)},
+        )

@@ -39,6 +39,7 @@ Deviations from the reference code, with reasons:
 
 Memory is dense O(n^2) per view and time O(V n^3); see :meth:`PIC.memory_estimate`.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -88,7 +89,7 @@ def adaptive_neighbors(x: np.ndarray, k: int) -> np.ndarray:
     del dist
     order = np.argsort(d, axis=1, kind="stable")
     idx, d = np.take_along_axis(idx, order, axis=1), np.take_along_axis(d, order, axis=1)
-    d_last = d[:, k:k + 1]
+    d_last = d[:, k : k + 1]
     weights = (d_last - d[:, :k]) / (k * d_last - d[:, :k].sum(axis=1, keepdims=True) + _EPS)
     s = np.zeros((n, n))
     np.put_along_axis(s, idx[:, :k], weights, axis=1)
@@ -171,8 +172,7 @@ def simplex_qp(h: np.ndarray, f: np.ndarray) -> np.ndarray:
     return best
 
 
-def view_weights(laplacians: list[np.ndarray], perturbation: np.ndarray, phi: np.ndarray,
-                 beta: float) -> np.ndarray:
+def view_weights(laplacians: list[np.ndarray], perturbation: np.ndarray, phi: np.ndarray, beta: float) -> np.ndarray:
     """Solve the PIC weight QP (step 6 of the module doc) with orthonormal eigenvectors;
     ``perturbation[i] = sum_m tr(L^i U_m |Λ_m| U_m^T)``."""
     n_views = len(laplacians)

@@ -27,6 +27,7 @@ Views: two; ``views`` chooses them (default: the views named image/text if prese
 two). Missing views are not read (the runner imputes them). ``history`` holds the mean batch loss
 per epoch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,14 @@ class VSEConfig(TwoViewConfig):
     grad_clip: float = 2.0
 
     constraints: ClassVar[Constraints] = {
-        "dim": AT_LEAST_ONE, "text_hidden": AT_LEAST_ONE, "epochs": AT_LEAST_ONE, "batch_size": Interval(2),
-        "margin": NON_NEGATIVE, "lr": POSITIVE, "grad_clip": POSITIVE}
+        "dim": AT_LEAST_ONE,
+        "text_hidden": AT_LEAST_ONE,
+        "epochs": AT_LEAST_ONE,
+        "batch_size": Interval(2),
+        "margin": NON_NEGATIVE,
+        "lr": POSITIVE,
+        "grad_clip": POSITIVE,
+    }
 
 
 class VSEKMeans(TwoViewMethod):
@@ -83,8 +90,9 @@ class VSEKMeans(TwoViewMethod):
 
         return torch.optim.Adam(params, lr=self.config.lr)
 
-    def objective(self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def objective(
+        self, nets: list[nn.Module], b1: torch.Tensor, b2: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         from ._torch_ops import hinge_ranking
 
         loss = hinge_ranking(nets[0](b1) @ nets[1](b2).T, self.config.margin, directions=2)

@@ -4,13 +4,19 @@ The core knows no specific method or dataset: plugins register through the ``mvb
 ``mvbench.datasets`` entry-point groups. The public names below are imported on first use, so that
 the command line starts without loading numpy.
 """
+
 from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
 
-_PUBLIC = {"DatasetCard": "data", "MultiViewDataset": "data", "Capabilities": "method", "FitResult": "method",
-           "Method": "method"}
+_PUBLIC = {
+    "DatasetCard": "data",
+    "MultiViewDataset": "data",
+    "Capabilities": "method",
+    "FitResult": "method",
+    "Method": "method",
+}
 __all__ = list(_PUBLIC)
 
 

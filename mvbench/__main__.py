@@ -1,4 +1,5 @@
 """``python -m mvbench`` runs the command line."""
+
 from mvbench.cli import main
 
 main()

@@ -4,6 +4,7 @@
 error. torch is imported only when a setting is resolved, so importing this module (the executor
 does, to ask for GPUs) loads nothing heavy.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal

@@ -15,6 +15,7 @@ A constraint on a list field applies to each item. Constraints are inherited (a 
 overrides its bases'). Every bad value raises :class:`ConfigError` naming the parameter, its range and
 the value. Checks that relate several fields stay in the dataclass's ``__post_init__``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -235,6 +236,21 @@ def describe_config(config_cls: type) -> list[tuple[str, str, str]]:
     return rows
 
 
-__all__ = ["AT_LEAST_ONE", "All", "ConfigError", "Constraint", "Constraints", "Interval", "Length", "NON_NEGATIVE",
-           "NoConfig", "POSITIVE", "build_config",
-           "check_config", "coerce", "config_to_dict", "constraints_of", "describe_config"]
+__all__ = [
+    "AT_LEAST_ONE",
+    "All",
+    "ConfigError",
+    "Constraint",
+    "Constraints",
+    "Interval",
+    "Length",
+    "NON_NEGATIVE",
+    "NoConfig",
+    "POSITIVE",
+    "build_config",
+    "check_config",
+    "coerce",
+    "config_to_dict",
+    "constraints_of",
+    "describe_config",
+]

@@ -1,4 +1,5 @@
 """Progress bars on the terminal (stderr), shared by the grid display and long dataset preparation."""
+
 from __future__ import annotations
 
 import sys
@@ -11,8 +12,13 @@ T = TypeVar("T")
 def progress_columns() -> list[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    return [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn()]
+    return [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
 
 
 def track(iterable: Iterable[T], total: int | None = None, description: str = "") -> Iterator[T]:

@@ -14,6 +14,7 @@ shared by the methods of one dataset/condition/repetition, the cache folder, and
 Adding a method takes one file with such a class and one entry-point line in the
 ``mvbench.methods`` group.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,9 +74,7 @@ class Capabilities:
     def check_views(self, n_views: int, method: str) -> None:
         if n_views < self.min_views or (self.max_views is not None and n_views > self.max_views):
             hi = "any number of" if self.max_views is None else f"at most {self.max_views}"
-            raise ConfigError(
-                f"{method} accepts at least {self.min_views} and {hi} views; the dataset has {n_views}"
-            )
+            raise ConfigError(f"{method} accepts at least {self.min_views} and {hi} views; the dataset has {n_views}")
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Clustering metrics: ACC (Hungarian matching), NMI (arithmetic mean), ARI and purity
 (which way each is better: :mod:`mvbench.record.schema`)."""
+
 from __future__ import annotations
 
 import numpy as np
+
 
 def contingency(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Counts of (predicted cluster, true class) pairs; rows = clusters, columns = classes."""
@@ -45,5 +47,9 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"{len(y_pred)} predicted labels for {len(y_true)} samples")
-    return {"acc": clustering_accuracy(y_true, y_pred), "nmi": nmi(y_true, y_pred),
-            "ari": ari(y_true, y_pred), "purity": purity(y_true, y_pred)}
+    return {
+        "acc": clustering_accuracy(y_true, y_pred),
+        "nmi": nmi(y_true, y_pred),
+        "ari": ari(y_true, y_pred),
+        "purity": purity(y_true, y_pred),
+    }

@@ -5,6 +5,7 @@ are registered the same way as third-party ones. A plugin that fails to import, 
 its group's base class, or shares its name with another package's plugin is listed as broken with
 the reason, and using it raises that reason in one line; the other plugins keep working.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -59,8 +60,10 @@ class Registry:
                 info = PluginInfo(ep.name, ep.value, dist)
                 known = self._entries.get(ep.name)
                 if known is not None and known[0].target != ep.value:  # the same plugin seen twice is one
-                    self._errors[ep.name] = (f"the name is registered twice, by {known[0].distribution or '?'} "
-                                             f"({known[0].target}) and by {dist or '?'} ({ep.value}): uninstall one")
+                    self._errors[ep.name] = (
+                        f"the name is registered twice, by {known[0].distribution or '?'} "
+                        f"({known[0].target}) and by {dist or '?'} ({ep.value}): uninstall one"
+                    )
                 self._entries.setdefault(ep.name, (info, ep))
         return self._entries
 
@@ -69,8 +72,9 @@ class Registry:
         raises, unless it is the same object or ``replace_existing`` is set."""
         entries = self._scan()
         if name in entries and not replace_existing and self._loaded.get(name) is not obj:
-            raise ValueError(f"{self.kind} {name!r} is already registered ({entries[name][0].target}): choose "
-                             f"another name")
+            raise ValueError(
+                f"{self.kind} {name!r} is already registered ({entries[name][0].target}): choose another name"
+            )
         self._check_base(name, obj)
         entries[name] = (PluginInfo(name, "<python>", ""), None)
         self._errors.pop(name, None)
@@ -107,8 +111,9 @@ class Registry:
             else:
                 self._loaded[name] = obj
                 return obj
-        raise BrokenPluginError(f"{self.kind} {name!r} (from {info.distribution or info.target}) is broken: "
-                                f"{self._errors[name]}")
+        raise BrokenPluginError(
+            f"{self.kind} {name!r} (from {info.distribution or info.target}) is broken: {self._errors[name]}"
+        )
 
     def _check_base(self, name: str, obj: Any) -> None:
         if self.base is None:

@@ -1,4 +1,5 @@
 """Shared fixtures: isolated data dir, tracking store and small datasets."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,10 @@ def needs_raw(*parts: str) -> pytest.MarkDecorator:
     """Skip a real-data test where RAW_DIR/parts is absent, except in CI (CI=true), where the data is
     always there: a missing folder then fails the test instead of hiding it."""
     path = RAW_DIR.joinpath(*parts)
-    return pytest.mark.skipif(not path.exists() and not os.environ.get("CI"),
-                              reason=f"{path} absent: set MVBENCH_RAW_DIR to the shared data folder")
+    return pytest.mark.skipif(
+        not path.exists() and not os.environ.get("CI"),
+        reason=f"{path} absent: set MVBENCH_RAW_DIR to the shared data folder",
+    )
 
 
 _EMPTY_STORE: Path | None = None
@@ -55,8 +58,14 @@ def isolated_dirs(tmp_path, monkeypatch):
     yield
 
 
-def blobs(n: int = 90, k: int = 3, dims: tuple[int, ...] = (4, 6), sep: float = 6.0, seed: int = 0,
-          names: tuple[str, ...] | None = None) -> MultiViewDataset:
+def blobs(
+    n: int = 90,
+    k: int = 3,
+    dims: tuple[int, ...] = (4, 6),
+    sep: float = 6.0,
+    seed: int = 0,
+    names: tuple[str, ...] | None = None,
+) -> MultiViewDataset:
     """Well-separated Gaussian clusters seen by every view."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % k
@@ -65,8 +74,9 @@ def blobs(n: int = 90, k: int = 3, dims: tuple[int, ...] = (4, 6), sep: float = 
         centres = rng.standard_normal((k, d)) * sep
         views.append((centres[labels] + rng.standard_normal((n, d))).astype(np.float32))
     names = names or tuple(f"v{i}" for i in range(len(dims)))
-    return MultiViewDataset(views, list(names), labels=labels, ids=[f"s{i}" for i in range(n)],
-                            card=DatasetCard(name="blobs"))
+    return MultiViewDataset(
+        views, list(names), labels=labels, ids=[f"s{i}" for i in range(n)], card=DatasetCard(name="blobs")
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Generated raw files for the image–caption tests: tiny JPEGs in distinct colours."""
+
 from __future__ import annotations
 
 from pathlib import Path

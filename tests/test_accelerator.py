@@ -5,6 +5,7 @@ and batch order on both devices (CPU generators), so the first epoch's recorded 
 relative 1e-3, and on well-separated clusters the final labels agree (ARI >= 0.95): kernels round
 differently, so later epochs may drift, which is the stated tolerance.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,18 @@ from mvbench.method import ConfigError
 from mvbench.methods.autoencoder import PretrainSettings, cache_key
 from mvbench.registry import methods
 
-TORCH_METHODS = ["dcca_km", "vse_km", "ccal_km", "dxmc", "dec", "jecl", "jecl_no_align", "jecl_no_reg",
-                 "jecl_no_align_reg", "jule"]
+TORCH_METHODS = [
+    "dcca_km",
+    "vse_km",
+    "ccal_km",
+    "dxmc",
+    "dec",
+    "jecl",
+    "jecl_no_align",
+    "jecl_no_reg",
+    "jecl_no_align_reg",
+    "jule",
+]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 

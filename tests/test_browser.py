@@ -6,6 +6,7 @@ chromium``; or point ``MVBENCH_CHROMIUM`` at a Chromium/Chrome binary); skipped 
 Screenshots (and a print of the report as PDF) are kept under the pytest tmp dir, in the
 ``screenshots0`` folder of the run (``pytest --basetemp DIR`` to choose where).
 """
+
 from __future__ import annotations
 
 import os
@@ -26,14 +27,35 @@ from mvbench.record.tracking import Tracker
 playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install 'mvbench[browser]'")
 
 CHROMIUM = os.environ.get("MVBENCH_CHROMIUM") or next(
-    (path for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-     if (path := shutil.which(name))), None)
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium found: apt-get install chromium "
-                                                          "(or set MVBENCH_CHROMIUM to a Chromium/Chrome binary)")
+    (
+        path
+        for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+        if (path := shutil.which(name))
+    ),
+    None,
+)
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium found: apt-get install chromium (or set MVBENCH_CHROMIUM to a Chromium/Chrome binary)",
+)
 
 EXPERIMENT = "browser"
-GRID = ["run", "--methods", "km,km_concat", "--datasets", "synthetic", "--missing-rate", "0,0.3", "--seeds", "2",
-        "--param", "km_concat.n_init=[1,3]", "--experiment", EXPERIMENT, "--no-progress"]
+GRID = [
+    "run",
+    "--methods",
+    "km,km_concat",
+    "--datasets",
+    "synthetic",
+    "--missing-rate",
+    "0,0.3",
+    "--seeds",
+    "2",
+    "--param",
+    "km_concat.n_init=[1,3]",
+    "--experiment",
+    EXPERIMENT,
+    "--no-progress",
+]
 
 
 def call(args: list[str]) -> None:
@@ -67,8 +89,12 @@ class UI:
     def __init__(self, folder: Path) -> None:
         self.port, self.log = free_port(), folder / "ui.log"
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "mvbench", "ui", "--port", str(self.port)],
-                                            cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mvbench", "ui", "--port", str(self.port)],
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def urls(self) -> dict[str, str]:
         deadline = time.monotonic() + 120
@@ -124,8 +150,16 @@ def test_report_html_renders_offline_and_prints(folder, ui, browser, shots):
     rows = page.locator("#results-1 tbody tr:not(.group)")
     assert rows.locator("th").all_inner_texts() == ["km", "km_concat(n_init=1)", "km_concat(n_init=3)"]
     assert page.locator("#results-1 td.best strong").count() >= 3
-    assert page.locator("#results-1 thead").inner_text().split() == ["method", "synthetic", "ACC", "↑", "NMI", "↑",
-                                                                   "ARI", "↑"]
+    assert page.locator("#results-1 thead").inner_text().split() == [
+        "method",
+        "synthetic",
+        "ACC",
+        "↑",
+        "NMI",
+        "↑",
+        "ARI",
+        "↑",
+    ]
     # Inline plots decoded and drawn: ACC per method, against the missing rate and the swept n_init.
     plots = page.locator("#plots figure img")
     assert plots.count() == 3
@@ -142,7 +176,9 @@ def test_report_html_renders_offline_and_prints(folder, ui, browser, shots):
 
 def test_mlflow_ui_lands_on_the_runs_with_acc(folder, ui, browser, shots):
     tracker = Tracker(f"sqlite:///{folder}/mlflow.db", EXPERIMENT, create=False)
-    cell = next(r for r in tracker.cell_runs() if r.info.run_name == "km_concat(n_init=3) · synthetic · complete · rep 0")
+    cell = next(
+        r for r in tracker.cell_runs() if r.info.run_name == "km_concat(n_init=3) · synthetic · complete · rep 0"
+    )
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(ui.urls()["runs"])
     acc = page.locator(f'.ag-row[row-id="{cell.info.run_id}"] [col-id="metrics.`acc`"]')

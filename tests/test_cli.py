@@ -1,4 +1,5 @@
 """The command line as a user runs it: exit codes, one-line errors, resume, reports."""
+
 import contextlib
 import io
 import os
@@ -25,8 +26,13 @@ def mvbench_in_process(*args, check=None):
 
 
 def mvbench(*args, env=None, check=None):
-    proc = subprocess.run([sys.executable, "-m", "mvbench", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mvbench", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
     if check is not None:
         assert proc.returncode == check, proc.stdout + proc.stderr
     return proc
@@ -42,26 +48,35 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
     return client.search_runs([exp.experiment_id], "tags.`mvbench.kind` = 'cell'", max_results=5000)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--methods", "nosuch"], "unknown method 'nosuch'; valid choices: "),
-    (["run", "--datasets", "digitz"], "unknown dataset 'digitz' (did you mean 'digits'?)"),
-    (["run", "--methods", "km", "--missing-rate", "1.0"], "missing rate 1.0 is outside [0, 1)"),
-    (["run", "--methods", "km", "--missing-rate", "abc"], "--missing-rate takes numbers"),
-    (["run", "--methods", "km", "--param", "km.nnit=3"], "unknown hyper-parameter 'nnit'"),
-    (["run", "--config", "nope.yaml"], "config file nope.yaml does not exist"),
-    (["run", "--methods", "km", "--tracking-uri", "http://127.0.0.1:9"], "cannot use tracking URI"),
-    (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
-    (["report", "--experiment", "never"], "no experiment named 'never'"),
-    (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),
-    # refused before anything is logged, instead of a traceback or a failed cell at run time:
-    (["run", "--methods", "km", "--param", "km.n_init=[1,"], "cannot read the value '[1,'"),
-    (["run", "--methods", "km", "--datasets", "digits", "--param", "km.view=nosuchview"],
-     "km(view=nosuchview) cannot run on dataset 'digits': unknown view 'nosuchview'"),
-    (["run", "--methods", "jecl", "--datasets", "synthetic", "--param", "jecl.views=0"],
-     "jecl(views=0) cannot run on dataset 'synthetic'"),
-    (["run", "--methods", "dcca_km", "--datasets", "synthetic", "--param", "dcca_km.views=0,0"],
-     "must name distinct views"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--methods", "nosuch"], "unknown method 'nosuch'; valid choices: "),
+        (["run", "--datasets", "digitz"], "unknown dataset 'digitz' (did you mean 'digits'?)"),
+        (["run", "--methods", "km", "--missing-rate", "1.0"], "missing rate 1.0 is outside [0, 1)"),
+        (["run", "--methods", "km", "--missing-rate", "abc"], "--missing-rate takes numbers"),
+        (["run", "--methods", "km", "--param", "km.nnit=3"], "unknown hyper-parameter 'nnit'"),
+        (["run", "--config", "nope.yaml"], "config file nope.yaml does not exist"),
+        (["run", "--methods", "km", "--tracking-uri", "http://127.0.0.1:9"], "cannot use tracking URI"),
+        (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
+        (["report", "--experiment", "never"], "no experiment named 'never'"),
+        (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),
+        # refused before anything is logged, instead of a traceback or a failed cell at run time:
+        (["run", "--methods", "km", "--param", "km.n_init=[1,"], "cannot read the value '[1,'"),
+        (
+            ["run", "--methods", "km", "--datasets", "digits", "--param", "km.view=nosuchview"],
+            "km(view=nosuchview) cannot run on dataset 'digits': unknown view 'nosuchview'",
+        ),
+        (
+            ["run", "--methods", "jecl", "--datasets", "synthetic", "--param", "jecl.views=0"],
+            "jecl(views=0) cannot run on dataset 'synthetic'",
+        ),
+        (
+            ["run", "--methods", "dcca_km", "--datasets", "synthetic", "--param", "dcca_km.views=0,0"],
+            "must name distinct views",
+        ),
+    ],
+)
 def test_usage_errors_are_one_line_with_exit_code_2(args, message):
     _, _, stderr = mvbench_in_process(*args, check=2)
     assert stderr.count("\n") == 1 and message in stderr, stderr
@@ -90,8 +105,10 @@ def test_default_run_then_identical_rerun_logs_nothing_new():
 
 def test_config_file_with_sweep_and_dataset_override(tmp_path):
     config = tmp_path / "grid.yaml"
-    config.write_text("experiment: sweep\nmethods:\n  - km: {n_init: [1, 2], view: profiles}\n"
-                      "datasets: [synthetic]\nconditions: {missing_rate: [0.0]}\nseeds: 1\n")
+    config.write_text(
+        "experiment: sweep\nmethods:\n  - km: {n_init: [1, 2], view: profiles}\n"
+        "datasets: [synthetic]\nconditions: {missing_rate: [0.0]}\nseeds: 1\n"
+    )
     proc = mvbench("run", "--config", str(config), "--datasets", "digits", "--no-progress", check=0)
     runs = child_runs(experiment="sweep")
     assert {r.data.params["method.n_init"] for r in runs} == {"1", "2"}
@@ -110,26 +127,56 @@ def test_datasets_commands(tmp_path):
 
 def test_third_party_plugin_registered_only_by_entry_point(tmp_path):
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(PLUGIN)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(PLUGIN),
+        ],
+        check=True,
+        capture_output=True,
+    )
     env = {"PYTHONPATH": str(target)}
     listing = mvbench("list", "methods", env=env, check=0).stdout
     assert "toy_quantiles" in listing
     assert "toy_broken" in listing and "BROKEN  ModuleNotFoundError" in listing
     assert "km_concat" in listing  # a broken plugin does not break the others
-    proc = mvbench("run", "--methods", "toy_quantiles", "--datasets", "synthetic", "--seeds", "1", "--no-progress",
-                   env=env, check=0)
+    proc = mvbench(
+        "run",
+        "--methods",
+        "toy_quantiles",
+        "--datasets",
+        "synthetic",
+        "--seeds",
+        "1",
+        "--no-progress",
+        env=env,
+        check=0,
+    )
     assert "toy_quantiles" in proc.stdout and len(child_runs()) == 1
     broken = mvbench("run", "--methods", "toy_broken", "--datasets", "synthetic", env=env, check=2)
     assert broken.stderr.count("\n") == 1 and "is broken: ModuleNotFoundError" in broken.stderr
 
 
-@pytest.mark.parametrize("grid, message", [
-    ("methods: [km]\ndatasets: [synthetic]\nconditions: {subsample: abc}\n", "subsample must be a number"),
-    # half the samples already miss a view: 90% more cannot each lose one of two views
-    ("methods: [km]\ndatasets:\n  - synthetic: {view_dims: [4, 6], missing_rate: 0.5}\n"
-     "conditions: {missing_rate: 0.9}\n", "condition miss=0.9: missing rate 0.9 needs 540 samples"),
-])
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ("methods: [km]\ndatasets: [synthetic]\nconditions: {subsample: abc}\n", "subsample must be a number"),
+        # half the samples already miss a view: 90% more cannot each lose one of two views
+        (
+            "methods: [km]\ndatasets:\n  - synthetic: {view_dims: [4, 6], missing_rate: 0.5}\n"
+            "conditions: {missing_rate: 0.9}\n",
+            "condition miss=0.9: missing rate 0.9 needs 540 samples",
+        ),
+    ],
+)
 def test_a_bad_condition_in_a_config_is_one_line(tmp_path, grid, message):
     config = tmp_path / "grid.yaml"
     config.write_text(grid)

@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
+from conftest import blobs
 
 from mvbench.data.conditions import Condition, ConditionError, derive_seed, missing_mask
-
-from conftest import blobs
 
 
 def test_rates_outside_unit_interval_are_rejected():

@@ -3,8 +3,19 @@ from typing import ClassVar, Literal
 
 import pytest
 
-from mvbench.config import (AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, All, ConfigError, Constraints, Interval, Length,
-                            build_config, constraints_of, describe_config)
+from mvbench.config import (
+    AT_LEAST_ONE,
+    NON_NEGATIVE,
+    POSITIVE,
+    All,
+    ConfigError,
+    Constraints,
+    Interval,
+    Length,
+    build_config,
+    constraints_of,
+    describe_config,
+)
 from mvbench.method import Method
 from mvbench.run.grid import expand_params
 
@@ -24,18 +35,22 @@ class Cfg:
 
 
 def test_strings_are_parsed_to_field_types():
-    cfg = build_config(Cfg, {"lam": "0.25", "layers": "[10, 20]", "mode": "b", "view": "none", "epochs": "3",
-                             "flag": "true"})
+    cfg = build_config(
+        Cfg, {"lam": "0.25", "layers": "[10, 20]", "mode": "b", "view": "none", "epochs": "3", "flag": "true"}
+    )
     assert cfg == Cfg(0.25, [10, 20], "b", None, 3, True)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"lamda": 1}, "did you mean 'lam'"),
-    ({"mode": "c"}, "expected one of a, b"),
-    ({"epochs": 2.5}, "integer"),
-    ({"lam": 2}, "lam must be in"),
-    ({"flag": "maybe"}, "true or false"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lamda": 1}, "did you mean 'lam'"),
+        ({"mode": "c"}, "expected one of a, b"),
+        ({"epochs": 2.5}, "integer"),
+        ({"lam": 2}, "lam must be in"),
+        ({"flag": "maybe"}, "true or false"),
+    ],
+)
 def test_bad_values_give_one_line_errors(params, message):
     with pytest.raises(ConfigError, match=message) as info:
         build_config(Cfg, params, owner="m")
@@ -61,8 +76,13 @@ class Constrained:
     layers: list[int] = field(default_factory=lambda: [8, 4])
     weights: list[float] = field(default_factory=lambda: [0.5, 0.5, 0.0])
     keep: float | None = None
-    constraints: ClassVar[Constraints] = {"lr": POSITIVE, "epochs": AT_LEAST_ONE, "layers": AT_LEAST_ONE,
-                                          "weights": All((Length(3, 3), NON_NEGATIVE)), "keep": Interval(0, 1, "right")}
+    constraints: ClassVar[Constraints] = {
+        "lr": POSITIVE,
+        "epochs": AT_LEAST_ONE,
+        "layers": AT_LEAST_ONE,
+        "weights": All((Length(3, 3), NON_NEGATIVE)),
+        "keep": Interval(0, 1, "right"),
+    }
 
 
 @dataclass
@@ -70,14 +90,17 @@ class Narrower(Constrained):
     constraints: ClassVar[Constraints] = {"epochs": Interval(2, 5)}
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"lr": 0}, "m: lr must be > 0, got 0.0"),
-    ({"epochs": 0}, "m: epochs must be >= 1, got 0"),
-    ({"layers": [8, 0]}, "m: each item of layers must be >= 1, got 0"),
-    ({"weights": [1, 1]}, "m: weights must have 3 items, got 2"),
-    ({"weights": [1, -1, 0]}, "m: each item of weights must be >= 0, got -1.0"),
-    ({"keep": 0}, r"m: keep must be in \(0, 1\], got 0.0"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lr": 0}, "m: lr must be > 0, got 0.0"),
+        ({"epochs": 0}, "m: epochs must be >= 1, got 0"),
+        ({"layers": [8, 0]}, "m: each item of layers must be >= 1, got 0"),
+        ({"weights": [1, 1]}, "m: weights must have 3 items, got 2"),
+        ({"weights": [1, -1, 0]}, "m: each item of weights must be >= 0, got -1.0"),
+        ({"keep": 0}, r"m: keep must be in \(0, 1\], got 0.0"),
+    ],
+)
 def test_each_bad_value_names_its_parameter_and_range(params, message):
     with pytest.raises(ConfigError, match=f"^{message}$"):
         build_config(Constrained, params, owner="m")

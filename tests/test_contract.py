@@ -4,18 +4,18 @@ A new plugin is checked for free: it only needs sensible ``quick_params`` (a fas
 configuration). Each method runs on small synthetic data with clear clusters, through the same
 path the runner uses (imputation for methods that do not read the mask).
 """
+
 import dataclasses
 
 import numpy as np
 import pytest
+from conftest import blobs
 
 from mvbench import registry
+from mvbench.config import build_config, describe_config
 from mvbench.data.conditions import Condition
 from mvbench.data.imputation import impute
-from mvbench.config import build_config, describe_config
 from mvbench.method import Capabilities, FitResult, Method
-
-from conftest import blobs
 
 METHODS = registry.methods().names()
 K = 3

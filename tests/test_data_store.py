@@ -1,11 +1,9 @@
 import h5py
 import numpy as np
 import pytest
-
-from mvbench.data import store
-from mvbench.data import DataValidationError, MultiViewDataset, encode_labels
-
 from conftest import blobs
+
+from mvbench.data import DataValidationError, MultiViewDataset, encode_labels, store
 
 
 def test_roundtrip_keeps_everything_and_reads_lazily(tmp_path):
@@ -41,12 +39,15 @@ def test_unobserved_rows_are_zeroed_by_with_mask():
     assert data.view(0)[:10].any()  # the original is untouched
 
 
-@pytest.mark.parametrize("breaker, message", [
-    (lambda d: MultiViewDataset([d.view(0), d.view(1)[:-1]], d.view_names, labels=d.labels), "rows"),
-    (lambda d: _with_nan(d), "NaN or Inf"),
-    (lambda d: MultiViewDataset(d.views, d.view_names, np.zeros((90, 2), bool), d.labels), "no observed view"),
-    (lambda d: MultiViewDataset(d.views, d.view_names, labels=d.labels[:-3]), "labels have length"),
-])
+@pytest.mark.parametrize(
+    "breaker, message",
+    [
+        (lambda d: MultiViewDataset([d.view(0), d.view(1)[:-1]], d.view_names, labels=d.labels), "rows"),
+        (lambda d: _with_nan(d), "NaN or Inf"),
+        (lambda d: MultiViewDataset(d.views, d.view_names, np.zeros((90, 2), bool), d.labels), "no observed view"),
+        (lambda d: MultiViewDataset(d.views, d.view_names, labels=d.labels[:-3]), "labels have length"),
+    ],
+)
 def test_validation_rejects_broken_data(breaker, message, tmp_path):
     with pytest.raises(DataValidationError, match=message):
         breaker(blobs()).validate()

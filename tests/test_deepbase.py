@@ -1,4 +1,5 @@
 """Tests of the deep two-view baselines: CCA algebra, ranking loss, training, cluster recovery."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,9 @@ def test_total_correlation_matches_numpy_and_qr():
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
     expected = numpy_canonical_correlations(x, y, 1e-3)
     assert total_correlation(tx, ty, 1e-3, 1e-3).item() == pytest.approx(expected.sum(), rel=1e-6)
-    assert total_correlation(tx, ty, 1e-3, 1e-3, top_k=2).item() == pytest.approx(np.sort(expected)[-2:].sum(), rel=1e-6)
+    assert total_correlation(tx, ty, 1e-3, 1e-3, top_k=2).item() == pytest.approx(
+        np.sort(expected)[-2:].sum(), rel=1e-6
+    )
     # Unregularised: canonical correlations are the singular values of Q1'Q2 (QR of centred data).
     q1, q2 = np.linalg.qr(x - x.mean(0))[0], np.linalg.qr(y - y.mean(0))[0]
     qr_corr = np.linalg.svd(q1.T @ q2, compute_uv=False).sum()
@@ -89,8 +92,10 @@ FAST = {
 def test_recovers_clusters_better_than_either_view(method):
     """Each view alone is too noisy; the shared (correlated) signal separates the clusters."""
     data = generate(NOISY)
-    single = max(adjusted_rand_score(data.labels, KMeansSingleView(view=str(v), n_init=3).fit_predict(data, 3, 0).labels)
-                 for v in range(2))
+    single = max(
+        adjusted_rand_score(data.labels, KMeansSingleView(view=str(v), n_init=3).fit_predict(data, 3, 0).labels)
+        for v in range(2)
+    )
     result = method(**FAST[method]).fit_predict(data, 3, 0)
     assert adjusted_rand_score(data.labels, result.labels) > single + 0.02
     assert len(result.history) == FAST[method]["epochs"] and result.info["epochs"] == FAST[method]["epochs"]

@@ -1,23 +1,23 @@
 """Degenerate partitions are flagged from logged per-cell metrics; view subsets as dataset settings."""
+
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import sqlite_store
+
+from mvbench.record.tracking import Tracker
 from mvbench.report.diagnostics import degenerate_cells, diagnostics, render_diagnostics
+from mvbench.report.tables import aggregate, render, runs_frame
 from mvbench.run.cell import partition_shape
 from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
-from mvbench.report.tables import aggregate, render, runs_frame
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.tracking import Tracker
 
 
 def test_partition_shape_by_hand():
     y = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
     shape = partition_shape(np.array([1, 1, 1, 1, 1, 1, 1, 1, 5, 5]), y)
-    assert shape == {"clusters_used": 2.0, "largest_cluster_share": 0.8, "n_clusters": 3.0,
-                     "largest_class_share": 0.4}
+    assert shape == {"clusters_used": 2.0, "largest_cluster_share": 0.8, "n_clusters": 3.0, "largest_class_share": 0.4}
 
 
 def planted_frame(collapsed: bool, seeds: int = 5) -> pd.DataFrame:
@@ -27,8 +27,18 @@ def planted_frame(collapsed: bool, seeds: int = 5) -> pd.DataFrame:
     rows = []
     for rep in range(seeds):
         labels = y.copy() if not collapsed else np.where(rng.random(500) < 0.95, 0, rng.integers(1, 10, 500))
-        rows.append({"method": "m", "group": "", "dataset": "d", "condition": "complete", "start": rep,
-                     "repetition": rep, "acc": 0.5, **partition_shape(labels, y)})
+        rows.append(
+            {
+                "method": "m",
+                "group": "",
+                "dataset": "d",
+                "condition": "complete",
+                "start": rep,
+                "repetition": rep,
+                "acc": 0.5,
+                **partition_shape(labels, y),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -54,8 +64,11 @@ def test_convergence_is_summarised_from_method_info():
 
 
 def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
-    config = {"methods": ["km_concat"], "datasets": [{"synthetic": {"n_samples": 90, "views": [[0, 2], ["view1"]]}}],
-              "seeds": 1}
+    config = {
+        "methods": ["km_concat"],
+        "datasets": [{"synthetic": {"n_samples": 90, "views": [[0, 2], ["view1"]]}}],
+        "seeds": 1,
+    }
     grid = plan(spec_from_config(config))
     assert [c.views for c in grid.cells] == [["view0", "view2"], ["view1"]]
     assert len({c.key for c in grid.cells}) == 2
@@ -63,13 +76,20 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
     run_grid(grid, tracker, show_progress=False)
     frame = runs_frame(tracker)
     assert sorted(frame["param:dataset.views"]) == ["view0,view2", "view1"]
-    assert sorted(frame["dataset"]) == ["synthetic(n_samples=90, views=view0,view2)",
-                                        "synthetic(n_samples=90, views=view1)"]
+    assert sorted(frame["dataset"]) == [
+        "synthetic(n_samples=90, views=view0,view2)",
+        "synthetic(n_samples=90, views=view1)",
+    ]
 
 
-@pytest.mark.parametrize("views, message", [
-    (["view0", "nope"], "unknown view 'nope'"), ([0, 0], "must name distinct views"), ("view0", "give a list"),
-])
+@pytest.mark.parametrize(
+    "views, message",
+    [
+        (["view0", "nope"], "unknown view 'nope'"),
+        ([0, 0], "must name distinct views"),
+        ("view0", "give a list"),
+    ],
+)
 def test_a_bad_view_subset_is_refused_up_front(views, message):
     with pytest.raises(GridError, match=message):
         plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], repetitions=1))

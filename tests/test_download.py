@@ -1,8 +1,8 @@
 import hashlib
 
 import pytest
-
 from localserver import LocalServer
+
 from mvbench.data.download import DownloadError, download, sha256_file
 
 

@@ -1,4 +1,5 @@
 """DXMC: each loss term against hand-computed values, the entropy term's effect, neighbours, views, determinism."""
+
 from __future__ import annotations
 
 import math
@@ -6,13 +7,19 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import blobs
 
 from mvbench.data import MultiViewDataset
-from mvbench.methods.dxmc import (DXMC, DXMCConfig, cluster_contrastive, dxmc_terms, instance_contrastive,
-                                  mean_entropy, nearest_neighbors)
+from mvbench.methods.dxmc import (
+    DXMC,
+    DXMCConfig,
+    cluster_contrastive,
+    dxmc_terms,
+    instance_contrastive,
+    mean_entropy,
+    nearest_neighbors,
+)
 from mvbench.metrics import evaluate
-
-from conftest import blobs
 
 EYE = torch.eye(2)
 SWAP = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
@@ -25,7 +32,8 @@ def test_cluster_contrastive_hand_computed():
     assert float(cluster_contrastive(EYE, SWAP, 0.5)) == pytest.approx(math.log(2 + math.exp(2)), abs=1e-6)
     # columns are L2-normalised: scaling a column changes nothing
     assert float(cluster_contrastive(torch.tensor([[3.0, 0.0], [0.0, 0.5]]), EYE, 0.5)) == pytest.approx(
-        math.log(1 + 2 * math.exp(-2)), abs=1e-6)
+        math.log(1 + 2 * math.exp(-2)), abs=1e-6
+    )
 
 
 def test_instance_contrastive_hand_computed_uses_raw_dot_products():
@@ -38,18 +46,21 @@ def test_instance_contrastive_hand_computed_uses_raw_dot_products():
     # three pairs, pair 3 mismatched (u_3 = z_1): per row -log(e^pos / sum over the 5 other rows)
     z3, u3 = torch.eye(3), torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
     e = math.e
-    rows = [math.log(2 + 3 / e),  # z1: pos u1 = 1; z2, z3, u2 score 0, u3 = e1 scores 1
-            math.log(1 + 4 / e),  # z2: pos u2 = 1; the rest 0
-            math.log(5),  # z3: everything 0
-            math.log(2 + 3 / e),  # u1: as z1
-            math.log(1 + 4 / e),  # u2: as z2
-            math.log(3 + 2 * e)]  # u3: pos z3 = 0; z1 and u1 score 1, z2 and u2 0
+    rows = [
+        math.log(2 + 3 / e),  # z1: pos u1 = 1; z2, z3, u2 score 0, u3 = e1 scores 1
+        math.log(1 + 4 / e),  # z2: pos u2 = 1; the rest 0
+        math.log(5),  # z3: everything 0
+        math.log(2 + 3 / e),  # u1: as z1
+        math.log(1 + 4 / e),  # u2: as z2
+        math.log(3 + 2 * e),
+    ]  # u3: pos z3 = 0; z1 and u1 score 1, z2 and u2 0
     assert float(instance_contrastive(z3, u3, 1.0)) == pytest.approx(sum(rows) / 6, abs=1e-6)
 
 
 def test_mean_entropy_hand_computed():
     assert float(mean_entropy(torch.tensor([[1.0, 0.0], [0.5, 0.5]]))) == pytest.approx(
-        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), abs=1e-6)
+        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)), abs=1e-6
+    )
     assert float(mean_entropy(torch.full((4, 5), 0.2))) == pytest.approx(math.log(5), abs=1e-6)
     assert float(mean_entropy(torch.tensor([[1.0, 0.0, 0.0]] * 3))) == pytest.approx(0.0, abs=1e-6)
 
@@ -62,7 +73,8 @@ def test_total_loss_pairs_each_head_with_the_other_modalitys_neighbours():
     assert float(terms["instance"]) == pytest.approx(math.log(1 + 2 * math.exp(-20)), abs=1e-7)
     assert float(terms["entropy"]) == pytest.approx(2 * math.log(2), abs=1e-6)
     assert float(terms["loss"]) == pytest.approx(
-        float(terms["cluster"]) + float(terms["instance"]) - 5 * float(terms["entropy"]), abs=1e-5)
+        float(terms["cluster"]) + float(terms["instance"]) - 5 * float(terms["entropy"]), abs=1e-5
+    )
 
 
 def test_a_descent_step_on_the_loss_raises_the_entropy_of_the_mean_assignment():

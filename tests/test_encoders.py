@@ -3,14 +3,13 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-
 from conftest import RAW_DIR, needs_raw
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
+
 from mvbench.features.efficientnet_lite import SameConv2d, pretrained_efficientnet_lite0
 from mvbench.features.images import encode_images
 from mvbench.features.resnet import ResNet50, pretrained_resnet50
-
 
 
 def test_same_padding_matches_tensorflow():
@@ -35,10 +34,13 @@ def test_efficientnet_lite0_loads_imagenet_weights_strictly():
 @needs_raw("pascal_sentences", "images")
 def test_efficientnet_recognises_aeroplanes():
     from PIL import Image
+
     from mvbench.features.images import IMAGE_ENCODERS, preprocess
+
     files = sorted((RAW_DIR / "pascal_sentences" / "images").glob("*.jpg"))[:6]
-    x = torch.from_numpy(np.stack([preprocess(Image.open(f).convert("RGB"), IMAGE_ENCODERS["efficientnet_lite0"])
-                                   for f in files]))
+    x = torch.from_numpy(
+        np.stack([preprocess(Image.open(f).convert("RGB"), IMAGE_ENCODERS["efficientnet_lite0"]) for f in files])
+    )
     with torch.no_grad():
         top = pretrained_efficientnet_lite0()(x).argmax(1)
     # ImageNet 404 airliner, 895 warplane, 908 wing

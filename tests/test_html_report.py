@@ -1,4 +1,5 @@
 """The comparison on the grid's run, the HTML report, and what the MLflow UI is pointed at."""
+
 import base64
 import json
 import re
@@ -7,29 +8,34 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import sqlite_store
+
 from mvbench import registry
 from mvbench.cli import main
-from mvbench.run.grid import Entry, GridSpec
-from mvbench.report.html import collect, to_html
-from mvbench.method import Method
-from mvbench.report.plots import plot_axes
 from mvbench.data.sources import DataPaths
+from mvbench.method import Method
+from mvbench.record.schema import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG
+from mvbench.record.tracking import Tracker, find_experiment, report_url, runs_url
+from mvbench.report.html import collect, to_html
+from mvbench.report.plots import plot_axes
+from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.schema import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, NOTE_TAG, VIEW_TAG
-from mvbench.record.tracking import (Tracker, find_experiment,
-                              report_url, runs_url)
 
 SYNTH = Entry("synthetic", {"n_samples": 90})
 
 
 def grid(repetitions: int = 2, rates=(0.0, 0.3)) -> GridSpec:
     """Two methods, a swept hyper-parameter, two missing rates."""
-    return GridSpec(methods=[Entry("km", {"view": "0"}, group="Single view"),
-                             Entry("km_concat", {"n_init": [1, 2]}, group="Concatenation")],
-                    datasets=[SYNTH], repetitions=repetitions, missing_rates=list(rates))
+    return GridSpec(
+        methods=[
+            Entry("km", {"view": "0"}, group="Single view"),
+            Entry("km_concat", {"n_init": [1, 2]}, group="Concatenation"),
+        ],
+        datasets=[SYNTH],
+        repetitions=repetitions,
+        missing_rates=list(rates),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +99,11 @@ def test_grid_run_holds_the_comparison_and_the_experiment_opens_on_its_runs(trac
     artifacts = {a.path for a in tracker.client.list_artifacts(parent.info.run_id, "report")}
     assert artifacts == {"report/report.html", "report/report.md", "report/plots"}
     plots = {a.path for a in tracker.client.list_artifacts(parent.info.run_id, "report/plots")}
-    assert plots == {"report/plots/acc_by_method.png", "report/plots/acc_vs_missing_rate.png",
-                     "report/plots/acc_vs_n_init.png"}
+    assert plots == {
+        "report/plots/acc_by_method.png",
+        "report/plots/acc_vs_missing_rate.png",
+        "report/plots/acc_vs_n_init.png",
+    }
     note = parent.data.tags[NOTE_TAG]
     assert "| method | synthetic(n_samples=90) ACC |" in note and "**" in note and "Friedman" in note
     experiment = tracker.client.get_experiment(tracker.experiment_id)
@@ -102,9 +111,16 @@ def test_grid_run_holds_the_comparison_and_the_experiment_opens_on_its_runs(trac
     view = json.loads(experiment.tags[VIEW_TAG])
     assert view["searchFilter"] == "tags.`mvbench.kind` = 'cell'"
     # The metrics, and the params that vary in the grid (not the constant subsample or missing view).
-    assert view["selectedColumns"] == ["metrics.`acc`", "metrics.`nmi`", "metrics.`ari`", "params.`method`",
-                                       "params.`dataset`", "params.`condition.missing_rate`", "params.`method.n_init`",
-                                       "params.`repetition`"]
+    assert view["selectedColumns"] == [
+        "metrics.`acc`",
+        "metrics.`nmi`",
+        "metrics.`ari`",
+        "params.`method`",
+        "params.`dataset`",
+        "params.`condition.missing_rate`",
+        "params.`method.n_init`",
+        "params.`repetition`",
+    ]
     names = {r.info.run_name for r in tracker.cell_runs()}
     assert "km_concat(n_init=2) · synthetic(n_samples=90) · miss=0.3 · rep 1" in names and len(names) == 12
 
@@ -129,8 +145,11 @@ def test_failed_cells_are_listed_with_their_error(tmp_path):
     registry.methods().register("boom", Boom, replace_existing=True)
     try:
         tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
-        run_grid(plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], repetitions=1)), tracker,
-                 show_progress=False)
+        run_grid(
+            plan(GridSpec(methods=[Entry("km"), Entry("boom")], datasets=[SYNTH], repetitions=1)),
+            tracker,
+            show_progress=False,
+        )
     finally:
         registry._methods = None
     report = collect(tracker)
@@ -171,8 +190,20 @@ def test_report_command_writes_html_and_attaches_the_report(tracker, tmp_path, c
     parent = tracker.parent_runs()[0].info.run_id
     tracker.client.set_tag(parent, NOTE_TAG, "stale")
     with pytest.raises(SystemExit) as exit_:
-        main(["report", "--experiment", "e", "--tracking-uri", uri, "--format", "html", "-o", str(tmp_path / "r.html"),
-              "--log"])
+        main(
+            [
+                "report",
+                "--experiment",
+                "e",
+                "--tracking-uri",
+                uri,
+                "--format",
+                "html",
+                "-o",
+                str(tmp_path / "r.html"),
+                "--log",
+            ]
+        )
     assert exit_.value.code == 0
     assert "report attached to grid run" in capsys.readouterr().out
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
@@ -187,21 +218,36 @@ def test_ui_finds_the_latest_experiment_and_links_its_runs_and_report(tmp_path):
     assert find_experiment(uri).name == "second" and find_experiment(uri, "first").name == "first"
     assert find_experiment(uri, "absent") is None
     first = find_experiment(uri, "first")
-    assert runs_url("http://h:1", first) == (f"http://h:1/#/experiments/{first.experiment_id}/runs"
-                                             f"?workflowType=machine_learning&viewStateShareKey=mvbench")
+    assert runs_url("http://h:1", first) == (
+        f"http://h:1/#/experiments/{first.experiment_id}/runs?workflowType=machine_learning&viewStateShareKey=mvbench"
+    )
     run = Tracker(uri, "first", create=False).parent_runs()[0]
-    assert report_url("http://h:1", run) == (f"http://h:1/#/experiments/{first.experiment_id}/runs/{run.info.run_id}"
-                                             f"/artifacts/report/report.html?workflowType=machine_learning")
+    assert report_url("http://h:1", run) == (
+        f"http://h:1/#/experiments/{first.experiment_id}/runs/{run.info.run_id}"
+        f"/artifacts/report/report.html?workflowType=machine_learning"
+    )
 
 
 def test_plot_axes_are_the_conditions_and_sweeps_the_runs_vary():
-    rows = [{"method": label, "dataset": "d", "condition": f"miss={rate}", "param:method": name,
-             "param:method.view": view, "param:method.n_init": n, "param:condition.missing_rate": str(rate),
-             "acc": 0.5}
-            for name, label, view, n in (("km", "KM (view 0)", "0", "10"), ("km", "KM (view 1)", "1", "10"),
-                                         ("km_concat", "km_concat(n_init=1)", None, "1"),
-                                         ("km_concat", "km_concat(n_init=3)", None, "3"))
-            for rate in (0.0, 0.3)]
+    rows = [
+        {
+            "method": label,
+            "dataset": "d",
+            "condition": f"miss={rate}",
+            "param:method": name,
+            "param:method.view": view,
+            "param:method.n_init": n,
+            "param:condition.missing_rate": str(rate),
+            "acc": 0.5,
+        }
+        for name, label, view, n in (
+            ("km", "KM (view 0)", "0", "10"),
+            ("km", "KM (view 1)", "1", "10"),
+            ("km_concat", "km_concat(n_init=1)", None, "1"),
+            ("km_concat", "km_concat(n_init=3)", None, "3"),
+        )
+        for rate in (0.0, 0.3)
+    ]
     # view takes two numeric values, but a sweep names its values in the labels: these are two entries.
     assert plot_axes(pd.DataFrame(rows), "acc") == ["missing_rate", "n_init"]
     assert plot_axes(pd.DataFrame(rows[:2]), "acc") == ["missing_rate"]

@@ -1,5 +1,6 @@
 """End-to-end builds of pascal, coco_cross/coco_all, rgbd and web_news on generated files in the
 official formats, downloaded from a local HTTP server; plus pascal on the real shared captions."""
+
 import hashlib
 import json
 import zipfile
@@ -8,10 +9,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-
 from conftest import RAW_DIR, needs_raw
 from imgtext_helpers import write_jpeg
 from localserver import LocalServer
+
 from mvbench.config import build_config
 from mvbench.data.sources import DataPaths, DatasetUnavailableError, get_source
 
@@ -32,21 +33,24 @@ def build(name, raw, **params):
 
 
 # -- pascal -----------------------------------------------------------------------------------------
-PAGE_ROW = ('<tr><td><img src="{cat}/{name}"/></td>\n<td><table>\n{caps}</table></td></tr>\n')
+PAGE_ROW = '<tr><td><img src="{cat}/{name}"/></td>\n<td><table>\n{caps}</table></td></tr>\n'
 
 
 def pascal_page(rows):
-    body = "".join(PAGE_ROW.format(cat=c, name=n, caps="".join(f"<tr><td> {t}</td></tr>\n" for t in caps))
-                   for c, n, caps in rows)
+    body = "".join(
+        PAGE_ROW.format(cat=c, name=n, caps="".join(f"<tr><td> {t}</td></tr>\n" for t in caps)) for c, n, caps in rows
+    )
     return f"<html><body>\n<table>\n{body}</table>\n</body></html>\n"
 
 
 def test_pascal_downloads_official_page_and_images(tmp_path):
     www = tmp_path / "www" / "pascal-sentences"
-    rows = [("aeroplane", "2008_000001.jpg", ["A plane on a runway.", "A jet parked."]),
-            ("aeroplane", "2008_000002.jpg", ["A plane in the sky.", "An airplane flying."]),
-            ("cat", "2008_000003.jpg", ["A cat on a sofa.", "A sleeping cat."]),
-            ("cat", "2008_000004.jpg", ["A cat on a bed.", "A kitten."])]
+    rows = [
+        ("aeroplane", "2008_000001.jpg", ["A plane on a runway.", "A jet parked."]),
+        ("aeroplane", "2008_000002.jpg", ["A plane in the sky.", "An airplane flying."]),
+        ("cat", "2008_000003.jpg", ["A cat on a sofa.", "A sleeping cat."]),
+        ("cat", "2008_000004.jpg", ["A cat on a bed.", "A kitten."]),
+    ]
     www.mkdir(parents=True)
     (www / "index.html").write_text(pascal_page(rows))
     for i, (cat, name, _) in enumerate(rows[:3]):  # the fourth image is missing on the server
@@ -73,8 +77,13 @@ def test_pascal_on_real_captions_and_47_images():
 
 
 # -- coco -------------------------------------------------------------------------------------------
-CATS = [(1, "person", "person"), (3, "car", "vehicle"), (5, "airplane", "vehicle"), (13, "stop sign", "outdoor"),
-        (25, "giraffe", "animal")]
+CATS = [
+    (1, "person", "person"),
+    (3, "car", "vehicle"),
+    (5, "airplane", "vehicle"),
+    (13, "stop sign", "outdoor"),
+    (25, "giraffe", "animal"),
+]
 
 
 def coco_files(www: Path, url: str) -> str:
@@ -83,19 +92,29 @@ def coco_files(www: Path, url: str) -> str:
     images, inst, caps = [], [], []
     for img_id, cats in shows.items():
         name = f"COCO_train2014_{img_id:012d}.jpg"
-        images.append({"id": img_id, "file_name": name, "coco_url": f"{url}/train2014/{name}", "width": 48,
-                       "height": 40})
+        images.append(
+            {"id": img_id, "file_name": name, "coco_url": f"{url}/train2014/{name}", "width": 48, "height": 40}
+        )
         if img_id != 5:  # image 5 is missing on the server
             write_jpeg(www / "train2014" / name, img_id)
-        inst += [{"id": 100 * img_id + k, "image_id": img_id, "category_id": c, "iscrowd": 0}
-                 for k, c in enumerate(cats)]
-        caps += [{"id": 1000 * img_id + k, "image_id": img_id, "caption": f"photo {img_id} caption {k} "
-                  + " ".join(n for i, n, _ in CATS if i in cats)} for k in range(2)]
+        inst += [
+            {"id": 100 * img_id + k, "image_id": img_id, "category_id": c, "iscrowd": 0} for k, c in enumerate(cats)
+        ]
+        caps += [
+            {
+                "id": 1000 * img_id + k,
+                "image_id": img_id,
+                "caption": f"photo {img_id} caption {k} " + " ".join(n for i, n, _ in CATS if i in cats),
+            }
+            for k in range(2)
+        ]
     categories = [{"id": i, "name": n, "supercategory": s} for i, n, s in CATS]
     archive = www / "annotations_trainval2014.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("annotations/instances_train2014.json",
-                    json.dumps({"images": images, "annotations": inst, "categories": categories}))
+        zf.writestr(
+            "annotations/instances_train2014.json",
+            json.dumps({"images": images, "annotations": inst, "categories": categories}),
+        )
         zf.writestr("annotations/captions_train2014.json", json.dumps({"images": images, "annotations": caps}))
     return hashlib.sha256(archive.read_bytes()).hexdigest()
 
@@ -104,16 +123,22 @@ def test_coco_cross_and_all_selection_and_download(tmp_path):
     www = tmp_path / "www"
     with LocalServer(www) as url:
         digest = coco_files(www, url)
-        common = dict(splits="train2014", annotations_url=f"{url}/annotations_trainval2014.zip",
-                      annotations_sha256=digest)
+        common = dict(
+            splits="train2014", annotations_url=f"{url}/annotations_trainval2014.zip", annotations_sha256=digest
+        )
         cross = build("coco_cross", tmp_path / "raw", categories="person,airplane,stop sign,giraffe", **common)
         # single-category images: 1, 2 (person), 4, 5 (airplane), 6 (stop sign), 7 (giraffe), 9 (car)
         assert list(cross.ids) == ["1", "2", "4", "5", "6", "7"]
         assert cross.card.extra["classes"] == ["airplane", "giraffe", "person", "stop sign"]
         assert cross.labels.tolist() == [2, 2, 0, 0, 3, 1]
         assert cross.mask[:, 0].tolist() == [True, True, True, False, True, True]  # image 5 not served
-        assert cross.card.extra["single_category_candidates"] == {"airplane": 2, "car": 1, "giraffe": 1,
-                                                                  "person": 2, "stop sign": 1}
+        assert cross.card.extra["single_category_candidates"] == {
+            "airplane": 2,
+            "car": 1,
+            "giraffe": 1,
+            "person": 2,
+            "stop sign": 1,
+        }
         assert (tmp_path / "raw" / "train2014" / "COCO_train2014_000000000007.jpg").exists()
         everything = build("coco_all", tmp_path / "raw", min_images=2, **common)
         assert sorted(set(everything.card.extra["classes"])) == ["airplane", "person"]
@@ -126,8 +151,13 @@ def test_coco_annotation_checksum_mismatch(tmp_path):
     with LocalServer(www) as url:
         coco_files(www, url)
         with pytest.raises(DatasetUnavailableError, match="sha256 mismatch"):
-            build("coco_cross", tmp_path / "raw", splits="train2014", annotations_sha256="0" * 64,
-                  annotations_url=f"{url}/annotations_trainval2014.zip")
+            build(
+                "coco_cross",
+                tmp_path / "raw",
+                splits="train2014",
+                annotations_sha256="0" * 64,
+                annotations_url=f"{url}/annotations_trainval2014.zip",
+            )
 
 
 # -- rgbd -------------------------------------------------------------------------------------------
@@ -156,8 +186,14 @@ def test_rgbd_downloads_mat_and_descriptions(tmp_path):
     with LocalServer(www) as url:
         with pytest.raises(DatasetUnavailableError, match="sha256 mismatch"):  # the pinned official checksum
             build("rgbd", tmp_path / "raw", min_scene_images=2, mat_url=f"{url}/nyu_depth_v2_labeled.mat")
-        data = build("rgbd", tmp_path / "raw", min_scene_images=2, mat_url=f"{url}/nyu_depth_v2_labeled.mat",
-                     mat_sha256=digest, descriptions_url=f"{url}/desc.zip")
+        data = build(
+            "rgbd",
+            tmp_path / "raw",
+            min_scene_images=2,
+            mat_url=f"{url}/nyu_depth_v2_labeled.mat",
+            mat_sha256=digest,
+            descriptions_url=f"{url}/desc.zip",
+        )
     assert list(data.ids) == ["nyu0001", "nyu0002", "nyu0003", "nyu0004", "nyu0005"]  # 'cafe' has 1 frame
     assert data.card.extra["classes"] == ["bedroom", "kitchen"] and data.labels.tolist() == [1, 1, 0, 0, 0]
     assert data.mask.all()
@@ -166,6 +202,7 @@ def test_rgbd_downloads_mat_and_descriptions(tmp_path):
 
 def test_rgbd_frame_orientation(tmp_path):
     from mvbench.datasets.rgbd import _Frame
+
     write_nyu_mat(tmp_path / "m.mat", ["a"])
     with h5py.File(tmp_path / "m.mat") as f:
         frame = _Frame(f["images"], 0)()
@@ -191,6 +228,7 @@ def test_web_news_layout(tmp_path):
 @needs_raw("web_news")
 def test_web_news_real_records():
     from mvbench.datasets.web_news import web_news_records
+
     records = web_news_records(RAW_DIR / "web_news")
     assert len(records) == 2200 and len({r.label for r in records}) == 10
     assert sum(r.image is None for r in records) == 10 and all(r.captions for r in records)

@@ -1,15 +1,15 @@
 """PIC and DAIMC: hand-computed formula checks, invariants and planted-cluster recovery."""
+
 import numpy as np
 import pytest
 import scipy.linalg
+from conftest import blobs
 from sklearn.metrics import adjusted_rand_score
 
 from mvbench.data.conditions import Condition
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods.daimc import DAIMC, solve_b, solve_u
 from mvbench.methods.pic import PIC, adaptive_neighbors, complete_similarities, simplex_qp, view_weights
-
-from conftest import blobs
 
 
 # -- PIC ---------------------------------------------------------------------------------------------
@@ -38,11 +38,14 @@ def test_missing_rows_filled_by_average_of_observed_views():
     np.testing.assert_allclose(s1, (g1 + g1.T) / 2)
 
 
-@pytest.mark.parametrize("h, f, expected", [
-    (np.eye(2), np.zeros(2), [0.5, 0.5]),
-    (np.eye(2), np.array([1.0, 0.0]), [1.0, 0.0]),
-    (np.diag([1.0, 3.0]), np.zeros(2), [0.75, 0.25]),
-])
+@pytest.mark.parametrize(
+    "h, f, expected",
+    [
+        (np.eye(2), np.zeros(2), [0.5, 0.5]),
+        (np.eye(2), np.array([1.0, 0.0]), [1.0, 0.0]),
+        (np.diag([1.0, 3.0]), np.zeros(2), [0.75, 0.25]),
+    ],
+)
 def test_simplex_qp_by_hand(h, f, expected):
     np.testing.assert_allclose(simplex_qp(h, f), expected, atol=1e-12)
 
@@ -89,8 +92,9 @@ def test_b_update_is_the_reweighted_closed_form():
 
 
 def incomplete_synthetic(rate, n=240, k=3, seed=4):
-    return generate(SyntheticParams(n_samples=n, n_clusters=k, view_dims=[12, 10], separation=6.0,
-                                    missing_rate=rate, seed=seed))
+    return generate(
+        SyntheticParams(n_samples=n, n_clusters=k, view_dims=[12, 10], separation=6.0, missing_rate=rate, seed=seed)
+    )
 
 
 def test_daimc_objective_non_increasing():
@@ -102,9 +106,15 @@ def test_daimc_objective_non_increasing():
 
 
 # -- both ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method, rate", [
-    (PIC(n_init=3), 0.3), (PIC(n_init=3), 0.45), (DAIMC(init_restarts=5, n_init=3), 0.3),
-], ids=["pic-0.3", "pic-0.45", "daimc-0.3"])
+@pytest.mark.parametrize(
+    "method, rate",
+    [
+        (PIC(n_init=3), 0.3),
+        (PIC(n_init=3), 0.45),
+        (DAIMC(init_restarts=5, n_init=3), 0.3),
+    ],
+    ids=["pic-0.3", "pic-0.45", "daimc-0.3"],
+)
 def test_recovers_planted_clusters_with_missing_views(method, rate):
     # DAIMC is left out at 0.45: on this generator its K-means-initialised semi-NMF lands in a
     # poor local optimum for some draws (ARI 0.5-0.6); see benchmarks/incomplete.md.

@@ -1,4 +1,5 @@
 """JECL / DEC / cached autoencoder: hand-computed maths, invariants and behaviour on tiny data."""
+
 from __future__ import annotations
 
 import math
@@ -9,13 +10,19 @@ import torch
 from torch import nn
 
 from mvbench.data import MultiViewDataset
-from mvbench.metrics import evaluate
-from mvbench.methods.clustering_losses import (align_labels, balance_regularizer, js_rows, kl_rows, student_t,
-                                               target_distribution)
-from mvbench.methods.deep_clustering import QUICK_PARAMS, _batch_terms
-from mvbench.methods.dec import DEC
-from mvbench.methods.jecl import JECL, JECLNoAlign, JECLNoAlignReg, JECLNoReg
 from mvbench.method import RunContext
+from mvbench.methods.clustering_losses import (
+    align_labels,
+    balance_regularizer,
+    js_rows,
+    kl_rows,
+    student_t,
+    target_distribution,
+)
+from mvbench.methods.dec import DEC
+from mvbench.methods.deep_clustering import QUICK_PARAMS, _batch_terms
+from mvbench.methods.jecl import JECL, JECLNoAlign, JECLNoAlignReg, JECLNoReg
+from mvbench.metrics import evaluate
 
 
 def blobs(n_per: int = 40, k: int = 3, seed: int = 0, missing_text: float = 0.0) -> MultiViewDataset:
@@ -33,7 +40,7 @@ def test_student_t_hand_computed():
     q = student_t(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.0, 0.0], [1.0, 0.0]]))
     assert torch.allclose(q, torch.tensor([[2 / 3, 1 / 3]]))  # kernels 1 and (1 + 1)^-1
     q2 = student_t(torch.tensor([[0.0]]), torch.tensor([[0.0], [1.0]]), alpha=2.0)  # (1 + 1/2)^-1.5
-    k = 1.5 ** -1.5
+    k = 1.5**-1.5
     assert torch.allclose(q2, torch.tensor([[1 / (1 + k), k / (1 + k)]]))
 
 
@@ -41,8 +48,12 @@ def test_target_hand_computed():
     q = torch.tensor([[0.6, 0.4], [0.2, 0.8]])
     # f = (0.8, 1.2); row 1: (0.36/0.8, 0.16/1.2) = (0.45, 0.1333); row 2: (0.05, 0.5333)
     p = target_distribution(q)
-    expected = torch.tensor([[0.45 / (0.45 + 0.16 / 1.2), (0.16 / 1.2) / (0.45 + 0.16 / 1.2)],
-                             [0.05 / (0.05 + 0.64 / 1.2), (0.64 / 1.2) / (0.05 + 0.64 / 1.2)]])
+    expected = torch.tensor(
+        [
+            [0.45 / (0.45 + 0.16 / 1.2), (0.16 / 1.2) / (0.45 + 0.16 / 1.2)],
+            [0.05 / (0.05 + 0.64 / 1.2), (0.64 / 1.2) / (0.05 + 0.64 / 1.2)],
+        ]
+    )
     assert torch.allclose(p, expected, atol=1e-6)
     r = torch.tensor([[0.5, 0.5], [0.5, 0.5]])  # uniform rows are their own target
     assert torch.allclose(target_distribution(r), r, atol=1e-6)
@@ -55,8 +66,11 @@ def test_js_and_kl_hand_computed():
     kl_r = math.log(1 / 0.75)
     expected = torch.tensor([math.log(2), 0.5 * kl_q + 0.5 * kl_r, 0.0])
     assert torch.allclose(js_rows(q, r), expected, atol=1e-6)
-    assert torch.allclose(kl_rows(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.25, 0.75]])),
-                          torch.tensor([0.5 * math.log(2) + 0.5 * math.log(0.5 / 0.75)]), atol=1e-6)
+    assert torch.allclose(
+        kl_rows(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.25, 0.75]])),
+        torch.tensor([0.5 * math.log(2) + 0.5 * math.log(0.5 / 0.75)]),
+        atol=1e-6,
+    )
 
 
 def test_regulariser_values_and_gradient():
@@ -116,8 +130,9 @@ def test_missing_caption_points_send_no_text_gradient():
         mixed = _batch_terms(torch.arange(6), encoders, data, centroids, obs, rows, target, 1.0)
         only = _batch_terms(torch.tensor([0, 1, 4]), encoders, data, centroids, obs, rows, target, 1.0)
         q_text_mixed = float(mixed["kl"]) - float(kl_rows(target, student_t(encoders[0](data[0]), centroids[0])).mean())
-        q_text_only = float(only["kl"]) - float(kl_rows(target[[0, 1, 4]],
-                                                        student_t(encoders[0](data[0][[0, 1, 4]]), centroids[0])).mean())
+        q_text_only = float(only["kl"]) - float(
+            kl_rows(target[[0, 1, 4]], student_t(encoders[0](data[0][[0, 1, 4]]), centroids[0])).mean()
+        )
     assert q_text_mixed == pytest.approx(q_text_only, abs=1e-6)
 
 

@@ -1,4 +1,5 @@
 """JULE: hand-computed affinities and merge criterion, exact merge updates, schedule, planted clusters."""
+
 from __future__ import annotations
 
 import math
@@ -8,13 +9,24 @@ import pytest
 import torch
 
 from mvbench.data import MultiViewDataset
+from mvbench.methods.jule import (
+    JULE,
+    Agglomeration,
+    JULEConfig,
+    cluster_to_k,
+    forward_pass,
+    initial_clusters,
+    knn,
+    merges_scheduled,
+    sample_affinity,
+    triplet_loss,
+)
 from mvbench.metrics import evaluate
-from mvbench.methods.jule import (JULE, Agglomeration, JULEConfig, cluster_to_k, forward_pass, initial_clusters, knn,
-                                  merges_scheduled, sample_affinity, triplet_loss)
 
 
-def planted(n_per: int = 60, k: int = 4, dims: tuple[int, ...] = (20, 12), sep: float = 3.0,
-            seed: int = 0) -> MultiViewDataset:
+def planted(
+    n_per: int = 60, k: int = 4, dims: tuple[int, ...] = (20, 12), sep: float = 3.0, seed: int = 0
+) -> MultiViewDataset:
     rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(k), n_per)
     views = [(rng.normal(size=(k, d))[y] * sep + rng.normal(size=(len(y), d))).astype(np.float32) for d in dims]
@@ -38,8 +50,9 @@ def test_knn_and_sample_affinity_hand_computed():
     np.testing.assert_array_equal(idx, [[1, 2], [0, 2], [1, 0], [2, 1]])
     np.testing.assert_allclose(d2, [[1, 9], [1, 4], [4, 9], [16, 36]], atol=1e-4)
     # sigma^2 = mean of the squared neighbour distances = 80 / 8 = 10
-    np.testing.assert_allclose(sample_affinity(d2), np.exp(-np.array([[1, 9], [1, 4], [4, 9], [16, 36]]) / 10),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        sample_affinity(d2), np.exp(-np.array([[1, 9], [1, 4], [4, 9], [16, 36]]) / 10), rtol=1e-4
+    )
 
 
 def test_initial_clusters_are_nearest_neighbour_components():

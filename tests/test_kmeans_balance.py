@@ -1,4 +1,5 @@
 """km_concat's balance_views: every normalised view enters the concatenation with unit total variance."""
+
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ def test_balanced_views_have_unit_total_variance_and_small_views_count():
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 30)
     informative = (labels[:, None] * 6.0 + rng.standard_normal((60, 2))).astype(np.float32)  # 2-d, separates
-    noise = rng.standard_normal((60, 200)).astype(np.float32)                                # 200-d, no signal
+    noise = rng.standard_normal((60, 200)).astype(np.float32)  # 200-d, no signal
     data = MultiViewDataset([informative, noise], ["small", "big"], labels=labels)
     balanced = KMeansConcat(n_init=3).fit_predict(data, 2, seed=0)
     emb = KMeansConcat().features(data)

@@ -1,4 +1,5 @@
 """The MATLAB importer on synthetic layouts (written here) and on the real files of ../shared/data/mat."""
+
 from __future__ import annotations
 
 import itertools
@@ -12,15 +13,14 @@ import scipy.sparse as sp
 from click.testing import CliRunner
 from conftest import RAW_DIR, needs_raw
 
-from mvbench.data import store
 from mvbench.cli import cli
-from mvbench.data import DataValidationError
+from mvbench.data import DataValidationError, store
 from mvbench.data.matlab import MatLayoutError, import_mat
 
 RNG = np.random.default_rng(0)
 N = 12
-Y1 = np.repeat([1, 2, 3], 4)                     # 1-based labels, 3 classes
-A = RNG.standard_normal((N, 5))                  # view 0, n x d
+Y1 = np.repeat([1, 2, 3], 4)  # 1-based labels, 3 classes
+A = RNG.standard_normal((N, 5))  # view 0, n x d
 B = RNG.integers(0, 7, size=(N, 3)).astype(np.uint8)
 
 
@@ -94,8 +94,14 @@ def test_triplet_views(tmp_path):
 
 
 def test_train_test_split_concatenated(tmp_path):
-    variables = {"x1_train": A[:8], "x1_test": A[8:], "x2_train": B[:8], "x2_test": B[8:],
-                 "gt_train": Y1[:8, None], "gt_test": Y1[8:, None]}
+    variables = {
+        "x1_train": A[:8],
+        "x1_test": A[8:],
+        "x2_train": B[:8],
+        "x2_test": B[8:],
+        "gt_train": Y1[:8, None],
+        "gt_test": Y1[8:, None],
+    }
     data = import_mat(save(tmp_path, "f.mat", variables))
     assert data.card.extra["splits"] == {"train": 8, "test": 4}
     assert list(data.ids[:2]) == ["train:0", "train:1"] and data.ids[8] == "test:0"
@@ -201,11 +207,16 @@ def test_uninterpretable_files_get_precise_errors(tmp_path):
 # -- the real files ----------------------------------------------------------------------------------------
 RAW = RAW_DIR
 REAL = {  # ../shared/data/README.md: n, view dims, K
-    "handwritten": (2000, [216, 76, 64, 6, 240, 47], 10), "cub10": (600, [1024, 300], 10),
-    "wikipedia": (2866, [128, 10], 10), "msrc_v1": (210, [24, 576, 512, 256, 254], 7),
-    "bbcsport": (544, [3183, 3203], 5), "3sources": (169, [3560, 3631, 3068], 6),
-    "reuters1200": (1200, [2000] * 5, 6), "100leaves": (1600, [64] * 3, 100),
-    "orl": (400, [512, 59, 864, 254], 40), "bdgp": (2500, [1000, 500, 250], 5),
+    "handwritten": (2000, [216, 76, 64, 6, 240, 47], 10),
+    "cub10": (600, [1024, 300], 10),
+    "wikipedia": (2866, [128, 10], 10),
+    "msrc_v1": (210, [24, 576, 512, 256, 254], 7),
+    "bbcsport": (544, [3183, 3203], 5),
+    "3sources": (169, [3560, 3631, 3068], 6),
+    "reuters1200": (1200, [2000] * 5, 6),
+    "100leaves": (1600, [64] * 3, 100),
+    "orl": (400, [512, 59, 864, 254], 40),
+    "bdgp": (2500, [1000, 500, 250], 5),
 }
 needs_real = needs_raw("mat")
 
@@ -236,8 +247,9 @@ def test_prepare_and_validate_via_cli(tmp_path, monkeypatch):
     result = runner.invoke(cli, ["datasets", "prepare", "orl", "--raw", str(RAW / "mat" / "3sources.mat")])
     assert isinstance(result.exception, DataValidationError) and "sha256" in str(result.exception)
     # the generic importer command
-    result = runner.invoke(cli, ["datasets", "import", str(RAW / "mat" / "wikipedia.mat"), "--name", "wiki",
-                                 "--view-names", "image,text"])
+    result = runner.invoke(
+        cli, ["datasets", "import", str(RAW / "mat" / "wikipedia.mat"), "--name", "wiki", "--view-names", "image,text"]
+    )
     assert result.exit_code == 0, result.output
     assert store.validate_file(tmp_path / "wiki.h5").view_names == ["image", "text"]
 

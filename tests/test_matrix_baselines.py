@@ -1,4 +1,5 @@
 """BMVC, multi-view LRSSC and DMF-MVC: formulas on tiny arrays, invariants, planted clusters."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -19,8 +20,11 @@ from mvbench.metrics import evaluate
 @pytest.fixture(scope="module")
 def complementary() -> MultiViewDataset:
     """4 clusters; view 0 sees only bit 0 of the cluster index, view 1 only bit 1."""
-    return generate(SyntheticParams(n_samples=150, n_clusters=4, view_dims=[10, 12], complementary=True,
-                                    separation=8.0, view_noise=0.5, seed=0))
+    return generate(
+        SyntheticParams(
+            n_samples=150, n_clusters=4, view_dims=[10, 12], complementary=True, separation=8.0, view_noise=0.5, seed=0
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +105,9 @@ def test_anchor_embedding_reference_sigma_counts_zero_distances():
     sq = np.array([[0, 9], [1, 4], [9, 0]], dtype=float)
     sigma = 2 * (0 + 1 + 0) / 3  # nearest anchor distances 0, 1, 0 (samples 0 and 2 are anchors)
     phi = np.exp(-sq / (2 * sigma**2)).T
-    np.testing.assert_allclose(anchor_embedding(x, x[[0, 2]], skip_zero=False),
-                               phi - phi.mean(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(
+        anchor_embedding(x, x[[0, 2]], skip_zero=False), phi - phi.mean(axis=1, keepdims=True), rtol=1e-12
+    )
 
 
 def test_gram_pinv_exact_in_float64_and_filtered_in_float32():
@@ -194,13 +199,19 @@ def test_bmvc_exact_steps_never_increase_objective(complementary):
 
 
 def test_dmf_mvc_objective_monotone_with_fixed_weights(complementary):
-    history = DMFMVC(layers=[20, 10], max_iter=30, tol=0, update_weights=False, dtype="float64").fit_predict(complementary, 4, 0).history
+    history = (
+        DMFMVC(layers=[20, 10], max_iter=30, tol=0, update_weights=False, dtype="float64")
+        .fit_predict(complementary, 4, 0)
+        .history
+    )
     values = np.array([row["objective"] for row in history])
     assert len(values) == 30 and np.all(np.diff(values) <= 1e-9 * values[:-1])
 
 
 def test_dmf_mvc_objective_monotone_when_weights_minimise(complementary):
-    history = DMFMVC(layers=[20, 10], max_iter=20, tol=0, gamma=2.0, dtype="float64").fit_predict(complementary, 4, 0).history
+    history = (
+        DMFMVC(layers=[20, 10], max_iter=20, tol=0, gamma=2.0, dtype="float64").fit_predict(complementary, 4, 0).history
+    )
     for row in history:
         assert row["objective_reweighted"] <= row["objective"] * (1 + 1e-9)
     for prev, row in zip(history, history[1:]):
@@ -210,8 +221,9 @@ def test_dmf_mvc_objective_monotone_when_weights_minimise(complementary):
 def test_dmf_mvc_float32_follows_float64(complementary):
     single = DMFMVC(layers=[20, 10], max_iter=30, tol=0).fit_predict(complementary, 4, 0)
     double = DMFMVC(layers=[20, 10], max_iter=30, tol=0, dtype="float64").fit_predict(complementary, 4, 0)
-    np.testing.assert_allclose([r["objective"] for r in single.history],
-                               [r["objective"] for r in double.history], rtol=1e-3)
+    np.testing.assert_allclose(
+        [r["objective"] for r in single.history], [r["objective"] for r in double.history], rtol=1e-3
+    )
     assert acc(complementary, single.labels) == pytest.approx(acc(complementary, double.labels), abs=0.02)
 
 

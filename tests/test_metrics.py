@@ -22,8 +22,11 @@ def test_nmi_hand_computed():
     # Two classes of 2 points, one cluster splits them perfectly -> 1; independent -> 0.
     assert nmi(np.array([0, 0, 1, 1]), np.array([1, 1, 0, 0])) == pytest.approx(1.0)
     assert nmi(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])) == pytest.approx(0.0, abs=1e-12)
+
     # y = [0,0,1,1], pred = [0,0,0,1]: I = H(pred) - H(pred|y) = h(1/4) - 1/2 * h(1/2) (bits)
-    h = lambda p: -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    def h(p):
+        return -(p * np.log(p) + (1 - p) * np.log(1 - p))
+
     i = h(0.25) - 0.5 * h(0.5)
     expected = i / ((h(0.5) + h(0.25)) / 2)
     assert nmi(np.array([0, 0, 1, 1]), np.array([0, 0, 0, 1])) == pytest.approx(expected)

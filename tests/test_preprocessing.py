@@ -1,4 +1,5 @@
 """``normalization`` (one setting for every method): the ``auto`` choice and the observed-rows rule."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,8 @@
 """The Ray executor on a real 3-node Ray cluster on this machine (ray.cluster_utils.Cluster): every
 cell logged exactly once, also when a node is removed mid-grid or the driver gets Ctrl-C."""
+
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,8 +22,17 @@ from mvbench.run.runner import crashed_result, run_grid
 needs_ray = pytest.mark.skipif(find_spec("ray") is None, reason="ray is not installed: pip install 'mvbench[ray]'")
 
 #: Cells of roughly a second each (k-means with many restarts), so that a node dies mid-cell.
-SLOW = ["--methods", "km_concat", "--datasets", "synthetic", "--param", "synthetic.n_samples=2000",
-        "--param", "km_concat.n_init=100", "--no-progress"]
+SLOW = [
+    "--methods",
+    "km_concat",
+    "--datasets",
+    "synthetic",
+    "--param",
+    "synthetic.n_samples=2000",
+    "--param",
+    "km_concat.n_init=100",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +52,13 @@ def cluster():
 
 
 def mvbench(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "mvbench", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "mvbench", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def cell_runs(experiment):
@@ -62,8 +76,12 @@ def assert_each_cell_done_once(experiment, n_cells):
 
 
 def grid(seeds=4, **params):
-    config = {"methods": ["km", "km_concat"], "datasets": [{"synthetic": {"n_samples": 120, **params}}],
-              "seeds": seeds, "experiment": "ray"}
+    config = {
+        "methods": ["km", "km_concat"],
+        "datasets": [{"synthetic": {"n_samples": 120, **params}}],
+        "seeds": seeds,
+        "experiment": "ray",
+    }
     return config, plan(spec_from_config(config))
 
 
@@ -73,8 +91,9 @@ def test_a_grid_on_the_cluster_matches_the_serial_run_cell_for_cell(cluster):
 
     config, planned = grid()
     tracker = Tracker(f"sqlite:///{Path('mlflow.db').resolve()}", "ray")
-    outcome = run_grid(planned, tracker, config=config, show_progress=False,
-                       executor=RayExecutor(cluster.address, crashed_result))
+    outcome = run_grid(
+        planned, tracker, config=config, show_progress=False, executor=RayExecutor(cluster.address, crashed_result)
+    )
     assert outcome.counts["done"] == len(planned.cells) == 8
     assert_each_cell_done_once("ray", 8)
     serial = {r.cell.key: r.metrics["acc"] for r in map(run_cell, planned.tasks.values())}
@@ -107,9 +126,26 @@ def test_tasks_are_pulled_lazily_at_most_capacity_in_flight(cluster):
 @needs_ray
 def test_removing_a_node_mid_grid_loses_and_duplicates_no_cell(cluster):
     seeds = 9
-    proc = subprocess.Popen([sys.executable, "-m", "mvbench", "run", *SLOW, "--seeds", str(seeds), "--experiment",
-                             "lose", "--executor", "ray", "--ray-address", cluster.address],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mvbench",
+            "run",
+            *SLOW,
+            "--seeds",
+            str(seeds),
+            "--experiment",
+            "lose",
+            "--executor",
+            "ray",
+            "--ray-address",
+            cluster.address,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -141,8 +177,20 @@ def test_ctrl_c_or_sigterm_cancels_and_the_same_command_completes_the_rest(sig):
     from test_records import wait_until_gone
 
     tag = uuid.uuid4().hex
-    command = ["run", "--methods", "km,km_concat", "--datasets", "synthetic", "--seeds", "3", "--experiment",
-               "intr", "--executor", "ray", "--no-progress"]
+    command = [
+        "run",
+        "--methods",
+        "km,km_concat",
+        "--datasets",
+        "synthetic",
+        "--seeds",
+        "3",
+        "--experiment",
+        "intr",
+        "--executor",
+        "ray",
+        "--no-progress",
+    ]
     first = mvbench(*command, env={"MVBENCH_FAULT": f"between_cells:{sig}:2", "MVBENCH_TEST_TAG": tag})
     assert first.returncode == 130, first.stdout + first.stderr
     assert "Traceback" not in first.stderr
@@ -165,10 +213,16 @@ class DeviceConfig:
     device: str = "cpu"
 
 
-@pytest.mark.parametrize("device, cluster_gpus, gpus", [
-    ("cpu", 2, 0), ("cuda", 2, 1), ("auto", 1, 1), ("auto", 0, 0),
-    ("cuda", 0, 0),  # no GPU in the cluster: the cell runs (and fails in the method) instead of waiting
-])
+@pytest.mark.parametrize(
+    "device, cluster_gpus, gpus",
+    [
+        ("cpu", 2, 0),
+        ("cuda", 2, 1),
+        ("auto", 1, 1),
+        ("auto", 0, 0),
+        ("cuda", 0, 0),  # no GPU in the cluster: the cell runs (and fails in the method) instead of waiting
+    ],
+)
 def test_a_cell_asks_for_a_gpu_when_its_method_runs_on_cuda(device, cluster_gpus, gpus):
     from mvbench.run.cell import CellTask
     from mvbench.run.ray_executor import cell_resources
@@ -191,10 +245,13 @@ def test_without_ray_the_ray_executor_is_refused_in_one_line(monkeypatch):
         RayExecutor()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--executor", "ray", "--workers", "2"], "--workers sizes the local executor"),
-    (["--ray-address", "127.0.0.1:6379"], "--ray-address needs --executor ray"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--executor", "ray", "--workers", "2"], "--workers sizes the local executor"),
+        (["--ray-address", "127.0.0.1:6379"], "--ray-address needs --executor ray"),
+    ],
+)
 def test_contradictory_executor_options_exit_2(args, message):
     proc = mvbench("run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", *args)
     assert proc.returncode == 2 and message in proc.stderr

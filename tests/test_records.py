@@ -1,5 +1,6 @@
 """The record is the product: kill and interrupt real `mvbench run` processes at the worst moments,
 run the same command again, and count. Plus one test per way the record could lie."""
+
 import os
 import signal
 import socket
@@ -16,14 +17,29 @@ import scipy.io
 from mvbench import registry
 from mvbench.record.tracking import Tracker
 
-GRID = ["run", "--methods", "km,km_concat", "--datasets", "synthetic", "--seeds", "3", "--experiment", "rel",
-        "--no-progress"]
+GRID = [
+    "run",
+    "--methods",
+    "km,km_concat",
+    "--datasets",
+    "synthetic",
+    "--seeds",
+    "3",
+    "--experiment",
+    "rel",
+    "--no-progress",
+]
 N_CELLS = 6
 
 
 def mvbench(*args, env=None, check=None, timeout=600):
-    proc = subprocess.run([sys.executable, "-m", "mvbench", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mvbench", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
     if check is not None:
         assert proc.returncode == check, proc.stdout + proc.stderr
     return proc
@@ -69,12 +85,15 @@ def assert_complete_record():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find leftover processes")
-@pytest.mark.parametrize("fault, workers", [
-    ("before_marker:KILL:3", 1),    # kill -9 after a cell's metrics, before its done marker
-    ("before_marker:KILL:3", 2),    # the same with two worker processes busy
-    ("before_marker:INT:3", 1),     # Ctrl-C in the same window
-    ("between_cells:INT:2", 2),     # Ctrl-C between cells, workers computing
-])
+@pytest.mark.parametrize(
+    "fault, workers",
+    [
+        ("before_marker:KILL:3", 1),  # kill -9 after a cell's metrics, before its done marker
+        ("before_marker:KILL:3", 2),  # the same with two worker processes busy
+        ("before_marker:INT:3", 1),  # Ctrl-C in the same window
+        ("between_cells:INT:2", 2),  # Ctrl-C between cells, workers computing
+    ],
+)
 def test_killed_or_interrupted_grid_completes_exactly_once_on_rerun(fault, workers):
     tag = uuid.uuid4().hex
     first = mvbench(*GRID, "--workers", str(workers), env={"MVBENCH_FAULT": fault, "MVBENCH_TEST_TAG": tag})
@@ -82,8 +101,9 @@ def test_killed_or_interrupted_grid_completes_exactly_once_on_rerun(fault, worke
     assert first.returncode == expected, first.stdout + first.stderr
     assert "Traceback" not in first.stderr
     assert wait_until_gone(tag) == [], "workers or their resource tracker outlived the grid"
-    cut_short = [r for r in all_runs() if r.data.tags.get("mvbench.kind") == "cell"
-                 and "mvbench.status" not in r.data.tags]
+    cut_short = [
+        r for r in all_runs() if r.data.tags.get("mvbench.kind") == "cell" and "mvbench.status" not in r.data.tags
+    ]
     mid_logging = fault.startswith("before_marker")
     assert len(cut_short) == int(mid_logging)  # the cell whose logging was cut: never counted as done
     if "INT" in fault and mid_logging:
@@ -140,10 +160,16 @@ def test_an_imported_set_is_runnable_listed_and_reported(tmp_path):
     assert "my_set" in report and "km_concat" in report and "pic" in report
 
 
-@pytest.mark.parametrize("name, message", [
-    ("../../evil", "must match"), ("/tmp/abs", "must match"), ("orl", "is a registered dataset"),
-    (".hidden", "must match"), ("x.h5", "no .h5 suffix"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("../../evil", "must match"),
+        ("/tmp/abs", "must match"),
+        ("orl", "is a registered dataset"),
+        (".hidden", "must match"),
+        ("x.h5", "no .h5 suffix"),
+    ],
+)
 def test_an_import_name_is_a_plain_new_name(tmp_path, name, message):
     mat = write_mat(tmp_path / "f.mat")
     proc = mvbench("datasets", "import", str(mat), "--name", name, check=2)
@@ -162,7 +188,7 @@ def test_prepared_files_follow_the_umask(tmp_path):
     assert files and files[0].stat().st_mode & 0o777 == 0o644
 
 
-# -- 5: what resume may skip (4, skipped cells retried: tests/test_runner.py) ---------------------------------------------------------------------
+# -- 5: what resume may skip (4, skipped cells retried: tests/test_runner.py) -------------------------
 def test_the_cell_key_changes_with_the_method_code(tmp_path, monkeypatch):
     from mvbench.run.code_identity import code_identity
 
@@ -170,8 +196,10 @@ def test_the_cell_key_changes_with_the_method_code(tmp_path, monkeypatch):
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "helper.py").write_text("SCALE = 1\n")
-    source = ("from mvbench import Method, FitResult\nfrom .helper import SCALE\n"
-              "class M(Method):\n    def fit_predict(self, data, k, seed):\n        return FitResult(labels=None)\n")
+    source = (
+        "from mvbench import Method, FitResult\nfrom .helper import SCALE\n"
+        "class M(Method):\n    def fit_predict(self, data, k, seed):\n        return FitResult(labels=None)\n"
+    )
     (package / "method.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
     import importlib
@@ -218,8 +246,12 @@ def free_port() -> int:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_ui_stops_its_server(sig):
     tag, port = uuid.uuid4().hex, free_port()
-    ui = subprocess.Popen([sys.executable, "-m", "mvbench", "ui", "--port", str(port)],
-                          env={**os.environ, "MVBENCH_TEST_TAG": tag}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "mvbench", "ui", "--port", str(port)],
+        env={**os.environ, "MVBENCH_TEST_TAG": tag},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -239,8 +271,15 @@ def test_ui_stops_its_server(sig):
 def test_two_runs_creating_one_store_both_succeed():
     Path("mlflow.db").unlink()  # the isolated working directory's empty store: this test makes its own
     grid = ["run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"]
-    procs = [subprocess.Popen([sys.executable, "-m", "mvbench", *grid, "--experiment", f"e{i}"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mvbench", *grid, "--experiment", f"e{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outs = [p.communicate(timeout=600) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
 
@@ -255,15 +294,27 @@ def test_report_refuses_unknown_metrics(small_grid_tracker):
 def test_costs_are_best_when_lowest():
     import pandas as pd
 
-    from mvbench.report.tables import aggregate, blocks
     from mvbench.report.significance import summary
+    from mvbench.report.tables import aggregate, blocks
 
-    frame = pd.DataFrame([
-        {"method": m, "group": "", "dataset": d, "condition": "complete", "start": i, "repetition": r,
-         "memory_increase_mb": mem, "fit_seconds": sec}
-        for i, (m, mem, sec) in enumerate([("small", 10.0, 1.0), ("big", 500.0, 9.0)])
-        for d in ("a", "b", "c") for r in range(6)])
-    (_, headers, rows), = blocks(aggregate(frame, ["memory_increase_mb"]), ["memory_increase_mb"])
+    frame = pd.DataFrame(
+        [
+            {
+                "method": m,
+                "group": "",
+                "dataset": d,
+                "condition": "complete",
+                "start": i,
+                "repetition": r,
+                "memory_increase_mb": mem,
+                "fit_seconds": sec,
+            }
+            for i, (m, mem, sec) in enumerate([("small", 10.0, 1.0), ("big", 500.0, 9.0)])
+            for d in ("a", "b", "c")
+            for r in range(6)
+        ]
+    )
+    ((_, headers, rows),) = blocks(aggregate(frame, ["memory_increase_mb"]), ["memory_increase_mb"])
     best = {row[0][0]: [b for _, b in row[1:]] for _, row in rows}
     assert all(best["small"]) and not any(best["big"])
     table, _ = summary(frame, "fit_seconds")

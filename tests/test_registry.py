@@ -40,7 +40,9 @@ def test_broken_plugin_is_listed_and_does_not_break_others(monkeypatch):
 
 def test_a_name_registered_twice_is_refused_not_silently_replaced(monkeypatch):
     reg = fake_registry(monkeypatch, [EntryPoint("km", "mvbench.methods.kmeans:KMeansConcat", registry.METHODS_GROUP)])
-    with pytest.raises(BrokenPluginError, match="method 'km' .* registered twice, by .*KMeansSingleView.* uninstall one"):
+    with pytest.raises(
+        BrokenPluginError, match="method 'km' .* registered twice, by .*KMeansSingleView.* uninstall one"
+    ):
         reg.get("km")
     assert reg.get("km_concat").__name__ == "KMeansConcat"
     with pytest.raises(ValueError, match="'km_concat' is already registered"):

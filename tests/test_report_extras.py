@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from mvbench.report.plots import curve_frame, plot
-from mvbench.report.tables import aggregate, blocks
 from mvbench.report.significance import holm, summary
+from mvbench.report.tables import aggregate, blocks
 
 
 def frame():
@@ -14,9 +14,17 @@ def frame():
         for rate in (0.0, 0.3):
             for rep in range(4):
                 for method, base in (("good", 0.9), ("mid", 0.7), ("bad", 0.5)):
-                    rows.append({"dataset": dataset, "condition": f"miss={rate}", "repetition": rep, "method": method,
-                                 "param:method": method, "param:condition.missing_rate": str(rate),
-                                 "acc": base - rate / 3 + rng.normal(0, 0.01)})
+                    rows.append(
+                        {
+                            "dataset": dataset,
+                            "condition": f"miss={rate}",
+                            "repetition": rep,
+                            "method": method,
+                            "param:method": method,
+                            "param:condition.missing_rate": str(rate),
+                            "acc": base - rate / 3 + rng.normal(0, 0.01),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -42,9 +50,21 @@ def test_curves_and_png(tmp_path):
 
 
 def test_costs_mark_the_smallest_as_best():
-    runs = pd.DataFrame([{"dataset": "d", "condition": "", "group": "", "method": m, "start": i, "repetition": 0,
-                          "acc": acc, "fit_seconds": secs}
-                         for i, (m, acc, secs) in enumerate((("fast", 0.6, 1.0), ("slow", 0.8, 9.0)))])
+    runs = pd.DataFrame(
+        [
+            {
+                "dataset": "d",
+                "condition": "",
+                "group": "",
+                "method": m,
+                "start": i,
+                "repetition": 0,
+                "acc": acc,
+                "fit_seconds": secs,
+            }
+            for i, (m, acc, secs) in enumerate((("fast", 0.6, 1.0), ("slow", 0.8, 9.0)))
+        ]
+    )
     _, _, rows = blocks(aggregate(runs, ["acc", "fit_seconds"]), ["acc", "fit_seconds"])[0]
     best = {row[0][0]: [b for _, b in row[1:]] for _, row in rows}
     assert best == {"fast": [False, True], "slow": [True, False]}

@@ -1,18 +1,19 @@
 """The grid runner end to end through the Python API, on a local sqlite MLflow store."""
+
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
 from conftest import sqlite_store
+
 from mvbench import registry
-from mvbench.run.grid import Entry, GridSpec
 from mvbench.data.sources import DataPaths
 from mvbench.method import Capabilities, FitResult, Method, RunContext
+from mvbench.record.tracking import Tracker
 from mvbench.report.tables import aggregate, render, runs_frame
+from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
-from mvbench.record.tracking import Tracker
 
 
 @dataclass
@@ -63,8 +64,12 @@ def toy_methods():
 
 
 def spec(methods=("toy",), **kw) -> GridSpec:
-    return GridSpec(methods=[Entry(m) for m in methods], datasets=[Entry("synthetic", {"n_samples": 90})],
-                    repetitions=kw.pop("repetitions", 2), **kw)
+    return GridSpec(
+        methods=[Entry(m) for m in methods],
+        datasets=[Entry("synthetic", {"n_samples": 90})],
+        repetitions=kw.pop("repetitions", 2),
+        **kw,
+    )
 
 
 def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path):
@@ -75,8 +80,17 @@ def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path)
     runs = tracker.cell_runs()
     assert len(runs) == 4
     run = [r for r in runs if r.data.params["condition.missing_rate"] == "0.3"][0]
-    assert {"method", "dataset", "seed", "repetition", "method.epochs", "condition.missing_view",
-            "condition.subsample", "imputation", "dataset.n_samples"} <= set(run.data.params)
+    assert {
+        "method",
+        "dataset",
+        "seed",
+        "repetition",
+        "method.epochs",
+        "condition.missing_view",
+        "condition.subsample",
+        "imputation",
+        "dataset.n_samples",
+    } <= set(run.data.params)
     assert {"acc", "nmi", "ari", "purity", "fit_seconds", "peak_memory_mb"} <= set(run.data.metrics)
     tags = run.data.tags
     assert tags["mvbench.status"] == "done" and len(tags["mvbench.dataset_sha256"]) == 64
@@ -122,8 +136,14 @@ def test_failed_cell_is_logged_and_the_grid_goes_on(tmp_path):
 
 def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path):
     tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
-    grid = plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
-                         datasets=[Entry("synthetic", {"n_samples": 90})], missing_rates=[0.3], repetitions=3))
+    grid = plan(
+        GridSpec(
+            methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+            datasets=[Entry("synthetic", {"n_samples": 90})],
+            missing_rates=[0.3],
+            repetitions=3,
+        )
+    )
     run_grid(grid, tracker, show_progress=False)
     by_method = {}
     for run in tracker.cell_runs():
@@ -133,6 +153,7 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
     masks = Toy.seen_masks
     assert len(masks) == 3 and not np.array_equal(masks[0], masks[1])
     from mvbench.data import sources, store
+
     data = store.load(sources.prepare("synthetic", sources.DataPaths.resolve(), {"n_samples": 90}))
     for rep, mask in enumerate(masks):
         np.testing.assert_array_equal(grid.cells[0].condition.apply(data, rep).mask, mask)
@@ -143,11 +164,18 @@ def test_masks_are_identical_across_methods_and_imputation_is_recorded(tmp_path)
 def test_parallel_workers_give_the_same_results(tmp_path):
     serial = Tracker(sqlite_store(tmp_path / "a.db"), "e")
     parallel = Tracker(sqlite_store(tmp_path / "b.db"), "e")
-    grid = GridSpec(methods=[Entry("km_concat", {"n_init": 2})], datasets=[Entry("synthetic", {"n_samples": 90})],
-                    missing_rates=[0.0, 0.2], repetitions=2)
+    grid = GridSpec(
+        methods=[Entry("km_concat", {"n_init": 2})],
+        datasets=[Entry("synthetic", {"n_samples": 90})],
+        missing_rates=[0.0, 0.2],
+        repetitions=2,
+    )
     run_grid(plan(grid), serial, show_progress=False)
     run_grid(plan(grid), parallel, workers=2, show_progress=False)
-    acc = lambda t: sorted((r.data.tags["mvbench.cell_key"], r.data.metrics["acc"]) for r in t.cell_runs())
+
+    def acc(t):
+        return sorted((r.data.tags["mvbench.cell_key"], r.data.metrics["acc"]) for r in t.cell_runs())
+
     assert acc(serial) == acc(parallel) and len(acc(serial)) == 4
 
 
@@ -171,8 +199,17 @@ def test_memory_estimate_refuses_cells_up_front(tmp_path):
 
 def test_report_formats_mark_the_best(tmp_path):
     tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
-    run_grid(plan(GridSpec(methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
-                           datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=2)), tracker, show_progress=False)
+    run_grid(
+        plan(
+            GridSpec(
+                methods=[Entry("toy"), Entry("km_concat", {"n_init": 1})],
+                datasets=[Entry("synthetic", {"n_samples": 90})],
+                repetitions=2,
+            )
+        ),
+        tracker,
+        show_progress=False,
+    )
     agg = aggregate(runs_frame(tracker))
     assert list(agg["method"]) == ["toy", "km_concat(n_init=1)"] and list(agg["n"]) == [2, 2]
     md = render(agg, "markdown")
@@ -206,10 +243,15 @@ def test_interrupted_grid_keeps_finished_cells_and_resumes(tmp_path):
 
 def test_labels_and_groups_shape_paper_style_tables(tmp_path):
     tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
-    entries = [Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
-               Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys")]
-    run_grid(plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=1)), tracker,
-             show_progress=False)
+    entries = [
+        Entry("km_concat", {"n_init": 1}, label="KM (concat)", group="Concatenation"),
+        Entry("toy", {"epochs": [1, 2]}, label="Toy", group="Toys"),
+    ]
+    run_grid(
+        plan(GridSpec(methods=entries, datasets=[Entry("synthetic", {"n_samples": 90})], repetitions=1)),
+        tracker,
+        show_progress=False,
+    )
     agg = aggregate(runs_frame(tracker))
     assert list(agg["method"]) == ["KM (concat)", "Toy(epochs=1)", "Toy(epochs=2)"]
     md = render(agg, "markdown").splitlines()
@@ -225,8 +267,9 @@ class ContextProbe(Method):
 
     def fit_predict(self, data, n_clusters, seed):
         steps = list(self.context.track(range(3), 3, "probe"))
-        ContextProbe.seen.append((self.context.data_seed, self.context.shared_seed(seed), seed,
-                                  self.context.cache_dir, steps))
+        ContextProbe.seen.append(
+            (self.context.data_seed, self.context.shared_seed(seed), seed, self.context.cache_dir, steps)
+        )
         return FitResult(np.arange(data.n_samples) % n_clusters)
 
 

@@ -5,8 +5,14 @@ import pytest
 
 from mvbench.features.text import TextParams, encode_texts, tokenize
 
-DOCS = ["a dog runs in the park", "the dog plays with a ball in the park", "a cat sleeps on the sofa",
-        "the cat sits on a warm sofa", "a red car on the road", "cars drive on the busy road"] * 3
+DOCS = [
+    "a dog runs in the park",
+    "the dog plays with a ball in the park",
+    "a cat sleeps on the sofa",
+    "the cat sits on a warm sofa",
+    "a red car on the road",
+    "cars drive on the busy road",
+] * 3
 
 
 def test_tokenize_words_and_characters():
@@ -33,6 +39,7 @@ def test_doc2vec_deterministic_under_seed():
 
 def test_text_cache_reuses_result(tmp_path, monkeypatch):
     import mvbench.features.text as text
+
     p = TextParams(dim=3)
     first = encode_texts(DOCS, "tfidf_svd", p, cache_root=tmp_path)
     monkeypatch.setitem(text.TEXT_ENCODERS, "tfidf_svd", ("1", lambda d, q: 1 / 0, ""))

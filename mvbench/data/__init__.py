@@ -3,6 +3,7 @@ experimental conditions (missing views, subsamples) and the preprocessing method
 
 Plugins import the data model from here: ``from mvbench.data import MultiViewDataset``.
 """
-from mvbench.data.model import DataValidationError, DatasetCard, LabelsHiddenError, MultiViewDataset, encode_labels
+
+from mvbench.data.model import DatasetCard, DataValidationError, LabelsHiddenError, MultiViewDataset, encode_labels
 
 __all__ = ["DataValidationError", "DatasetCard", "LabelsHiddenError", "MultiViewDataset", "encode_labels"]

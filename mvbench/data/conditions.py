@@ -16,6 +16,7 @@ Every random choice derives from a hash of (dataset, condition kind, repetition)
 the method — so all methods of a grid see identical masks and subsamples (paired comparisons).
 The method's own seed adds the method name to that hash.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,8 +56,11 @@ class Condition:
                 )
 
     def as_params(self) -> dict[str, object]:
-        return {"missing_rate": self.missing_rate, "missing_view": self.missing_view or "random",
-                "subsample": 1.0 if self.subsample is None else self.subsample}
+        return {
+            "missing_rate": self.missing_rate,
+            "missing_view": self.missing_view or "random",
+            "subsample": 1.0 if self.subsample is None else self.subsample,
+        }
 
     def key(self) -> str:
         d = asdict(self)

@@ -4,6 +4,7 @@
 request, verifies the sha256 when one is given and renames the file into place only when it is
 complete, so a half-downloaded file never takes the place of a good one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,12 +36,20 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def _progress(enabled: bool) -> Progress:
     console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    console=console, transient=True, disable=not (enabled and sys.stderr.isatty()))
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
+    )
 
 
-def download(url: str, dest: str | os.PathLike, sha256: str | None = None, progress: bool = True,
-             timeout: float = 60.0) -> Path:
+def download(
+    url: str, dest: str | os.PathLike, sha256: str | None = None, progress: bool = True, timeout: float = 60.0
+) -> Path:
     """Fetch ``url`` into ``dest`` (kept as is when already there and verified); returns ``dest``.
 
     An existing ``dest.part`` is resumed with an HTTP Range request (restarted when the server
@@ -66,8 +75,9 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, progr
             raise DownloadError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"cannot reach {url} ({reason}): check the address or your connection, "
-                            f"or place the file at {dest} yourself") from None
+        raise DownloadError(
+            f"cannot reach {url} ({reason}): check the address or your connection, or place the file at {dest} yourself"
+        ) from None
     if response is not None:
         with response:
             resumed = offset > 0 and response.status == 206
@@ -84,13 +94,16 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None, progr
             except (OSError, http.client.HTTPException) as exc:
                 raise DownloadError(f"download of {url} interrupted ({exc!r}): run again to resume") from None
             if total is not None and part.stat().st_size < total:
-                raise DownloadError(f"download of {url} stopped at {part.stat().st_size} of {total} bytes: "
-                                    "run again to resume")
+                raise DownloadError(
+                    f"download of {url} stopped at {part.stat().st_size} of {total} bytes: run again to resume"
+                )
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256.lower():
             part.unlink()
-            raise DownloadError(f"sha256 mismatch for {url}: expected {sha256}, got {got}; the partial file "
-                                "was removed, retry the download")
+            raise DownloadError(
+                f"sha256 mismatch for {url}: expected {sha256}, got {got}; the partial file "
+                "was removed, retry the download"
+            )
     os.replace(part, dest)
     return dest

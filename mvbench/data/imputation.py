@@ -2,6 +2,7 @@
 
 The runner wraps such methods in :func:`impute`; the imputation used is recorded on every run.
 """
+
 from __future__ import annotations
 
 from typing import Literal

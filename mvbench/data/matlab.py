@@ -20,30 +20,51 @@ and columns both fail to match is refused. Explicit options override detection. 
 scipy-sparse until each is converted once to dense float32 at the end. The layout found is
 recorded in ``card.extra``.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import scipy.io
 import scipy.sparse as sp
 
-from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DatasetCard, DataValidationError, MultiViewDataset
 
 Orientation = Literal["auto", "rows", "cols"]
 
 VIEW_CELL_KEYS = ("x", "data", "fea", "feas", "features", "feature", "xs", "views", "view", "dataset", "x_data")
-LABEL_KEYS = ("y", "gt", "gnd", "truth", "truelabel", "truelabels", "true_label", "true_labels", "label", "labels",
-              "target", "targets", "ground_truth", "groundtruth", "class", "classes", "category", "y_true")
+LABEL_KEYS = (
+    "y",
+    "gt",
+    "gnd",
+    "truth",
+    "truelabel",
+    "truelabels",
+    "true_label",
+    "true_labels",
+    "label",
+    "labels",
+    "target",
+    "targets",
+    "ground_truth",
+    "groundtruth",
+    "class",
+    "classes",
+    "category",
+    "y_true",
+)
 VIEW_NAME_KEYS = ("view_meaning", "view_names", "viewnames", "view_name", "views_name")
 CLASS_NAME_KEYS = ("class_meaning", "class_names", "classnames", "categories")
 INDEX_KEYS = ("index", "idx", "ind_obs", "observed_index")
 INDICATOR_HINT = re.compile(r"miss|mask|status|^ind$|^w$|indicator|observed|exist", re.I)
-SPLIT_RE = re.compile(r"^(?:(?P<pre>train|val|valid|test)_?(?P<b1>.+)|(?P<b2>.+?)_?(?P<suf>train|val|valid|test))$",
-                      re.I)
+SPLIT_RE = re.compile(
+    r"^(?:(?P<pre>train|val|valid|test)_?(?P<b1>.+)|(?P<b2>.+?)_?(?P<suf>train|val|valid|test))$", re.I
+)
 NUMBERED_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_?(?P<num>\d+)$")
 
 
@@ -121,7 +142,7 @@ def _is_matrix(x: Any) -> bool:
     """A 2-D numeric (dense or sparse) array with more than one row and column."""
     if sp.issparse(x):
         return min(x.shape) > 1
-    return (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "biuf" and min(x.shape) > 1)
+    return isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind in "biuf" and min(x.shape) > 1
 
 
 def _is_binary(x: Any) -> bool:
@@ -130,8 +151,12 @@ def _is_binary(x: Any) -> bool:
 
 
 def _is_vector(x: Any) -> bool:
-    return (isinstance(x, np.ndarray) and x.dtype != object and x.size > 0
-            and (x.ndim == 1 or (x.ndim == 2 and min(x.shape) == 1)))
+    return (
+        isinstance(x, np.ndarray)
+        and x.dtype != object
+        and x.size > 0
+        and (x.ndim == 1 or (x.ndim == 2 and min(x.shape) == 1))
+    )
 
 
 def _cell_items(x: Any) -> list[Any]:
@@ -193,8 +218,9 @@ def _label_vector(value: Any, key: str) -> np.ndarray | None:
         if not vectors:
             return None
         if any(len(v) != len(vectors[0]) or not np.array_equal(v, vectors[0]) for v in vectors[1:]):
-            raise MatLayoutError(f"labels {key!r} is a cell of {len(vectors)} different label vectors; "
-                                 f"pass labels_key naming one vector")
+            raise MatLayoutError(
+                f"labels {key!r} is a cell of {len(vectors)} different label vectors; pass labels_key naming one vector"
+            )
         return vectors[0]
     if _is_vector(value):
         return value.ravel()
@@ -228,15 +254,16 @@ def _encode_labels(y: np.ndarray, key: str) -> tuple[np.ndarray, dict[str, Any]]
 # -- one part (whole file, or one split) -----------------------------------------------------------------
 @dataclass
 class _Part:
-    views: list[Any]                       # oriented: samples on rows (dense ndarray or sparse)
+    views: list[Any]  # oriented: samples on rows (dense ndarray or sparse)
     names: list[str]
     labels: np.ndarray | None
     mask: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _find_views(variables: dict[str, Any], views_key: str | Sequence[str] | None,
-                exclude: set[str]) -> tuple[list[Any], list[str], str, list[str]]:
+def _find_views(
+    variables: dict[str, Any], views_key: str | Sequence[str] | None, exclude: set[str]
+) -> tuple[list[Any], list[str], str, list[str]]:
     """The raw view matrices, default names, where they came from, and the keys used."""
     if views_key is not None:
         keys = list(views_key)
@@ -248,14 +275,22 @@ def _find_views(variables: dict[str, Any], views_key: str | Sequence[str] | None
             return items, [f"view{v}" for v in range(len(items))], f"cell {keys[0]!r}", keys
         return [variables[k] for k in keys], keys, f"variables {', '.join(keys)}", keys
     # 1. a cell array of matrices, preferring the usual names
-    cells = [k for k, v in variables.items() if k not in exclude and isinstance(v, np.ndarray)
-             and v.dtype == object and any(_is_matrix(i) for i in _cell_items(v))]
+    cells = [
+        k
+        for k, v in variables.items()
+        if k not in exclude
+        and isinstance(v, np.ndarray)
+        and v.dtype == object
+        and any(_is_matrix(i) for i in _cell_items(v))
+    ]
     if cells:
         known = _key_lookup({k: None for k in cells}, VIEW_CELL_KEYS)
         if len(known) > 1 or (not known and len(cells) > 1):
             choices = known or cells
-            raise MatLayoutError(f"several cell arrays could hold the views ({', '.join(choices)}); "
-                                 f"pass views_key (--views-key) naming one")
+            raise MatLayoutError(
+                f"several cell arrays could hold the views ({', '.join(choices)}); "
+                f"pass views_key (--views-key) naming one"
+            )
         key = (known or cells)[0]
         items = _cell_items(variables[key])
         return items, [f"view{v}" for v in range(len(items))], f"cell {key!r}", [key]
@@ -270,16 +305,23 @@ def _find_views(variables: dict[str, Any], views_key: str | Sequence[str] | None
         keys = [k for _, k in next(iter(groups.values()))]
         return [variables[k] for k in keys], keys, f"numbered variables {', '.join(keys)}", keys
     if len(groups) > 1:
-        raise MatLayoutError(f"several numbered variable groups could be the views ({', '.join(groups)}); "
-                             f"pass views_key (--views-key) as comma-separated keys")
+        raise MatLayoutError(
+            f"several numbered variable groups could be the views ({', '.join(groups)}); "
+            f"pass views_key (--views-key) as comma-separated keys"
+        )
     # 3. the remaining matrices, each one view
-    keys = [k for k, v in variables.items() if k not in exclude and _is_matrix(v)
-            and not (INDICATOR_HINT.search(k.split(".")[-1]) and _is_binary(v))]
+    keys = [
+        k
+        for k, v in variables.items()
+        if k not in exclude and _is_matrix(v) and not (INDICATOR_HINT.search(k.split(".")[-1]) and _is_binary(v))
+    ]
     if keys:
         return [variables[k] for k in keys], keys, f"variables {', '.join(keys)}", keys
-    raise MatLayoutError("found no view matrices; keys found: "
-                         + ", ".join(f"{k} ({_shape(v)})" for k, v in variables.items())
-                         + "; pass views_key (--views-key) naming the cell array or matrices of the views")
+    raise MatLayoutError(
+        "found no view matrices; keys found: "
+        + ", ".join(f"{k} ({_shape(v)})" for k, v in variables.items())
+        + "; pass views_key (--views-key) naming the cell array or matrices of the views"
+    )
 
 
 def _find_labels(variables: dict[str, Any], labels_key: str | None) -> tuple[str | None, np.ndarray | None]:
@@ -300,8 +342,9 @@ def _find_labels(variables: dict[str, Any], labels_key: str | None) -> tuple[str
     key, y = found[0]
     for other, y2 in found[1:]:
         if len(y2) == len(y) and not np.array_equal(_encode_labels(y2, other)[0], _encode_labels(y, key)[0]):
-            raise MatLayoutError(f"{key!r} and {other!r} both look like labels but differ; "
-                                 f"pass labels_key (--labels-key) naming one")
+            raise MatLayoutError(
+                f"{key!r} and {other!r} both look like labels but differ; pass labels_key (--labels-key) naming one"
+            )
     return key, y
 
 
@@ -314,15 +357,20 @@ def _sample_count(views: list[Any], labels: np.ndarray | None) -> int:
     if len(common) == 1:
         return common.pop()
     if len(views) == 1 or not common:
-        raise MatLayoutError("found no labels and cannot tell the sample axis from the view shapes "
-                             f"({', '.join('x'.join(map(str, x.shape)) for x in views)}); pass labels_key or "
-                             "orientation (rows: views are n x d, cols: d x n)")
-    raise MatLayoutError(f"found no labels and every view has both sizes {sorted(common)}; pass orientation "
-                         "(rows: views are n x d, cols: d x n) or labels_key")
+        raise MatLayoutError(
+            "found no labels and cannot tell the sample axis from the view shapes "
+            f"({', '.join('x'.join(map(str, x.shape)) for x in views)}); pass labels_key or "
+            "orientation (rows: views are n x d, cols: d x n)"
+        )
+    raise MatLayoutError(
+        f"found no labels and every view has both sizes {sorted(common)}; pass orientation "
+        "(rows: views are n x d, cols: d x n) or labels_key"
+    )
 
 
-def _orient(views: list[Any], names: list[str], n: int, orientation: Orientation,
-            index: list[np.ndarray] | None) -> tuple[list[Any], list[str], list[np.ndarray | None]]:
+def _orient(
+    views: list[Any], names: list[str], n: int, orientation: Orientation, index: list[np.ndarray] | None
+) -> tuple[list[Any], list[str], list[np.ndarray | None]]:
     """Views with samples on rows; per view the observed sample positions when it stores only those."""
     oriented, how, rows_of = [], [], []
     for v, x in enumerate(views):
@@ -343,18 +391,23 @@ def _orient(views: list[Any], names: list[str], n: int, orientation: Orientation
             raise MatLayoutError(
                 f"view {names[v]!r} has shape {rows}x{cols} but the dataset has {n} samples"
                 f"{'' if n_v == n else f' ({n_v} observed in this view)'}: neither its rows nor its columns "
-                "match; check labels_key (--labels-key) and views_key (--views-key)")
+                "match; check labels_key (--labels-key) and views_key (--views-key)"
+            )
         if choice in ("rows", "cols") and x.shape[0 if choice == "rows" else 1] != n_v:
-            raise MatLayoutError(f"view {names[v]!r} has shape {rows}x{cols}: with orientation={orientation!r} "
-                                 f"it should have {n_v} samples along its {choice}")
+            raise MatLayoutError(
+                f"view {names[v]!r} has shape {rows}x{cols}: with orientation={orientation!r} "
+                f"it should have {n_v} samples along its {choice}"
+            )
         how.append(choice)
         oriented.append(x)
         rows_of.append(None if n_v == n or index is None else index[v])
     decided = [h for h in how if h in ("rows", "cols")]
     if "square" in how:
         if not decided or len(set(decided)) > 1:
-            raise MatLayoutError("a view is square (n x n) and the other views do not settle the orientation; "
-                                 "pass orientation (--orientation rows|cols)")
+            raise MatLayoutError(
+                "a view is square (n x n) and the other views do not settle the orientation; "
+                "pass orientation (--orientation rows|cols)"
+            )
         how = [decided[0] if h == "square" else h for h in how]
     oriented = [x.T if h == "cols" else x for x, h in zip(oriented, how)]
     return oriented, how, rows_of
@@ -418,8 +471,9 @@ def _row_empty(x: Any) -> np.ndarray:
     return ~np.any(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0) != 0, axis=1)
 
 
-def _indicator(variables: dict[str, Any], candidates: list[str], views: list[Any], n: int,
-               mask_key: str | None) -> tuple[np.ndarray | None, dict[str, Any]]:
+def _indicator(
+    variables: dict[str, Any], candidates: list[str], views: list[Any], n: int, mask_key: str | None
+) -> tuple[np.ndarray | None, dict[str, Any]]:
     """Observed mask from a 0/1 n x V matrix: named by ``mask_key`` (1 = observed), or found and
     applied only if it agrees with the data (every sample it marks missing is empty in that view)."""
     n_views = len(views)
@@ -434,8 +488,9 @@ def _indicator(variables: dict[str, Any], candidates: list[str], views: list[Any
             m = m.T
         if not ok or m.shape != (n, n_views):
             if mask_key:
-                raise MatLayoutError(f"mask_key {key!r} ({_shape(variables[key])}) is not a 0/1 matrix "
-                                     f"of shape ({n}, {n_views})")
+                raise MatLayoutError(
+                    f"mask_key {key!r} ({_shape(variables[key])}) is not a 0/1 matrix of shape ({n}, {n_views})"
+                )
             continue
         m = m.astype(bool)
         if mask_key:
@@ -448,9 +503,12 @@ def _indicator(variables: dict[str, Any], candidates: list[str], views: list[Any
         if m.any() and (empty | ~m).all():
             notes.update(indicator_key=key, indicator_applied=True, indicator_ones_mean="missing")
             return ~m, notes
-        notes.update(indicator_key=key, indicator_applied=False,
-                     indicator_note="the views hold data for samples this 0/1 matrix marks missing (a "
-                                    "template pattern, not the file's missingness); pass mask_key to apply it")
+        notes.update(
+            indicator_key=key,
+            indicator_applied=False,
+            indicator_note="the views hold data for samples this 0/1 matrix marks missing (a "
+            "template pattern, not the file's missingness); pass mask_key to apply it",
+        )
     return None, notes
 
 
@@ -515,8 +573,11 @@ def _split_groups(variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {}
     bases = set(groups["train"])
     if any(set(g) != bases for g in groups.values()):
-        raise MatLayoutError("train/test variables do not pair up (" + "; ".join(
-            f"{s}: {', '.join(sorted(g))}" for s, g in groups.items()) + "); pass views_key and labels_key")
+        raise MatLayoutError(
+            "train/test variables do not pair up ("
+            + "; ".join(f"{s}: {', '.join(sorted(g))}" for s, g in groups.items())
+            + "); pass views_key and labels_key"
+        )
     return {s: groups[s] for s in ("train", "val", "test") if s in groups}
 
 
@@ -572,17 +633,32 @@ def import_mat(
         if dims != [x.shape[1] for x in first.views] or (part.labels is None) != (first.labels is None):
             raise MatLayoutError(f"{path.name}: split {split!r} has views {dims}, unlike the train split")
     n_parts = [p.views[0].shape[0] for p in parts]
-    views = [sp.vstack([p.views[v] for p in parts]) if any(sp.issparse(p.views[v]) for p in parts)
-             else (parts[0].views[v] if len(parts) == 1 else np.vstack([p.views[v] for p in parts]))
-             for v in range(len(first.views))]
+    views = [
+        sp.vstack([p.views[v] for p in parts])
+        if any(sp.issparse(p.views[v]) for p in parts)
+        else (parts[0].views[v] if len(parts) == 1 else np.vstack([p.views[v] for p in parts]))
+        for v in range(len(first.views))
+    ]
     mask = np.vstack([p.mask for p in parts])
-    labels, label_info = (None, {}) if first.labels is None else _encode_labels(
-        np.concatenate([p.labels for p in parts]), first.info["label_key"])
+    labels, label_info = (
+        (None, {})
+        if first.labels is None
+        else _encode_labels(np.concatenate([p.labels for p in parts]), first.info["label_key"])
+    )
     names = _view_names(variables, view_names, first.names, len(views))
-    nonfinite = {name: count for name, count in zip(names, np.sum([p.info.pop("nonfinite_rows") for p in parts], axis=0))
-                 if count}
-    class_names = next((s for k in _key_lookup(variables, CLASS_NAME_KEYS)
-                        if (s := _strings(variables[k])) and len(s) == label_info.get("n_classes")), None)
+    nonfinite = {
+        name: count
+        for name, count in zip(names, np.sum([p.info.pop("nonfinite_rows") for p in parts], axis=0))
+        if count
+    }
+    class_names = next(
+        (
+            s
+            for k in _key_lookup(variables, CLASS_NAME_KEYS)
+            if (s := _strings(variables[k])) and len(s) == label_info.get("n_classes")
+        ),
+        None,
+    )
     extra: dict[str, Any] = {
         "importer": "mvbench.data.matlab.import_mat",
         "file": path.name,
@@ -599,8 +675,11 @@ def import_mat(
         extra["splits"] = {s: int(k) for s, k in zip(splits, n_parts)}
     if not mask.all():
         extra["observed_fraction"] = [round(float(f), 4) for f in mask.mean(axis=0)]
-    ids = ([f"{s}:{i}" for s, k in zip(splits, n_parts) for i in range(k)] if splits
-           else [str(i) for i in range(mask.shape[0])])
+    ids = (
+        [f"{s}:{i}" for s, k in zip(splits, n_parts) for i in range(k)]
+        if splits
+        else [str(i) for i in range(mask.shape[0])]
+    )
     del variables, parts, first  # keep only the views: each raw view is freed once converted
     dense = []
     for v in range(len(views)):
@@ -608,8 +687,9 @@ def import_mat(
         views[v] = None
     if nonfinite:
         extra["nonfinite_rows_marked_missing"] = {name: int(count) for name, count in nonfinite.items()}
-    card = DatasetCard(name=name or path.stem, source=path.name, extra=extra,
-                       description=f"imported from {path.name} ({fmt})")
+    card = DatasetCard(
+        name=name or path.stem, source=path.name, extra=extra, description=f"imported from {path.name} ({fmt})"
+    )
     data = MultiViewDataset(dense, names, mask, labels, ids, card)
     data.validate()
     return data
@@ -619,7 +699,9 @@ def _view_names(variables: dict[str, Any], given: Sequence[str] | None, default:
     if given is not None:
         given = list(given)
         if len(given) != n_views or len(set(given)) != n_views:
-            raise MatLayoutError(f"view_names lists {len(given)} names for {n_views} views; give one unique name per view")
+            raise MatLayoutError(
+                f"view_names lists {len(given)} names for {n_views} views; give one unique name per view"
+            )
         return given
     for key in _key_lookup(variables, VIEW_NAME_KEYS):
         names = _strings(variables[key])

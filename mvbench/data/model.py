@@ -1,9 +1,11 @@
 """The in-memory multi-view dataset: views, observed mask, labels, ids and a dataset card."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +44,7 @@ class DatasetCard:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DatasetCard":
+    def from_dict(cls, d: dict[str, Any]) -> DatasetCard:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
 
@@ -75,9 +77,7 @@ class MultiViewDataset:
         self.n_samples = int(n_samples)
         self.view_names = list(view_names) if view_names is not None else [f"view{v}" for v in range(n_views)]
         self.view_dims = list(view_dims) if view_dims is not None else [int(views[v].shape[1]) for v in range(n_views)]
-        self.mask = (
-            np.ones((self.n_samples, n_views), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
-        )
+        self.mask = np.ones((self.n_samples, n_views), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
         self._labels_hidden = False
         self.labels = labels
         self.ids = (
@@ -93,15 +93,17 @@ class MultiViewDataset:
         """The ground-truth labels (None when unknown); reading them from :meth:`without_labels`
         raises :class:`LabelsHiddenError`."""
         if self._labels_hidden:
-            raise LabelsHiddenError("methods never see labels: this dataset was handed to a method "
-                                    "with its labels hidden (use n_clusters given to fit_predict)")
+            raise LabelsHiddenError(
+                "methods never see labels: this dataset was handed to a method "
+                "with its labels hidden (use n_clusters given to fit_predict)"
+            )
         return self._labels
 
     @labels.setter
     def labels(self, labels: np.ndarray | None) -> None:
         self._labels = None if labels is None else np.asarray(labels)
 
-    def without_labels(self) -> "MultiViewDataset":
+    def without_labels(self) -> MultiViewDataset:
         """A view of this dataset (same arrays, read-only) whose labels cannot be read: what the
         runner hands to a method."""
         views = []
@@ -139,7 +141,9 @@ class MultiViewDataset:
             return list(range(self.n_views))
         picked = [self.view_index(int(s) if s.strip().isdigit() else s.strip()) for s in spec.split(",") if s.strip()]
         if not picked or len(set(picked)) != len(picked):
-            raise DataValidationError(f"views={spec!r} must name distinct views, e.g. 'all' or '{self.view_names[0]},1'")
+            raise DataValidationError(
+                f"views={spec!r} must name distinct views, e.g. 'all' or '{self.view_names[0]},1'"
+            )
         return picked
 
     @property
@@ -165,7 +169,7 @@ class MultiViewDataset:
         return f"MultiViewDataset({self.name!r}, n={self.n_samples}, views=[{dims}], K={self.n_clusters})"
 
     # -- derived datasets -------------------------------------------------------------------------
-    def subset(self, index: np.ndarray) -> "MultiViewDataset":
+    def subset(self, index: np.ndarray) -> MultiViewDataset:
         """The samples at ``index`` (views are materialised)."""
         index = np.asarray(index)
         out = MultiViewDataset(
@@ -179,15 +183,21 @@ class MultiViewDataset:
         out._labels_hidden = self._labels_hidden
         return out
 
-    def select_views(self, indices: Sequence[int]) -> "MultiViewDataset":
+    def select_views(self, indices: Sequence[int]) -> MultiViewDataset:
         """The same samples seen through the views at ``indices`` only (in that order)."""
         indices = list(indices)
-        out = MultiViewDataset([self.view(v) for v in indices], [self.view_names[v] for v in indices],
-                               self.mask[:, indices], self._labels, self.ids, replace(self.card))
+        out = MultiViewDataset(
+            [self.view(v) for v in indices],
+            [self.view_names[v] for v in indices],
+            self.mask[:, indices],
+            self._labels,
+            self.ids,
+            replace(self.card),
+        )
         out._labels_hidden = self._labels_hidden
         return out
 
-    def with_mask(self, mask: np.ndarray) -> "MultiViewDataset":
+    def with_mask(self, mask: np.ndarray) -> MultiViewDataset:
         """A copy whose unobserved rows are zeroed to match ``mask``."""
         mask = np.asarray(mask, dtype=bool)
         views = []

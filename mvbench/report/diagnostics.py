@@ -6,6 +6,7 @@ classes). A method × dataset × condition group is flagged when most of its see
 Convergence is what the method reports in ``FitResult.info`` (``iterations``, ``max_iterations``,
 ``converged``), where it iterates.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,19 +31,27 @@ def diagnostics(frame: pd.DataFrame) -> pd.DataFrame:
     degenerate seeds, convergence (converged cells / cells reporting it, mean iterations / cap)."""
     if frame.empty:
         return pd.DataFrame(columns=[*GROUP, "n", "degenerate"])
-    frame = frame.assign(group=frame["group"].fillna("") if "group" in frame else "",
-                         _degenerate=degenerate_cells(frame))
+    frame = frame.assign(
+        group=frame["group"].fillna("") if "group" in frame else "", _degenerate=degenerate_cells(frame)
+    )
     for column in (*SHAPE, "converged", "iterations", "max_iterations"):
         if column not in frame:
             frame[column] = np.nan
     grouped = frame.groupby(GROUP, sort=False)
-    out = pd.DataFrame({
-        "n": grouped.size(), "K": grouped["n_clusters"].max(), "clusters_used": grouped["clusters_used"].mean(),
-        "largest_share": grouped["largest_cluster_share"].mean(), "class_share": grouped["largest_class_share"].max(),
-        "degenerate_seeds": grouped["_degenerate"].sum(), "converged": grouped["converged"].sum(),
-        "reports_convergence": grouped["converged"].count(), "iterations": grouped["iterations"].mean(),
-        "max_iterations": grouped["max_iterations"].max(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "n": grouped.size(),
+            "K": grouped["n_clusters"].max(),
+            "clusters_used": grouped["clusters_used"].mean(),
+            "largest_share": grouped["largest_cluster_share"].mean(),
+            "class_share": grouped["largest_class_share"].max(),
+            "degenerate_seeds": grouped["_degenerate"].sum(),
+            "converged": grouped["converged"].sum(),
+            "reports_convergence": grouped["converged"].count(),
+            "iterations": grouped["iterations"].mean(),
+            "max_iterations": grouped["max_iterations"].max(),
+        }
+    ).reset_index()
     out["degenerate"] = out["degenerate_seeds"] > out["n"] / 2
     return out
 
@@ -57,16 +66,27 @@ def render_diagnostics(table: pd.DataFrame) -> str:
     """The diagnostics as a plain-text table, one line per group."""
     if table.empty:
         return "no finished runs to diagnose"
-    shown = pd.DataFrame({
-        "condition": table["condition"], "dataset": table["dataset"], "method": table["method"], "n": table["n"],
-        "K": table["K"].map("{:.0f}".format), "clusters used": table["clusters_used"].map("{:.1f}".format),
-        "largest cluster": table["largest_share"].map("{:.2f}".format),
-        "largest class": table["class_share"].map("{:.2f}".format),
-        "converged": [f"{int(c)}/{int(r)}" if r else "–" for c, r in zip(table["converged"],
-                                                                        table["reports_convergence"])],
-        "iterations/cap": [f"{i:.0f}/{m:.0f}" if not (np.isnan(i) or np.isnan(m)) else "–"
-                           for i, m in zip(table["iterations"], table["max_iterations"])],
-        "flag": [f"{DEGENERATE_MARK} degenerate ({int(d)}/{n} seeds)" if flag else ""
-                 for flag, d, n in zip(table["degenerate"], table["degenerate_seeds"], table["n"])],
-    })
+    shown = pd.DataFrame(
+        {
+            "condition": table["condition"],
+            "dataset": table["dataset"],
+            "method": table["method"],
+            "n": table["n"],
+            "K": table["K"].map("{:.0f}".format),
+            "clusters used": table["clusters_used"].map("{:.1f}".format),
+            "largest cluster": table["largest_share"].map("{:.2f}".format),
+            "largest class": table["class_share"].map("{:.2f}".format),
+            "converged": [
+                f"{int(c)}/{int(r)}" if r else "–" for c, r in zip(table["converged"], table["reports_convergence"])
+            ],
+            "iterations/cap": [
+                f"{i:.0f}/{m:.0f}" if not (np.isnan(i) or np.isnan(m)) else "–"
+                for i, m in zip(table["iterations"], table["max_iterations"])
+            ],
+            "flag": [
+                f"{DEGENERATE_MARK} degenerate ({int(d)}/{n} seeds)" if flag else ""
+                for flag, d, n in zip(table["degenerate"], table["degenerate_seeds"], table["n"])
+            ],
+        }
+    )
     return shown.to_string(index=False)

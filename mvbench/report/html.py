@@ -9,6 +9,7 @@ the grid's settings and the versions behind the numbers. The template is
 ``mvbench/templates/report.html.j2``; plots are inline SVG and styles inline, so the file opens
 offline and prints.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,17 +19,27 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
-from mvbench.record.schema import (DEFAULT_METRICS, DONE, FAILED, PARAM_PREFIX, SKIPPED, cell_error, cell_status, direction,
-                                   grid_command)
+from mvbench.record.schema import (
+    DEFAULT_METRICS,
+    DONE,
+    FAILED,
+    PARAM_PREFIX,
+    SKIPPED,
+    cell_error,
+    cell_status,
+    direction,
+    grid_command,
+)
 from mvbench.record.tracking import Tracker
+from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,26 +109,56 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
     keys = list(keys) if keys is not None else None
     frame = runs_frame(tracker, keys)
     agg = aggregate(frame, metrics)
-    paper = [Table.over_datasets(f"Condition: {condition}", headers, rows)
-             for condition, headers, rows in blocks(agg, metrics)]
+    paper = [
+        Table.over_datasets(f"Condition: {condition}", headers, rows)
+        for condition, headers, rows in blocks(agg, metrics)
+    ]
     every = [m for m in dict.fromkeys([*metrics, *DATASET_METRICS]) if m in frame.columns]
     agg_every = aggregate(frame, every)
     per_dataset = []
     for dataset in dict.fromkeys(agg_every["dataset"]):
         part = agg_every[agg_every["dataset"] == dataset]
-        per_dataset.append((dataset, [Table(f"Condition: {condition}", [h.removeprefix(f"{dataset} ") for h in headers],
-                                            with_group_headers(rows))
-                                      for condition, headers, rows in blocks(part, every)]))
+        per_dataset.append(
+            (
+                dataset,
+                [
+                    Table(
+                        f"Condition: {condition}",
+                        [h.removeprefix(f"{dataset} ") for h in headers],
+                        with_group_headers(rows),
+                    )
+                    for condition, headers, rows in blocks(part, every)
+                ],
+            )
+        )
     m = metrics[0]
-    plots = [Plot(f"{m}_by_method", f"{m.upper()} of each method (mean ± one std over seeds; one panel per "
-                                    f"dataset{', one bar per condition' if agg['condition'].nunique() > 1 else ''}).",
-                  bars(agg, m))] if not agg.empty else []
-    plots += [Plot(f"{m}_vs_{x}", f"{m.upper()} against {x} (mean ± one std over seeds; one panel per dataset).",
-                   figure(frame, x, m)) for x in plot_axes(frame, m)]
+    plots = (
+        [
+            Plot(
+                f"{m}_by_method",
+                f"{m.upper()} of each method (mean ± one std over seeds; one panel per "
+                f"dataset{', one bar per condition' if agg['condition'].nunique() > 1 else ''}).",
+                bars(agg, m),
+            )
+        ]
+        if not agg.empty
+        else []
+    )
+    plots += [
+        Plot(
+            f"{m}_vs_{x}",
+            f"{m.upper()} against {x} (mean ± one std over seeds; one panel per dataset).",
+            figure(frame, x, m),
+        )
+        for x in plot_axes(frame, m)
+    ]
     significance = None
     if not frame.empty and metrics[0] in frame.columns:
-        significance = (summary(frame, metrics[0]) if direction(metrics[0]) else
-                        (pd.DataFrame(), f"significance: {metrics[0]!r} has no declared direction, so no ranks"))
+        significance = (
+            summary(frame, metrics[0])
+            if direction(metrics[0])
+            else (pd.DataFrame(), f"significance: {metrics[0]!r} has no declared direction, so no ranks")
+        )
     latest = tracker.latest_by_key()
     wanted = keys if keys is not None else list(latest)
     counts = {DONE: 0, FAILED: 0, SKIPPED: 0, "missing": 0}
@@ -128,8 +169,20 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
         counts[status] = counts.get(status, 0) + 1
         if run and status != DONE:
             left_out.append((run.info.run_name, status, cell_error(run)))
-    return Report(tracker.experiment_name, metrics, agg, paper, per_dataset, plots, significance, counts, left_out,
-                  grid_settings(tracker), versions(frame), method_settings(frame, list(dict.fromkeys(agg["method"]))))
+    return Report(
+        tracker.experiment_name,
+        metrics,
+        agg,
+        paper,
+        per_dataset,
+        plots,
+        significance,
+        counts,
+        left_out,
+        grid_settings(tracker),
+        versions(frame),
+        method_settings(frame, list(dict.fromkeys(agg["method"]))),
+    )
 
 
 def grid_settings(tracker: Tracker) -> dict[str, Any]:
@@ -141,9 +194,13 @@ def grid_settings(tracker: Tracker) -> dict[str, Any]:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file: no bar
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tracker.client.download_artifacts(run.info.run_id, "config.yaml", tmp)).read_text()
-    return {"run_id": run.info.run_id, "command": grid_command(run), "config": config,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.info.start_time / 1000)),
-            "n_grid_runs": len(parents)}
+    return {
+        "run_id": run.info.run_id,
+        "command": grid_command(run),
+        "config": config,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.info.start_time / 1000)),
+        "n_grid_runs": len(parents),
+    }
 
 
 def versions(frame: pd.DataFrame) -> list[str]:
@@ -180,16 +237,24 @@ def _arrow(header: str) -> str:
 
 
 def _number(value: Any) -> str:
-    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else (
-        f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value))
+    return (
+        "–"
+        if value is None or (isinstance(value, float) and np.isnan(value))
+        else (f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value))
+    )
 
 
 def to_html(report: Report) -> str:
     """The report as one self-contained HTML document."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("mvbench.report", "templates"), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("mvbench.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["number"] = _number
     env.filters["svg_uri"] = svg_data_uri
     env.filters["arrow"] = _arrow
@@ -198,8 +263,10 @@ def to_html(report: Report) -> str:
 
 def to_markdown(report: Report) -> str:
     """The paper-style tables and the significance summary as markdown (a grid run's description)."""
-    parts = [f"Experiment **{report.experiment}**: mean ± std over {report.n_seeds} seeds, best in bold.",
-             render(report.agg, "markdown", report.metrics)]
+    parts = [
+        f"Experiment **{report.experiment}**: mean ± std over {report.n_seeds} seeds, best in bold.",
+        render(report.agg, "markdown", report.metrics),
+    ]
     if report.significance:
         parts.append("```\n" + significance_text(*report.significance) + "\n```")
     cells = ", ".join(f"{n} {status}" for status, n in report.counts.items() if n) or "none"
@@ -242,8 +309,9 @@ def publish_quietly(tracker: Tracker, run_id: str, keys: Iterable[str]) -> None:
     try:
         attach(tracker, run_id, collect(tracker, DEFAULT_METRICS, keys))
     except Exception as exc:  # noqa: BLE001 - the cells are logged; the report is a convenience
-        logging.getLogger("mvbench").warning("could not attach the report to grid run %s: %s: %s", run_id,
-                                             type(exc).__name__, exc)
+        logging.getLogger("mvbench").warning(
+            "could not attach the report to grid run %s: %s: %s", run_id, type(exc).__name__, exc
+        )
 
 
 __all__ = ["Report", "collect", "to_html", "to_markdown", "write_bundle", "attach", "publish_quietly"]

@@ -5,6 +5,7 @@ of a metric per method (the comparison at a glance).
 ``lam``). Each line is a method variant; the band is ± one standard deviation over seeds. One panel
 per dataset.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,10 @@ def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     """Rows (dataset, line, x, mean, std, n) for the plot."""
     column = f"{PARAM_PREFIX}condition.{x}" if x in CONDITIONS else f"{PARAM_PREFIX}method.{x}"
     if column not in frame.columns or metric not in frame.columns:
-        raise ValueError(f"no runs record {x!r} and {metric!r}: plot a condition ({', '.join(CONDITIONS)}) "
-                         f"or a hyper-parameter swept in this experiment")
+        raise ValueError(
+            f"no runs record {x!r} and {metric!r}: plot a condition ({', '.join(CONDITIONS)}) "
+            f"or a hyper-parameter swept in this experiment"
+        )
     data = frame.dropna(subset=[column]).copy()
     data["x"] = pd.to_numeric(data[column], errors="coerce")
     data = data.dropna(subset=["x"])
@@ -34,13 +37,23 @@ def curve_frame(frame: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
         data["line"] = data["method"]
     else:  # a line per method and setting of its other hyper-parameters (and condition)
         others = sorted(c for c in data.columns if c.startswith(f"{PARAM_PREFIX}method.") and c != column)
-        data["line"] = ["|".join(map(str, row)) for row in data[[f"{PARAM_PREFIX}method", *others, "condition"]].itertuples(index=False)]
+        data["line"] = [
+            "|".join(map(str, row))
+            for row in data[[f"{PARAM_PREFIX}method", *others, "condition"]].itertuples(index=False)
+        ]
         labels = {}
         for line, part in data.groupby("line"):
-            fixed = [f"{c.split('.', 1)[1]}={part[c].iloc[0]}" for c in others if part[c].nunique() == 1
-                     and frame.loc[frame[f"{PARAM_PREFIX}method"] == part[f"{PARAM_PREFIX}method"].iloc[0], c].nunique() > 1]
-            labels[line] = part[f"{PARAM_PREFIX}method"].iloc[0] + (f" ({', '.join(fixed)})" if fixed else "") + (
-                f" [{part['condition'].iloc[0]}]" if data["condition"].nunique() > 1 else "")
+            fixed = [
+                f"{c.split('.', 1)[1]}={part[c].iloc[0]}"
+                for c in others
+                if part[c].nunique() == 1
+                and frame.loc[frame[f"{PARAM_PREFIX}method"] == part[f"{PARAM_PREFIX}method"].iloc[0], c].nunique() > 1
+            ]
+            labels[line] = (
+                part[f"{PARAM_PREFIX}method"].iloc[0]
+                + (f" ({', '.join(fixed)})" if fixed else "")
+                + (f" [{part['condition'].iloc[0]}]" if data["condition"].nunique() > 1 else "")
+            )
         data["line"] = data["line"].map(labels)
     grouped = data.groupby(["dataset", "line", "x"])[metric]
     out = grouped.agg(["mean", "std", "size"]).reset_index().rename(columns={"size": "n"})
@@ -53,8 +66,11 @@ def plot_axes(frame: pd.DataFrame, metric: str) -> list[str]:
     values in the method labels), along which some method has finished runs at two or more values
     (e.g. ``missing_rate``, ``lam``)."""
     labels = " ".join(map(str, frame["method"].unique())) if "method" in frame else ""
-    swept = sorted(c.split(".", 1)[1] for c in frame.columns if c.startswith(f"{PARAM_PREFIX}method.")
-                   and f"{c.split('.', 1)[1]}=" in labels)
+    swept = sorted(
+        c.split(".", 1)[1]
+        for c in frame.columns
+        if c.startswith(f"{PARAM_PREFIX}method.") and f"{c.split('.', 1)[1]}=" in labels
+    )
     axes = []
     for x in [c for c in CONDITIONS if f"{PARAM_PREFIX}condition.{c}" in frame.columns] + swept:
         try:
@@ -75,8 +91,10 @@ def figure(frame: pd.DataFrame, x: str, metric: str) -> Figure:
     datasets = list(dict.fromkeys(curves["dataset"]))
     fig = Figure(figsize=(5.2 * len(datasets), 4.2))
     axes = fig.subplots(1, len(datasets), squeeze=False, sharey=True)
-    xlabel = {"missing_rate": "missing rate (fraction of samples missing a view)",
-              "subsample": "subsample (fraction or count per class)"}.get(x, x)
+    xlabel = {
+        "missing_rate": "missing rate (fraction of samples missing a view)",
+        "subsample": "subsample (fraction or count per class)",
+    }.get(x, x)
     for ax, dataset in zip(axes[0], datasets):
         part = curves[curves["dataset"] == dataset]
         for line, pts in part.groupby("line", sort=False):
@@ -121,18 +139,31 @@ def bars(agg: pd.DataFrame, metric: str) -> Figure:
         for i, condition in enumerate(conditions):
             part = agg[(agg["dataset"] == dataset) & (agg["condition"] == condition)].set_index("method")
             part = part.reindex(methods)
-            ax.barh(np.arange(len(methods)) + (i - (len(conditions) - 1) / 2) * height, part[f"{metric}_mean"],
-                    height=height, xerr=np.nan_to_num(part[f"{metric}_std"].to_numpy()), label=condition,
-                    capsize=2, error_kw={"elinewidth": 0.8})
+            ax.barh(
+                np.arange(len(methods)) + (i - (len(conditions) - 1) / 2) * height,
+                part[f"{metric}_mean"],
+                height=height,
+                xerr=np.nan_to_num(part[f"{metric}_std"].to_numpy()),
+                label=condition,
+                capsize=2,
+                error_kw={"elinewidth": 0.8},
+            )
         ax.set_title(dataset)
-        ax.set_xlabel(f"{metric.upper()}" + {"higher": " (higher is better)", "lower": " (lower is better)"}.get(
-            direction(metric) or "", ""))
+        ax.set_xlabel(
+            f"{metric.upper()}"
+            + {"higher": " (higher is better)", "lower": " (lower is better)"}.get(direction(metric) or "", "")
+        )
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(np.arange(len(methods)), methods)
     axes[0].invert_yaxis()  # the table's first row on top
     if len(conditions) > 1:
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(conditions), 6),
-                   frameon=False, fontsize=9)
+        fig.legend(
+            *axes[0].get_legend_handles_labels(),
+            loc="lower center",
+            ncol=min(len(conditions), 6),
+            frameon=False,
+            fontsize=9,
+        )
         fig.tight_layout(rect=(0, 0.06, 1, 1))
     else:
         fig.tight_layout()

@@ -4,10 +4,11 @@ Rows are methods (in the order they were first run), columns are dataset x metri
 condition. The latest finished run of each cell counts; failed and skipped cells are left out and
 the number of seeds behind each mean is kept (column ``n``).
 """
+
 from __future__ import annotations
 
 import io
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -97,8 +98,7 @@ def blocks(agg: pd.DataFrame, metrics: Iterable[str]) -> list[tuple[str, list[st
     return out
 
 
-def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAULT_METRICS,
-           color: bool = False) -> str:
+def render(agg: pd.DataFrame, fmt: str = "table", metrics: Iterable[str] = DEFAULT_METRICS, color: bool = False) -> str:
     """The aggregated results as text in ``fmt`` (table, csv, markdown or latex).
 
     In the plain ``table`` format, best entries are bold when ``color`` is on, else marked ``*``.

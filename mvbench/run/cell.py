@@ -3,6 +3,7 @@
 This is what a worker process executes; it never touches the tracking store (one writer logs).
 Any exception inside the cell becomes a FAILED result carrying its traceback.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,7 +73,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_bytes = max(self.peak_bytes, self.rss_bytes())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         self.start_bytes = self.peak_bytes = self.rss_bytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -114,9 +115,14 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         method.check_data(data)
         estimate = method_cls.memory_estimate(config, data.n_samples, list(data.view_dims))
         if estimate is not None and task.memory_limit_bytes is not None and estimate > task.memory_limit_bytes:
-            return CellResult(cell, SKIPPED, error=(
-                f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
-                f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"))
+            return CellResult(
+                cell,
+                SKIPPED,
+                error=(
+                    f"{cell.method} needs about {estimate / 2**30:.1f} GiB on n={data.n_samples}, more than the "
+                    f"{task.memory_limit_bytes / 2**30:.1f} GiB limit: subsample the data or raise --memory-limit"
+                ),
+            )
         imputed = not data.is_complete and not method_cls.capabilities.handles_missing
         # The method gets read-only views and no labels (reading them raises LabelsHiddenError).
         fit_data = (impute(data, cell.imputation) if imputed else data).without_labels()
@@ -134,8 +140,9 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
-        return CellResult(cell, DONE, metrics, training_curves(result, y_true), dict(result.info),
-                          labels, data.ids, imputed=imputed)
+        return CellResult(
+            cell, DONE, metrics, training_curves(result, y_true), dict(result.info), labels, data.ids, imputed=imputed
+        )
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
@@ -146,8 +153,12 @@ def partition_shape(labels: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
     the largest cluster's share of the samples, and the largest class's share for comparison."""
     sizes = np.unique(labels, return_counts=True)[1]
     classes = np.unique(y_true, return_counts=True)[1]
-    return {"clusters_used": float(len(sizes)), "largest_cluster_share": float(sizes.max() / len(labels)),
-            "n_clusters": float(len(classes)), "largest_class_share": float(classes.max() / len(y_true))}
+    return {
+        "clusters_used": float(len(sizes)),
+        "largest_cluster_share": float(sizes.max() / len(labels)),
+        "n_clusters": float(len(classes)),
+        "largest_class_share": float(classes.max() / len(y_true)),
+    }
 
 
 def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[float]]:

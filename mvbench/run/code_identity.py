@@ -11,6 +11,7 @@ forgotten, at the price of re-running after edits that change no result (comment
 ``version`` covers what the source cannot show (e.g. a changed dependency or data file).
 The harness itself is not hashed (its commit is logged as ``mvbench.git_commit``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,7 @@ import hashlib
 import importlib.util
 import inspect
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 #: Core modules whose code changes what a method computes (input normalisation).
@@ -46,8 +47,11 @@ def _imported_modules(name: str, source: str) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+            base = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
                 else node.module or ""
+            )
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return found
@@ -71,7 +75,7 @@ def _sources(module: str) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_identity(method_cls: type) -> str:
     """12 hex digits identifying the code of ``method_cls`` (see module doc)."""
     h = hashlib.sha256(str(getattr(method_cls, "version", "")).encode())

@@ -3,6 +3,7 @@
 ``MVBENCH_FAULT=POINT:SIGNAL:N`` (e.g. ``before_marker:KILL:2``) sends ``SIGNAL`` to this process the
 ``N``-th time it reaches :func:`fault_point` ``POINT``. Unset, it costs one dictionary lookup.
 """
+
 from __future__ import annotations
 
 import os

@@ -25,6 +25,7 @@ YAML config::
 A list given for a parameter whose type is itself a list (e.g. layer sizes) is one value; a list of
 such lists is a sweep.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,10 +39,10 @@ from typing import Any, get_origin
 
 import yaml
 
+from mvbench.config import ConfigError, build_config, config_to_dict
 from mvbench.data.conditions import Condition, ConditionError, derive_seed
 from mvbench.data.imputation import Imputation
 from mvbench.method import Method
-from mvbench.config import ConfigError, build_config, config_to_dict
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.yaml")
 #: A dataset setting of the harness, not of the dataset's builder: the views the methods see, by
@@ -88,12 +89,21 @@ class Cell:
 
     @property
     def key(self) -> str:
-        blob = json.dumps({
-            "method": self.method, "code": self.method_code, "params": list(self.method_params),
-            "dataset": self.dataset,
-            "dataset_params": list(self.dataset_params), "sha256": self.dataset_sha256,
-            "condition": self.condition.key(), "repetition": self.repetition, "imputation": self.imputation,
-        }, sort_keys=True, default=str)
+        blob = json.dumps(
+            {
+                "method": self.method,
+                "code": self.method_code,
+                "params": list(self.method_params),
+                "dataset": self.dataset,
+                "dataset_params": list(self.dataset_params),
+                "sha256": self.dataset_sha256,
+                "condition": self.condition.key(),
+                "repetition": self.repetition,
+                "imputation": self.imputation,
+            },
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     @property
@@ -102,8 +112,13 @@ class Cell:
         return f"{self.method_label} · {self.dataset_label} · {self.condition.label()} · rep {self.repetition}"
 
     def describe(self) -> dict[str, Any]:
-        return {"key": self.key, "method": self.method_label, "dataset": self.dataset_label,
-                "condition": self.condition.label(), "repetition": self.repetition}
+        return {
+            "key": self.key,
+            "method": self.method_label,
+            "dataset": self.dataset_label,
+            "condition": self.condition.label(),
+            "repetition": self.repetition,
+        }
 
 
 @dataclass
@@ -160,12 +175,20 @@ def parse_entries(items: Any, what: str) -> list[Entry]:
         elif isinstance(item, dict) and "name" in item:
             unknown = set(item) - {"name", "params", "label", "group"}
             if unknown:
-                raise GridError(f"{what} entry {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}; "
-                                f"valid: name, params, label, group")
-            entries.append(Entry(str(item["name"]), dict(item.get("params") or {}), str(item.get("label") or ""),
-                                 str(item.get("group") or "")))
+                raise GridError(
+                    f"{what} entry {item['name']!r}: unknown key(s) {', '.join(sorted(unknown))}; "
+                    f"valid: name, params, label, group"
+                )
+            entries.append(
+                Entry(
+                    str(item["name"]),
+                    dict(item.get("params") or {}),
+                    str(item.get("label") or ""),
+                    str(item.get("group") or ""),
+                )
+            )
         elif isinstance(item, dict) and len(item) == 1:
-            (name, params), = item.items()
+            ((name, params),) = item.items()
             entries.append(Entry(str(name), dict(params or {})))
         else:
             raise GridError(f"cannot read {what} entry {item!r}: give a name or {{name: {{param: value}}}}")
@@ -187,11 +210,22 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise GridError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(config, dict):
         raise GridError(f"config file {path} must hold a mapping (methods:, datasets:, ...)")
-    known = {"experiment", "methods", "datasets", "conditions", "seeds", "imputation", "workers", "executor",
-             "ray_address"}
+    known = {
+        "experiment",
+        "methods",
+        "datasets",
+        "conditions",
+        "seeds",
+        "imputation",
+        "workers",
+        "executor",
+        "ray_address",
+    }
     unknown = set(config) - known
     if unknown:
-        raise GridError(f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}")
+        raise GridError(
+            f"config file {path}: unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(known))}"
+        )
     return config
 
 
@@ -199,7 +233,9 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     conditions = config.get("conditions") or {}
     unknown = set(conditions) - {"missing_rate", "missing_view", "subsample"}
     if unknown:
-        raise GridError(f"unknown condition(s) {', '.join(sorted(unknown))}; valid: missing_rate, missing_view, subsample")
+        raise GridError(
+            f"unknown condition(s) {', '.join(sorted(unknown))}; valid: missing_rate, missing_view, subsample"
+        )
     views = [None if v in (None, "random") else str(v) for v in as_list(conditions.get("missing_view"))]
     subsamples = [None if s in (None, 1, 1.0) else s for s in as_list(conditions.get("subsample"))]
     rates = as_list(conditions.get("missing_rate", 0.0))
@@ -207,8 +243,9 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
         try:
             values[:] = [v if v is None else float(v) for v in values]
         except (TypeError, ValueError):
-            raise GridError(f"conditions: {name} must be a number or a list of numbers, got "
-                            f"{conditions.get(name)!r}") from None
+            raise GridError(
+                f"conditions: {name} must be a number or a list of numbers, got {conditions.get(name)!r}"
+            ) from None
     repetitions = config.get("seeds", 5)
     if not isinstance(repetitions, int) or repetitions < 1:
         raise GridError(f"seeds (repetitions) must be a positive integer, got {repetitions!r}")
@@ -218,7 +255,10 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     return GridSpec(
         methods=parse_entries(config.get("methods"), "methods"),
         datasets=parse_entries(config.get("datasets"), "datasets"),
-        missing_rates=rates, missing_views=views, subsamples=subsamples, repetitions=repetitions,
+        missing_rates=rates,
+        missing_views=views,
+        subsamples=subsamples,
+        repetitions=repetitions,
         imputation=imputation,
         experiment=str(config.get("experiment", "mvbench")),
     )
@@ -230,8 +270,9 @@ def swept_keys(config_cls: type, params: dict[str, Any]) -> set[str]:
     swept = set()
     for key, value in params.items():
         hint = hints.get(key)
-        list_typed = hint is not None and (get_origin(hint) in (list, tuple) or any(
-            get_origin(a) in (list, tuple) for a in typing.get_args(hint)))
+        list_typed = hint is not None and (
+            get_origin(hint) in (list, tuple) or any(get_origin(a) in (list, tuple) for a in typing.get_args(hint))
+        )
         if isinstance(value, list) and (not list_typed or (value and isinstance(value[0], list))):
             swept.add(key)
     return swept
@@ -279,5 +320,19 @@ def freeze(value: Any) -> Any:
     return value
 
 
-__all__ = ["Cell", "Entry", "GridSpec", "GridError", "ConfigError", "load_config", "spec_from_config",
-           "expand_params", "split_views", "VIEWS_SETTING", "swept_keys", "label", "resolve_method", "DEFAULT_CONFIG"]
+__all__ = [
+    "Cell",
+    "Entry",
+    "GridSpec",
+    "GridError",
+    "ConfigError",
+    "load_config",
+    "spec_from_config",
+    "expand_params",
+    "split_views",
+    "VIEWS_SETTING",
+    "swept_keys",
+    "label",
+    "resolve_method",
+    "DEFAULT_CONFIG",
+]

@@ -3,6 +3,7 @@
 Everything that can be wrong with the input (names, hyper-parameters, conditions, datasets) is
 checked here, before the runner creates anything in the tracking store, so bad input logs nothing.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,8 +20,18 @@ from mvbench.data.sources import DataPaths
 from mvbench.method import Method
 from mvbench.run.cell import CellTask
 from mvbench.run.code_identity import code_identity
-from mvbench.run.grid import (VIEWS_SETTING, Cell, GridError, GridSpec, expand_params, freeze, label, resolve_method,
-                              split_views, swept_keys)
+from mvbench.run.grid import (
+    VIEWS_SETTING,
+    Cell,
+    GridError,
+    GridSpec,
+    expand_params,
+    freeze,
+    label,
+    resolve_method,
+    split_views,
+    swept_keys,
+)
 
 
 @dataclass
@@ -67,8 +78,10 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
             ds_label = label(entry.name, params)
             for condition in conditions:
                 if condition.missing_view is not None and condition.missing_view not in data.view_names:
-                    raise GridError(f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
-                                    f"--missing-view: choose one of {', '.join(data.view_names)}")
+                    raise GridError(
+                        f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
+                        f"--missing-view: choose one of {', '.join(data.view_names)}"
+                    )
                 for rep in range(spec.repetitions):
                     try:
                         condition.select(data, rep)
@@ -76,16 +89,29 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
                         raise GridError(f"dataset {ds_label!r}, condition {condition.label()}: {exc}") from None
             for method_name, method_label, method_params, method_cls, _ in methods:
                 check_method(method_cls, method_name, method_label, method_params, data, ds_label)
-            datasets.append((entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()),
-                             data.card.sha256, path))
+            datasets.append(
+                (entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()), data.card.sha256, path)
+            )
     limit = memory_limit if memory_limit is not None else total_memory_bytes()
     cells, tasks = [], {}
     for ds_name, ds_label, ds_params, sha, path in datasets:
         for condition in conditions:
             for method_name, method_label, method_params, method_cls, group in methods:
                 for rep in range(spec.repetitions):
-                    cell = Cell(method_name, method_label, method_params, ds_name, ds_label, ds_params, sha,
-                                condition, rep, spec.imputation, code_identity(method_cls), group)
+                    cell = Cell(
+                        method_name,
+                        method_label,
+                        method_params,
+                        ds_name,
+                        ds_label,
+                        ds_params,
+                        sha,
+                        condition,
+                        rep,
+                        spec.imputation,
+                        code_identity(method_cls),
+                        group,
+                    )
                     if cell.key not in tasks:
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit, paths.cache_dir)
@@ -100,12 +126,16 @@ def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:
         raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {exc}") from None
     empty = int((~data.mask[:, indices].any(axis=1)).sum())
     if empty:
-        raise GridError(f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {empty} samples observe none of these views; "
-                        f"add a view they have")
+        raise GridError(
+            f"dataset {dataset!r}, {VIEWS_SETTING}={views}: {empty} samples observe none of these views; "
+            f"add a view they have"
+        )
     return indices
 
 
-def check_method(method_cls: type[Method], name: str, method_label: str, params: tuple, data: Any, ds_label: str) -> None:
+def check_method(
+    method_cls: type[Method], name: str, method_label: str, params: tuple, data: Any, ds_label: str
+) -> None:
     """Refuse up front (GridError) a method variant that cannot run on a dataset (views it names,
     how many views it needs), instead of a failed cell at run time."""
     method = method_cls(build_config(method_cls.Config, dict(params), owner=name))

@@ -1,5 +1,6 @@
 """Progress display: one bar for the grid, and transient bars for the training loops of cells that
 run in this process (handed to methods through their :class:`~mvbench.method.RunContext`)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator

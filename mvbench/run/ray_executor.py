@@ -13,13 +13,15 @@ flight; the finished cells stay logged and the same command completes the rest.
 
 Ray is an optional dependency: ``pip install 'mvbench[ray]'``.
 """
+
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from mvbench.accelerator import wants_gpu
 from mvbench.config import build_config
@@ -58,8 +60,14 @@ class RayExecutor:
 
     in_process = False
 
-    def __init__(self, address: str | None = None, on_crash: Callable[[Any, BaseException], Any] | None = None,
-                 cpus_per_cell: int = 1, max_retries: int = 3, num_cpus: int | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        on_crash: Callable[[Any, BaseException], Any] | None = None,
+        cpus_per_cell: int = 1,
+        max_retries: int = 3,
+        num_cpus: int | None = None,
+    ) -> None:
         try:
             import ray
         except ImportError:
@@ -71,13 +79,19 @@ class RayExecutor:
         if not ray.is_initialized():
             local = address is None
             try:
-                ray.init(address="local" if local else address, num_cpus=num_cpus if local else None,
-                         include_dashboard=False if local else None, log_to_driver=False,
-                         logging_level=logging.WARNING)
+                ray.init(
+                    address="local" if local else address,
+                    num_cpus=num_cpus if local else None,
+                    include_dashboard=False if local else None,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
             except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise GridError(f"cannot join the Ray cluster at {address!r}: {first} (with token authentication, "
-                                f"set RAY_AUTH_MODE=token and the cluster's token)") from None
+                raise GridError(
+                    f"cannot join the Ray cluster at {address!r}: {first} (with token authentication, "
+                    f"set RAY_AUTH_MODE=token and the cluster's token)"
+                ) from None
             if threading.current_thread() is threading.main_thread():
                 # ray.init makes SIGTERM a SystemExit, which would end the grid as if finished:
                 # make it Ctrl-C instead (cells in flight cancelled, the grid ended as KILLED).
@@ -110,9 +124,9 @@ class RayExecutor:
                     if task.dataset_path not in datasets:
                         datasets[task.dataset_path] = ray.put(store.load(task.dataset_path, lazy=False))
                     resources = cell_resources(task, self.cpus_per_cell, gpus)
-                    ref = self._remote.options(**resources, max_retries=self.max_retries, retry_exceptions=False,
-                                               name=task.cell.run_name[:100]).remote(
-                        cell_fn, task, datasets[task.dataset_path], max(1, int(resources["num_cpus"])))
+                    ref = self._remote.options(
+                        **resources, max_retries=self.max_retries, retry_exceptions=False, name=task.cell.run_name[:100]
+                    ).remote(cell_fn, task, datasets[task.dataset_path], max(1, int(resources["num_cpus"])))
                     in_flight[ref] = task
                 if not in_flight:
                     return

@@ -1,4 +1,5 @@
 """A third-party plugin: clusters by quantiles of the first feature of the first view."""
+
 from dataclasses import dataclass
 
 import numpy as np
