@@ -17,11 +17,11 @@ cheapest, here also the one that memorises least).
         --workers 2 > dev.log
     python benchmarks/pretrain_schedule.py --summarize dev.log     # the choice from logged cells
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from collections import defaultdict
@@ -52,14 +52,26 @@ def cell(args: tuple[str, int, int, str]) -> list[dict]:
     params = {"pretrain_layer_epochs": epochs, "pretrain_finetune_epochs": 3 * epochs, "device": "cpu"}
     context = RunContext(data_seed=1000 + seed, cache_dir=Path(cache))  # DEC reuses JECL's autoencoders
     rows = []
-    for label, method in (("jecl", JECL(**params, context=context)),
-                          ("dec_v0", DEC(view="0", **params, context=context)),
-                          ("dec_v1", DEC(view="1", **params, context=context))):
+    for label, method in (
+        ("jecl", JECL(**params, context=context)),
+        ("dec_v0", DEC(view="0", **params, context=context)),
+        ("dec_v1", DEC(view="1", **params, context=context)),
+    ):
         start = time.perf_counter()
         result = method.fit_predict(data, k, seed)
         scores = evaluate(data.labels, result.labels)
-        rows.append({"set": name, "n": data.n_samples, "epochs": epochs, "seed": seed, "method": label,
-                     "acc": scores["acc"], "nmi": scores["nmi"], "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "set": name,
+                "n": data.n_samples,
+                "epochs": epochs,
+                "seed": seed,
+                "method": label,
+                "acc": scores["acc"],
+                "nmi": scores["nmi"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
     return rows
 
 

@@ -30,10 +30,11 @@ Adam (lr 1e-3) instead of SGD lr 0.1 with step decay (``optimizer="sgd"`` restor
 0.9), PyTorch's default initialisation instead of Gaussian(0, 0.01), and no dropout on hidden units.
 
 Cache: the trained weights are stored under ``<cache dir>/sdae/`` (the run context's cache folder:
-``$MVBENCH_CACHE_DIR``, else ``<mvbench data dir>/cache``; not cached outside a grid) keyed by the sha256 of the exact training matrix (after the method's
-normalisation, observed rows only), the view label, the settings and the seed. Files are written to
-a temporary name and moved into place with ``os.replace``, so parallel workers never read a partial
-file; two workers missing the same key at once both train and the last rename wins (same weights).
+``$MVBENCH_CACHE_DIR``, else ``<mvbench data dir>/cache``; not cached outside a grid) keyed by the
+sha256 of the exact training matrix (after the method's normalisation, observed rows only), the view
+label, the settings and the seed. Files are written to a temporary name and moved into place with
+``os.replace``, so parallel workers never read a partial file; two workers missing the same key at
+once both train and the last rename wins (same weights).
 
 Device: pretraining runs on the ``device`` it is given (the CPU by default). The CPU's cache key is the
 one above, unchanged; on CUDA the key also holds ``"device": "cuda"``, because CUDA kernels round

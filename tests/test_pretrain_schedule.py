@@ -1,12 +1,12 @@
 """The DEC/JECL pretraining schedule: its length as a function of n, determinism, how it was chosen."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from mvbench.methods.autoencoder import (SCHEDULE_DEVELOPMENT_SETS, PretrainSettings, schedule_steps,
-                                         train_autoencoder)
+from mvbench.methods.autoencoder import SCHEDULE_DEVELOPMENT_SETS, PretrainSettings, schedule_steps, train_autoencoder
 from mvbench.methods.deep_clustering import DeepClusteringConfig
 
 EVALUATION_SETS = {"cub10", "wikipedia", "web_news", "handwritten", "digits"}
