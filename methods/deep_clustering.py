@@ -50,7 +50,7 @@ class DeepClusteringConfig:
     normalization: Normalization = "zscore"
     hidden: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embedding_dim: int = 10
-    pretrain_layer_epochs: int = 10
+    pretrain_layer_epochs: int = 10  # epochs, not iterations: see .autoencoder
     pretrain_finetune_epochs: int = 30
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
@@ -180,7 +180,8 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
 
     qs = full_q()
     final = mixture(qs, False).argmax(1).cpu().numpy().astype(np.int64)
-    info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged))
+    info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged),
+                max_iterations=float(cfg.max_epochs * per_epoch))
     return FitResult(labels=final, history=history, label_history=label_history, info=info)
 
 

@@ -6,7 +6,10 @@ import pytest
 from mvbench.datasets.synthetic import SyntheticParams, generate
 from mvbench.methods.bmvc import BMVC
 from mvbench.methods.daimc import DAIMC
+from mvbench.methods.dec import DEC
+from mvbench.methods.deep_clustering import QUICK_PARAMS
 from mvbench.methods.dmf_mvc import DMFMVC
+from mvbench.methods.jecl import JECL
 from mvbench.methods.kmeans import KMeansConcat, KMeansSingleView
 from mvbench.methods.lrssc import LRSSC
 
@@ -24,6 +27,8 @@ METHODS = [
     (DAIMC(max_iter=10, init_restarts=3, n_init=2), True),
     (KMeansSingleView(), True),
     (KMeansConcat(), True),
+    (JECL(**QUICK_PARAMS), True),
+    (DEC(**QUICK_PARAMS), True),
 ]
 
 
