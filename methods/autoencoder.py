@@ -42,6 +42,7 @@ differently, so a CUDA-trained entry never serves a CPU run (and CPU results nev
 a GPU run filled the cache first) and vice versa. The initial weights, corruption masks and batch
 order come from CPU generators on every device; entries are loaded onto the CPU, then moved.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -132,9 +133,14 @@ def cache_key(x: np.ndarray, view: str, settings: PretrainSettings, seed: int, d
     return h.hexdigest()[:32]
 
 
-def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, seed: int,
-                       cache_root: Path | None = None, device: torch.device | None = None
-                       ) -> tuple[nn.Sequential, dict[str, float]]:
+def pretrained_encoder(
+    x: np.ndarray,
+    view: str,
+    settings: PretrainSettings,
+    seed: int,
+    cache_root: Path | None = None,
+    device: torch.device | None = None,
+) -> tuple[nn.Sequential, dict[str, float]]:
     """An encoder initialised by a stacked denoising autoencoder pretrained on ``x`` on ``device`` (the CPU
     by default), cached under ``<cache_root>/sdae`` (None: not cached); the encoder returned is on the CPU.
 
@@ -153,15 +159,23 @@ def pretrained_encoder(x: np.ndarray, view: str, settings: PretrainSettings, see
             blob = torch.load(path, weights_only=True, map_location="cpu")
             model = StackedAutoencoder(dims)
             model.load_state_dict(blob["state"])
-            return model.encoder(), {"cached": 1.0, "seconds": time.perf_counter() - start,
-                                     "recon_mse": float(blob["recon_mse"]), "iterations": steps}
+            return model.encoder(), {
+                "cached": 1.0,
+                "seconds": time.perf_counter() - start,
+                "recon_mse": float(blob["recon_mse"]),
+                "iterations": steps,
+            }
         except Exception:  # an unreadable entry is retrained and replaced
             pass
     model, mse = train_autoencoder(x, dims, settings, seed, device)
     if path is not None:
         _atomic_save({"state": model.state_dict(), "recon_mse": mse}, path)
-    return model.encoder(), {"cached": 0.0, "seconds": time.perf_counter() - start, "recon_mse": mse,
-                             "iterations": steps}
+    return model.encoder(), {
+        "cached": 0.0,
+        "seconds": time.perf_counter() - start,
+        "recon_mse": mse,
+        "iterations": steps,
+    }
 
 
 def _atomic_save(blob: dict, path: Path) -> None:
@@ -181,8 +195,9 @@ def schedule_steps(n: int, n_layers: int, settings: PretrainSettings) -> int:
     return (n_layers * settings.layer_epochs + settings.finetune_epochs) * -(-n // settings.batch_size)
 
 
-def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings, seed: int,
-                      device: torch.device | None = None) -> tuple[StackedAutoencoder, float]:
+def train_autoencoder(
+    x: np.ndarray, dims: list[int], settings: PretrainSettings, seed: int, device: torch.device | None = None
+) -> tuple[StackedAutoencoder, float]:
     """Greedy layer-wise denoising pretraining, then end-to-end fine-tuning (see module doc), on ``device``
     (the CPU by default)."""
     device = torch.device("cpu") if device is None else device
@@ -194,8 +209,14 @@ def train_autoencoder(x: np.ndarray, dims: list[int], settings: PretrainSettings
     h = data
     for i in range(len(dims) - 1):
         params = [*model.enc_layers[i].parameters(), *model.dec_layers[i].parameters()]
-        _fit(lambda b, i=i: model.decode_layer(i, model.encode_layer(i, _corrupt(b, settings.dropout, gen))),
-             h, params, settings.layer_epochs, settings, gen)
+        _fit(
+            lambda b, i=i: model.decode_layer(i, model.encode_layer(i, _corrupt(b, settings.dropout, gen))),
+            h,
+            params,
+            settings.layer_epochs,
+            settings,
+            gen,
+        )
         with torch.no_grad():
             h = model.encode_layer(i, h)
     _fit(model, data, list(model.parameters()), settings.finetune_epochs, settings, gen)
@@ -211,12 +232,21 @@ def _corrupt(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor
     return x * keep / (1.0 - rate)
 
 
-def _fit(forward, data: torch.Tensor, params: list[torch.Tensor], epochs: int, settings: PretrainSettings,
-         gen: torch.Generator) -> None:
+def _fit(
+    forward,
+    data: torch.Tensor,
+    params: list[torch.Tensor],
+    epochs: int,
+    settings: PretrainSettings,
+    gen: torch.Generator,
+) -> None:
     if epochs == 0:
         return
-    opt = (torch.optim.Adam(params, lr=settings.lr) if settings.optimizer == "adam"
-           else torch.optim.SGD(params, lr=settings.lr, momentum=0.9))
+    opt = (
+        torch.optim.Adam(params, lr=settings.lr)
+        if settings.optimizer == "adam"
+        else torch.optim.SGD(params, lr=settings.lr, momentum=0.9)
+    )
     n = data.shape[0]
     for _ in range(epochs):
         for idx in torch.randperm(n, generator=gen).split(settings.batch_size):

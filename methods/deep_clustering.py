@@ -25,14 +25,16 @@ Per-epoch history: mean of each loss term over the epoch's batches, and the labe
 clustering phase run. Initial weights, K-means (scikit-learn, on the CPU) and the batch order are the
 same on every device; a CUDA run then differs from the CPU run by floating-point rounding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
 from mvbench.accelerator import Device
+from mvbench.config import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, Constraints, Interval
 from mvbench.data.preprocessing import Normalization
 from mvbench.method import FitResult, RunContext
 
@@ -66,28 +68,61 @@ class DeepClusteringConfig:
     cache: bool = True
     device: Device = "auto"
 
-    def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.update_interval < 1 or self.max_epochs < 0 or self.kmeans_n_init < 1:
-            raise ValueError("batch_size, update_interval and kmeans_n_init must be >= 1, max_epochs >= 0")
-        if self.lr <= 0 or self.alpha <= 0 or not 0 <= self.tol < 1:
-            raise ValueError("lr and alpha must be > 0 and tol in [0, 1)")
-        self.pretrain_settings()  # validates the pretraining fields
+    constraints: ClassVar[Constraints] = {
+        "hidden": AT_LEAST_ONE,
+        "embedding_dim": AT_LEAST_ONE,
+        "pretrain_layer_epochs": NON_NEGATIVE,
+        "pretrain_finetune_epochs": NON_NEGATIVE,
+        "pretrain_lr": POSITIVE,
+        "pretrain_dropout": Interval(0, 1, "left"),
+        "batch_size": AT_LEAST_ONE,
+        "lr": POSITIVE,
+        "momentum": NON_NEGATIVE,
+        "alpha": POSITIVE,
+        "update_interval": AT_LEAST_ONE,
+        "tol": Interval(0, 1, "left"),
+        "max_epochs": NON_NEGATIVE,
+        "kmeans_n_init": AT_LEAST_ONE,
+    }
 
     def pretrain_settings(self) -> PretrainSettings:
         from .autoencoder import PretrainSettings
 
-        return PretrainSettings(tuple(self.hidden), self.embedding_dim, self.pretrain_layer_epochs,
-                                self.pretrain_finetune_epochs, self.batch_size, self.pretrain_lr,
-                                self.pretrain_optimizer, self.pretrain_dropout)
+        return PretrainSettings(
+            tuple(self.hidden),
+            self.embedding_dim,
+            self.pretrain_layer_epochs,
+            self.pretrain_finetune_epochs,
+            self.batch_size,
+            self.pretrain_lr,
+            self.pretrain_optimizer,
+            self.pretrain_dropout,
+        )
 
 
-QUICK_PARAMS = {"hidden": [32, 32], "embedding_dim": 5, "pretrain_layer_epochs": 3, "pretrain_finetune_epochs": 5,
-                "max_epochs": 10, "kmeans_n_init": 3, "cache": False}
+QUICK_PARAMS = {
+    "hidden": [32, 32],
+    "embedding_dim": 5,
+    "pretrain_layer_epochs": 3,
+    "pretrain_finetune_epochs": 5,
+    "max_epochs": 10,
+    "kmeans_n_init": 3,
+    "cache": False,
+}
 
 
-def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[str], weights: list[float],
-                 gamma: float, beta: float, cfg: DeepClusteringConfig, n_clusters: int, seed: int,
-                 context: RunContext) -> FitResult:
+def deep_cluster(
+    xs: list[np.ndarray],
+    observed: list[np.ndarray],
+    names: list[str],
+    weights: list[float],
+    gamma: float,
+    beta: float,
+    cfg: DeepClusteringConfig,
+    n_clusters: int,
+    seed: int,
+    context: RunContext,
+) -> FitResult:
     """Run the clustering phase (module doc) on views ``xs`` (observed rows only, flagged by ``observed``).
 
     The autoencoders are pretrained with the run's shared seed (``context.shared_seed``) and cached in
@@ -110,8 +145,9 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
     encoders: list[nn.Module] = []
     info: dict[str, float] = {}
     for v, x in enumerate(xs):
-        enc, facts = pretrained_encoder(x, names[v], settings, context.shared_seed(seed),
-                                        context.cache_dir if cfg.cache else None, device)
+        enc, facts = pretrained_encoder(
+            x, names[v], settings, context.shared_seed(seed), context.cache_dir if cfg.cache else None, device
+        )
         encoders.append(enc.to(device))
         info.update({f"pretrain_{k}_{names[v]}": val for k, val in facts.items()})
 
@@ -180,13 +216,18 @@ def deep_cluster(xs: list[np.ndarray], observed: list[np.ndarray], names: list[s
 
     qs = full_q()
     final = mixture(qs, False).argmax(1).cpu().numpy().astype(np.int64)
-    info.update(epochs=float(epochs_run), iterations=float(iteration), converged=float(converged),
-                max_iterations=float(cfg.max_epochs * per_epoch))
+    info.update(
+        epochs=float(epochs_run),
+        iterations=float(iteration),
+        converged=float(converged),
+        max_iterations=float(cfg.max_epochs * per_epoch),
+    )
     return FitResult(labels=final, history=history, label_history=label_history, info=info)
 
 
-def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: list[torch.Tensor], k: int,
-                    n_init: int, seed: int) -> list[nn.Parameter]:
+def _init_centroids(
+    encoders: list[nn.Module], data: list[torch.Tensor], obs: list[torch.Tensor], k: int, n_init: int, seed: int
+) -> list[nn.Parameter]:
     """K-means per view on the initial embeddings; views v > 0 aligned to view 0 by the Hungarian algorithm."""
     import torch
     from sklearn.cluster import KMeans
@@ -211,9 +252,16 @@ def _init_centroids(encoders: list[nn.Module], data: list[torch.Tensor], obs: li
     return [nn.Parameter(torch.from_numpy(c).to(data[0].device)) for c in centres]
 
 
-def _batch_terms(idx: torch.Tensor, encoders: list[nn.Module], data: list[torch.Tensor],
-                 centroids: list[nn.Parameter], obs: list[torch.Tensor], rows: list[torch.Tensor],
-                 target: torch.Tensor, alpha: float) -> dict[str, torch.Tensor]:
+def _batch_terms(
+    idx: torch.Tensor,
+    encoders: list[nn.Module],
+    data: list[torch.Tensor],
+    centroids: list[nn.Parameter],
+    obs: list[torch.Tensor],
+    rows: list[torch.Tensor],
+    target: torch.Tensor,
+    alpha: float,
+) -> dict[str, torch.Tensor]:
     """The loss terms of one mini-batch (see module doc)."""
     import torch
 

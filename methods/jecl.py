@@ -38,7 +38,9 @@ autoencoders.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from mvbench.config import NON_NEGATIVE, Constraints, Interval
 from mvbench.data import MultiViewDataset
 from mvbench.method import Capabilities, FitResult
 
@@ -54,10 +56,7 @@ class JECLConfig(DeepClusteringConfig):
     beta: float = 0.1
     gamma: float = 0.1
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 <= self.lam <= 1 or self.beta < 0 or self.gamma < 0:
-            raise ValueError("lam must be in [0, 1], beta and gamma >= 0")
+    constraints: ClassVar[Constraints] = {"lam": Interval(0, 1), "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE}
 
 
 @dataclass

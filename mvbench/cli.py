@@ -159,7 +159,8 @@ def choose_executor(
 
 
 def apply_param(config: dict[str, Any], item: str) -> None:
-    """Apply ``NAME.KEY=VALUE`` to the grid's method or dataset NAME (VALUE is YAML: a list sweeps a
+    """Apply ``NAME.KEY=VALUE`` to every entry of the grid's methods or datasets named NAME, labelled
+    entries (``{name: NAME, params: ..., label: ...}``) included (VALUE is YAML: a list sweeps a
     method's hyper-parameter; a dataset's ``views`` takes a list of views, a list of lists sweeps)."""
     target, sep, raw = item.partition("=")
     name, dot, key = target.partition(".")
@@ -171,6 +172,8 @@ def apply_param(config: dict[str, Any], item: str) -> None:
         for entry in config.get(section) or []:
             if entry == name:
                 entry, found = {name: {key: value}}, True
+            elif isinstance(entry, dict) and entry.get("name") == name:
+                entry, found = {**entry, "params": {**(entry.get("params") or {}), key: value}}, True
             elif isinstance(entry, dict) and name in entry:
                 entry, found = {name: {**(entry[name] or {}), key: value}}, True
             entries.append(entry)

@@ -106,12 +106,13 @@ class Method(ABC):
     version: ClassVar[str] = ""
 
     def __init__(self, config: Any | None = None, *, context: RunContext | None = None, **params: Any) -> None:
+        owner = self.name or type(self).__name__
         if config is None:
-            config = build_config(self.Config, params, owner=self.name)
+            config = build_config(self.Config, params, owner=owner)
         else:
             if params:
                 config = dataclasses.replace(config, **params)
-            check_config(config, owner=self.name)
+            check_config(config, owner=owner)
         self.config = config
         self.context = context or RunContext()
 

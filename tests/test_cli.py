@@ -183,3 +183,22 @@ def test_a_bad_condition_in_a_config_is_one_line(tmp_path, grid, message):
     _, _, stderr = mvbench_in_process("run", "--config", str(config), check=2)
     assert stderr.count("\n") == 1 and message in stderr, stderr
     assert not child_runs_exist()
+
+
+def test_param_reaches_every_entry_of_its_method_labelled_or_not():
+    from mvbench.cli import apply_param
+
+    config = {
+        "methods": [
+            "km",
+            {"name": "dec", "params": {"view": "image"}, "label": "DEC (image)"},
+            {"name": "dec", "params": {"view": "text"}, "label": "DEC (text)"},
+            {"km_concat": {"n_init": 2}},
+        ],
+        "datasets": ["synthetic"],
+    }
+    apply_param(config, "dec.max_epochs=3")
+    apply_param(config, "km_concat.n_init=[1,5]")
+    assert config["methods"][1] == {"name": "dec", "params": {"view": "image", "max_epochs": 3}, "label": "DEC (image)"}
+    assert config["methods"][2]["params"] == {"view": "text", "max_epochs": 3} and config["methods"][0] == "km"
+    assert config["methods"][3] == {"km_concat": {"n_init": [1, 5]}}

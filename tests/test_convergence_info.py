@@ -1,4 +1,5 @@
 """Every iterating method reports ``iterations``, ``max_iterations`` and ``converged`` in FitResult.info."""
+
 from __future__ import annotations
 
 import pytest
