@@ -86,6 +86,8 @@ def test_validate_file_rejects_unknown_schema_and_tampering(tmp_path):
 
 
 def test_failed_write_never_replaces_a_good_file(tmp_path):
+    tmp_path = tmp_path / "store"
+    tmp_path.mkdir()
     path = store.save(blobs(), tmp_path / "d.h5")
     before = path.read_bytes()
     bad = blobs()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from mvbench.config import ConfigError, build_config
 from mvbench.data import MultiViewDataset
 from mvbench.methods.jule import (
     JULE,
@@ -180,5 +181,5 @@ def test_memory_estimate_grows_with_n_and_fits_23k():
 
 def test_config_validation():
     for bad in ({"eta": 0.0}, {"eta": 1.5}, {"k_s": 0}, {"batch_size": 1}, {"margin": -1.0}):
-        with pytest.raises(ValueError):
-            JULEConfig(**bad)
+        with pytest.raises(ConfigError, match=f"^jule: .*{next(iter(bad))}"):
+            build_config(JULEConfig, bad, owner="jule")
