@@ -1,14 +1,12 @@
 """The base class of ``dec`` and ``jecl``: which views a configuration reads (checked before a run),
-and the hand-over to the shared clustering phase (:func:`.deep_clustering.deep_cluster`)."""
+and their quick settings; both hand over to :func:`.deep_clustering.deep_cluster`."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from mvbench.data import MultiViewDataset
-from mvbench.method import FitResult, Method
+from mvbench.method import Method
 
-from .deep_clustering import QUICK_PARAMS, deep_cluster
+from .deep_clustering import QUICK_PARAMS
 
 
 class DeepClusteringMethod(Method):
@@ -23,18 +21,3 @@ class DeepClusteringMethod(Method):
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
         self.chosen_views(data)
-
-    def cluster(
-        self,
-        xs: list[np.ndarray],
-        observed: list[np.ndarray],
-        names: list[str],
-        weights: list[float],
-        gamma: float,
-        beta: float,
-        n_clusters: int,
-        seed: int,
-    ) -> FitResult:
-        """The clustering phase on views ``xs`` (observed rows only), in this method's run context (whose
-        shared seed and cache folder let DEC and every JECL variant on a view share one autoencoder)."""
-        return deep_cluster(xs, observed, names, weights, gamma, beta, self.config, n_clusters, seed, self.context)

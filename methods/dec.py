@@ -29,7 +29,7 @@ from mvbench.method import Capabilities, FitResult
 
 from ._deep_base import DeepClusteringMethod
 from ._views import prepare_view
-from .deep_clustering import DeepClusteringConfig
+from .deep_clustering import DeepClusteringConfig, deep_cluster
 
 
 @dataclass
@@ -51,4 +51,15 @@ class DEC(DeepClusteringMethod):
         indices = self.chosen_views(data)
         x = np.hstack([prepare_view(data, v, cfg.normalization) for v in indices])
         name = "concat" if cfg.view == "concat" else "+".join(data.view_names[v] for v in indices)
-        return self.cluster([x], [np.ones(data.n_samples, dtype=bool)], [name], [1.0], 0.0, 0.0, n_clusters, seed)
+        return deep_cluster(
+            [x],
+            [np.ones(data.n_samples, dtype=bool)],
+            [name],
+            [1.0],
+            0.0,
+            0.0,
+            self.config,
+            n_clusters,
+            seed,
+            self.context,
+        )

@@ -46,7 +46,7 @@ from mvbench.method import Capabilities, FitResult
 
 from ._deep_base import DeepClusteringMethod
 from ._views import choose_views, prepare_view
-from .deep_clustering import DeepClusteringConfig
+from .deep_clustering import DeepClusteringConfig, deep_cluster
 
 
 @dataclass
@@ -95,7 +95,7 @@ class JECL(DeepClusteringMethod):
         names = [data.view_names[v] for v in views]
         rest = (1.0 - cfg.lam) / max(len(views) - 1, 1)
         weights = [cfg.lam] + [rest] * (len(views) - 1)
-        return self.cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, n_clusters, seed)
+        return deep_cluster(xs, observed, names, weights, cfg.gamma, cfg.beta, cfg, n_clusters, seed, self.context)
 
 
 class JECLNoAlign(JECL):

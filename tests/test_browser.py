@@ -40,22 +40,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 EXPERIMENT = "browser"
-GRID = [
-    "run",
-    "--methods",
-    "km,km_concat",
-    "--datasets",
-    "synthetic",
-    "--missing-rate",
-    "0,0.3",
-    "--seeds",
-    "2",
-    "--param",
-    "km_concat.n_init=[1,3]",
-    "--experiment",
-    EXPERIMENT,
-    "--no-progress",
-]
+GRID = (
+    "run --methods km,km_concat --datasets synthetic --missing-rate 0,0.3 --seeds 2 "
+    f"--param km_concat.n_init=[1,3] --experiment {EXPERIMENT} --no-progress"
+).split()
 
 
 def call(args: list[str]) -> None:

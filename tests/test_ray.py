@@ -177,20 +177,8 @@ def test_ctrl_c_or_sigterm_cancels_and_the_same_command_completes_the_rest(sig):
     from test_records import wait_until_gone
 
     tag = uuid.uuid4().hex
-    command = [
-        "run",
-        "--methods",
-        "km,km_concat",
-        "--datasets",
-        "synthetic",
-        "--seeds",
-        "3",
-        "--experiment",
-        "intr",
-        "--executor",
-        "ray",
-        "--no-progress",
-    ]
+    command = "run --methods km,km_concat --datasets synthetic --seeds 3 --experiment intr --executor ray --no-progress"
+    command = command.split()
     first = mvbench(*command, env={"MVBENCH_FAULT": f"between_cells:{sig}:2", "MVBENCH_TEST_TAG": tag})
     assert first.returncode == 130, first.stdout + first.stderr
     assert "Traceback" not in first.stderr

@@ -17,18 +17,7 @@ import scipy.io
 from mvbench import registry
 from mvbench.record.tracking import Tracker
 
-GRID = [
-    "run",
-    "--methods",
-    "km,km_concat",
-    "--datasets",
-    "synthetic",
-    "--seeds",
-    "3",
-    "--experiment",
-    "rel",
-    "--no-progress",
-]
+GRID = "run --methods km,km_concat --datasets synthetic --seeds 3 --experiment rel --no-progress".split()
 N_CELLS = 6
 
 
