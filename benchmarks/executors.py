@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mvbench.data.sources import DataPaths
 from mvbench.record.tracking import Tracker
 from mvbench.run.executors import Executor, ProcessExecutor, SerialExecutor, limit_threads
 from mvbench.run.grid import Entry, GridSpec
@@ -33,7 +34,7 @@ def timed(name: str, make: Callable[[], Executor], slots: int, spec: GridSpec, t
     start = time.perf_counter()
     executor = make()
     startup = time.perf_counter() - start
-    grid = plan(spec)
+    grid = plan(spec, DataPaths.resolve(tmp))
     tracker = Tracker(f"sqlite:///{tmp}/{name}.db", "executors")
     start = time.perf_counter()
     outcome = run_grid(grid, tracker, show_progress=False, executor=executor)
@@ -88,7 +89,6 @@ def main() -> None:
     load = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["MVBENCH_DATA_DIR"] = tmp
         limit_threads(1)  # the serial cells get one BLAS thread, like every other executor's cells
         rows.append(timed("serial", SerialExecutor, 1, spec, tmp))
         rows.append(timed("process, 2 workers", lambda: ProcessExecutor(2, crashed_result), 2, spec, tmp))

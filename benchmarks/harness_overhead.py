@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from mvbench import Capabilities, FitResult, Method, registry
+from mvbench.data.sources import DataPaths
 from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
@@ -44,17 +45,14 @@ def main() -> None:
         repetitions=args.cells // len(rates),
     )
     with tempfile.TemporaryDirectory() as tmp:
-        import os
-
-        os.environ["MVBENCH_DATA_DIR"] = tmp
         tracker = Tracker(f"sqlite:///{tmp}/mlflow.db", "overhead")
-        grid = plan(spec)
+        grid = plan(spec, DataPaths.resolve(tmp))
         start = time.perf_counter()
         outcome = run_grid(grid, tracker, show_progress=False)
         wall = time.perf_counter() - start
         inside = sum(r.metrics["fit_seconds"] for r in outcome.ran)
         start = time.perf_counter()
-        resumed = run_grid(plan(spec), tracker, show_progress=False)
+        resumed = run_grid(plan(spec, DataPaths.resolve(tmp)), tracker, show_progress=False)
         resume_wall = time.perf_counter() - start
     n = len(outcome.ran)
     print(f"cells run:                 {n} ({outcome.counts})")

@@ -12,9 +12,7 @@ fresh temporary folder so the autoencoders are trained, not loaded.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
-import tempfile
 import time
 
 import numpy as np
@@ -43,7 +41,6 @@ def main() -> None:
     parser.add_argument("--tol", type=float, default=None, help="JECL's label-change tolerance (default: JECL's)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    os.environ["MVBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="jecl-scale-")
     from mvbench.methods.jecl import JECL
 
     data = coco_like(args.n, args.k)

@@ -1,7 +1,7 @@
 """Cost of running all four JECL variants against one, thanks to the shared pretraining cache.
 
-Runs ``jecl`` alone (cold cache), then the three ablations with the same method-independent
-``data_seed`` (as the runner sets it), and prints the ratio total / first.
+Runs ``jecl`` alone (cold cache), then the three ablations with the same run context as the runner
+gives them (one shared seed and cache folder), and prints the ratio total / first.
 
     nice -n 10 .venv/bin/python benchmarks/jecl_variants.py [--n 2000] [--threads 2]
 """
@@ -9,9 +9,9 @@ Runs ``jecl`` alone (cold cache), then the three ablations with the same method-
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from jecl_scale import coco_like
@@ -24,14 +24,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    os.environ["MVBENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="jecl-variants-")
+    from mvbench.method import RunContext
     from mvbench.methods.jecl import JECL, JECLNoAlign, JECLNoAlignReg, JECLNoReg
+
+    context = RunContext(data_seed=1234, cache_dir=Path(tempfile.mkdtemp(prefix="jecl-variants-")))
 
     data = coco_like(args.n, args.k)
     times = {}
     for seed, cls in enumerate((JECL, JECLNoAlign, JECLNoReg, JECLNoAlignReg)):
-        method = cls()
-        method.data_seed = 1234
+        method = cls(context=context)
         start = time.perf_counter()
         info = method.fit_predict(data, args.k, seed=seed).info
         times[cls.__name__] = (time.perf_counter() - start, info["pretrain_cached_image"], info["epochs"])

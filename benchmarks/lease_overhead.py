@@ -9,7 +9,6 @@ leases' overhead (recorded in benchmarks/shared_server.md).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -17,6 +16,7 @@ import time
 from harness_overhead import Trivial  # the same do-nothing method (benchmarks/ is on the path)
 
 from mvbench import registry
+from mvbench.data.sources import DataPaths
 from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
@@ -39,9 +39,8 @@ def main() -> None:
     walls = []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory() as tmp:
-            os.environ["MVBENCH_DATA_DIR"] = tmp
             tracker = Tracker(f"sqlite:///{tmp}/mlflow.db", "overhead")
-            grid = plan(spec)
+            grid = plan(spec, DataPaths.resolve(tmp))
             start = time.perf_counter()
             outcome = run_grid(grid, tracker, show_progress=False)
             walls.append(time.perf_counter() - start)
