@@ -53,10 +53,12 @@ class DeepClusteringConfig:
     hidden: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embedding_dim: int = 10
     pretrain_layer_epochs: int = 10  # epochs, not iterations: see .autoencoder
-    pretrain_finetune_epochs: int = 30
+    pretrain_finetune_epochs: int = 150  # the horizon of the checkpoint selection
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
     pretrain_dropout: float = 0.2
+    pretrain_selection: Literal["consensus", "last"] = "consensus"
+    pretrain_checkpoint_every: int = 5
     batch_size: int = 256
     lr: float = 0.01
     momentum: float = 0.9
@@ -75,6 +77,7 @@ class DeepClusteringConfig:
         "pretrain_finetune_epochs": NON_NEGATIVE,
         "pretrain_lr": POSITIVE,
         "pretrain_dropout": Interval(0, 1, "left"),
+        "pretrain_checkpoint_every": AT_LEAST_ONE,
         "batch_size": AT_LEAST_ONE,
         "lr": POSITIVE,
         "momentum": NON_NEGATIVE,
@@ -97,6 +100,8 @@ class DeepClusteringConfig:
             self.pretrain_lr,
             self.pretrain_optimizer,
             self.pretrain_dropout,
+            self.pretrain_selection,
+            self.pretrain_checkpoint_every,
         )
 
 
@@ -104,7 +109,8 @@ QUICK_PARAMS = {
     "hidden": [32, 32],
     "embedding_dim": 5,
     "pretrain_layer_epochs": 3,
-    "pretrain_finetune_epochs": 5,
+    "pretrain_finetune_epochs": 4,
+    "pretrain_checkpoint_every": 2,
     "max_epochs": 10,
     "kmeans_n_init": 3,
     "cache": False,
@@ -146,7 +152,13 @@ def deep_cluster(
     info: dict[str, float] = {}
     for v, x in enumerate(xs):
         enc, facts = pretrained_encoder(
-            x, names[v], settings, context.shared_seed(seed), context.cache_dir if cfg.cache else None, device
+            x,
+            names[v],
+            settings,
+            context.shared_seed(seed),
+            n_clusters,
+            context.cache_dir if cfg.cache else None,
+            device,
         )
         encoders.append(enc.to(device))
         info.update({f"pretrain_{k}_{names[v]}": val for k, val in facts.items()})
