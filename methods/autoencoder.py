@@ -60,8 +60,8 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
