@@ -39,12 +39,12 @@ EVALUATION_SETS = frozenset({"cub10", "wikipedia", "web_news", "handwritten", "d
 HORIZONS = (50, 100, 150, 200)
 
 
-def run(args: tuple[str, int, int, int, int]) -> list[dict]:
+def run(args: tuple[str, int, int, int, int, int]) -> list[dict]:
     """Every checkpoint of one (set, view, seed) run."""
-    name, view, seed, epochs, every = args
+    name, view, seed, layer_epochs, epochs, every = args
     import torch
     from sklearn.cluster import KMeans
-    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+    from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
     from mvbench.data import store
     from mvbench.data.sources import DataPaths, prepare
@@ -63,7 +63,7 @@ def run(args: tuple[str, int, int, int, int]) -> list[dict]:
     data = store.load(prepare(name, DataPaths.resolve()))
     k = len(np.unique(data.labels))
     x = torch.from_numpy(np.ascontiguousarray(prepare_view(data, view, "zscore"), dtype=np.float32))
-    settings = PretrainSettings(finetune_epochs=epochs, checkpoint_every=every)
+    settings = PretrainSettings(layer_epochs=layer_epochs, finetune_epochs=epochs, checkpoint_every=every)
     pretrain_seed = 1000 + seed  # a fixed seed per repetition (a grid derives its own shared seed)
     gen = torch.Generator().manual_seed(pretrain_seed)
     model = initial_model([x.shape[1], *settings.hidden, settings.embedding_dim], pretrain_seed, torch.device("cpu"))
@@ -73,17 +73,23 @@ def run(args: tuple[str, int, int, int, int]) -> list[dict]:
 
     def record(epoch: int) -> None:
         z = embed(model, x)
-        labels = KMeans(k, n_init=CHECKPOINT_KMEANS_N_INIT, random_state=pretrain_seed).fit(z).labels_
+        restarts = [KMeans(k, n_init=1, random_state=pretrain_seed + r).fit(z) for r in range(CHECKPOINT_KMEANS_N_INIT)]
+        labels = min(restarts, key=lambda km: km.inertia_).labels_
+        stability = np.mean(
+            [adjusted_rand_score(a.labels_, b.labels_) for i, a in enumerate(restarts) for b in restarts[i + 1 :]]
+        )
         rows.append(
             {
                 "set": name,
                 "view": data.view_names[view],
                 "seed": seed,
+                "layer_epochs": layer_epochs,
                 "epoch": epoch,
                 "acc": evaluate(data.labels, labels)["acc"],
                 "silhouette": float(silhouette_score(z, labels)),
                 "calinski": float(calinski_harabasz_score(z, labels)),
                 "davies": float(davies_bouldin_score(z, labels)),
+                "stability": float(stability),
                 "seconds": time.perf_counter() - start,
                 "labels": labels.tolist(),
             }
@@ -105,6 +111,7 @@ def rule_choices(checkpoints: list[dict]) -> dict[str, dict]:
         "silhouette": int(np.argmax([c["silhouette"] for c in checkpoints])),
         "calinski": int(np.argmax([c["calinski"] for c in checkpoints])),
         "davies": int(np.argmin([c["davies"] for c in checkpoints])),
+        "stability": int(np.argmax([c.get("stability", np.nan) for c in checkpoints])),
         "oracle": int(np.argmax([c["acc"] for c in checkpoints])),
     }
     for horizon in HORIZONS:
@@ -118,7 +125,7 @@ def summarize(choices: list[dict]) -> None:
     """Mean ACC per set/view and rule, and each rule's paired difference to ``epoch30``."""
     table: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for c in choices:
-        table[f"{c['set']}/{c['view']}"][c["rule"]].append(c["acc"])
+        table[f"{c['set']}/{c['view']} L={c['layer_epochs']}"][c["rule"]].append(c["acc"])
     rules = list(next(iter(table.values())))
     print("| set/view | " + " | ".join(rules) + " |")
     print("|---" * (len(rules) + 1) + "|")
@@ -126,7 +133,7 @@ def summarize(choices: list[dict]) -> None:
         print(f"| {key} | " + " | ".join(f"{np.mean(per_rule[r]):.3f}" for r in rules) + " |")
     by_run: dict[tuple, dict[str, float]] = defaultdict(dict)
     for c in choices:
-        by_run[(c["set"], c["view"], c["seed"])][c["rule"]] = c["acc"]
+        by_run[(c["set"], c["view"], c["seed"], c["layer_epochs"])][c["rule"]] = c["acc"]
     print()
     for rule in rules:
         diffs = np.array([run[rule] - run["epoch30"] for run in by_run.values() if rule in run])
@@ -140,10 +147,10 @@ def summarize(choices: list[dict]) -> None:
 def choices_of(checkpoints: list[dict]) -> list[dict]:
     runs: dict[tuple, list[dict]] = defaultdict(list)
     for c in checkpoints:
-        runs[(c["set"], c["view"], c["seed"])].append(c)
+        runs[(c["set"], c["view"], c["seed"], c.get("layer_epochs", 10))].append(c)
     return [
-        {"set": s, "view": v, "seed": seed, "rule": rule, **pick}
-        for (s, v, seed), run_checkpoints in sorted(runs.items())
+        {"set": s, "view": v, "seed": seed, "layer_epochs": layer, "rule": rule, **pick}
+        for (s, v, seed, layer), run_checkpoints in sorted(runs.items())
         for rule, pick in rule_choices(run_checkpoints).items()
     ]
 
@@ -152,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", default=",".join(SCHEDULE_DEVELOPMENT_SETS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--layer-epochs", default="10", help="layer-wise epochs, comma-separated to compare")
     parser.add_argument("--epochs", type=int, default=200, help="fine-tuning epochs read")
     parser.add_argument("--every", type=int, default=5, help="epochs between checkpoints")
     parser.add_argument("--workers", type=int, default=2)
@@ -167,7 +175,13 @@ def main() -> None:
     sets = args.sets.split(",")
     if EVALUATION_SETS & set(sets):
         parser.error(f"{sorted(EVALUATION_SETS & set(sets))} are evaluation sets: choose on other data")
-    tasks = [(s, v, seed, args.epochs, args.every) for s in sets for v in (0, 1) for seed in range(args.seeds)]
+    tasks = [
+        (s, v, seed, int(layer), args.epochs, args.every)
+        for layer in args.layer_epochs.split(",")
+        for s in sets
+        for v in (0, 1)
+        for seed in range(args.seeds)
+    ]
     checkpoints: list[dict] = []
     with get_context("spawn").Pool(args.workers) as pool:
         for rows in pool.imap_unordered(run, tasks):

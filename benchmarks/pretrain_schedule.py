@@ -1,5 +1,9 @@
 """Choose the autoencoder-pretraining length of DEC/JECL on development sets (never the evaluated ones).
 
+The first attempt of issue 14, kept to reproduce its record (benchmarks/results.md, section 1): a fixed
+length, the last epoch kept (``pretrain_selection="last"``). The rule adopted instead keeps the
+consensus checkpoint (``benchmarks/pretrain_checkpoints.py``).
+
 For each development set, each candidate length E (epochs per layer; fine-tuning runs 3 E epochs,
 the ratio of the old 10 + 30) and seeds 0..S-1 it fits JECL on the set's first two views and DEC on
 each of those two views (DEC reuses JECL's cached autoencoders), and prints one JSON line per cell
@@ -41,15 +45,20 @@ def cell(args: tuple[str, int, int, str]) -> list[dict]:
 
     torch.set_num_threads(1)
     from mvbench.data import store
-    from mvbench.data.sources import prepare
+    from mvbench.data.sources import DataPaths, prepare
     from mvbench.method import RunContext
     from mvbench.methods.dec import DEC
     from mvbench.methods.jecl import JECL
     from mvbench.metrics import evaluate
 
-    data = store.load(prepare(name))
+    data = store.load(prepare(name, DataPaths.resolve()))
     k = len(np.unique(data.labels))
-    params = {"pretrain_layer_epochs": epochs, "pretrain_finetune_epochs": 3 * epochs, "device": "cpu"}
+    params = {
+        "pretrain_layer_epochs": epochs,
+        "pretrain_finetune_epochs": 3 * epochs,
+        "pretrain_selection": "last",
+        "device": "cpu",
+    }
     context = RunContext(data_seed=1000 + seed, cache_dir=Path(cache))  # DEC reuses JECL's autoencoders
     rows = []
     for label, method in (

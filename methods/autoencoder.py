@@ -73,11 +73,9 @@ from torch import nn
 #: handwritten, digits).
 SCHEDULE_DEVELOPMENT_SETS = ("msrc_v1", "orl", "100leaves", "3sources", "bbcsport", "reuters1200", "bdgp")
 
-#: Fine-tuning epochs: the horizon over which the consensus rule picks a checkpoint.
-FINETUNE_EPOCHS = 150
 
-#: ``consensus``: keep the fine-tuning checkpoint whose K-means partition agrees most with the others'
-#: (:func:`consensus_checkpoint`); ``last``: keep the last epoch (the pre-issue-14 behaviour with 30 epochs).
+#: ``last``: keep the last fine-tuning epoch (the default); ``consensus``: keep the checkpoint whose K-means
+#: partition agrees most with the others' (:func:`consensus_checkpoint`; an option, not adopted: module doc).
 SELECTIONS = ("consensus", "last")
 
 #: K-means restarts for the partition of each checkpoint.
@@ -91,12 +89,12 @@ class PretrainSettings:
     hidden: tuple[int, ...] = (500, 500, 2000)
     embedding_dim: int = 10
     layer_epochs: int = 10
-    finetune_epochs: int = FINETUNE_EPOCHS
+    finetune_epochs: int = 30
     batch_size: int = 256
     lr: float = 1e-3
     optimizer: str = "adam"
     dropout: float = 0.2
-    selection: str = "consensus"
+    selection: str = "last"
     checkpoint_every: int = 5
 
     def __post_init__(self) -> None:

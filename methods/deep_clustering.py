@@ -53,11 +53,11 @@ class DeepClusteringConfig:
     hidden: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embedding_dim: int = 10
     pretrain_layer_epochs: int = 10  # epochs, not iterations: see .autoencoder
-    pretrain_finetune_epochs: int = 150  # the horizon of the checkpoint selection
+    pretrain_finetune_epochs: int = 30
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
     pretrain_dropout: float = 0.2
-    pretrain_selection: Literal["consensus", "last"] = "consensus"
+    pretrain_selection: Literal["last", "consensus"] = "last"  # which fine-tuning checkpoint is kept
     pretrain_checkpoint_every: int = 5
     batch_size: int = 256
     lr: float = 0.01
@@ -109,8 +109,7 @@ QUICK_PARAMS = {
     "hidden": [32, 32],
     "embedding_dim": 5,
     "pretrain_layer_epochs": 3,
-    "pretrain_finetune_epochs": 4,
-    "pretrain_checkpoint_every": 2,
+    "pretrain_finetune_epochs": 5,
     "max_epochs": 10,
     "kmeans_n_init": 3,
     "cache": False,

@@ -64,9 +64,7 @@ def count_adam_steps(monkeypatch) -> dict[str, int]:
 @pytest.mark.parametrize("n", [100, 300])
 def test_optimizer_steps_match_schedule(n, monkeypatch):
     counter = count_adam_steps(monkeypatch)
-    s = PretrainSettings(
-        hidden=(8, 8), embedding_dim=3, layer_epochs=2, finetune_epochs=3, batch_size=64, selection="last"
-    )
+    s = PretrainSettings(hidden=(8, 8), embedding_dim=3, layer_epochs=2, finetune_epochs=3, batch_size=64)
     x = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32)
     train_autoencoder(x, [6, 8, 8, 3], s, seed=0)
     assert counter["steps"] == schedule_steps(n, 3, s) == (3 * 2 + 3) * -(-n // 64)
@@ -84,7 +82,7 @@ def test_consensus_replays_up_to_the_kept_checkpoint(monkeypatch):
     counter = count_adam_steps(monkeypatch)
     x = planted()
     common = dict(hidden=(16, 16), embedding_dim=3, layer_epochs=2, batch_size=64)
-    s = PretrainSettings(**common, finetune_epochs=20, checkpoint_every=4)
+    s = PretrainSettings(**common, finetune_epochs=20, checkpoint_every=4, selection="consensus")
     model, facts = train_autoencoder(x, [6, 16, 16, 3], s, seed=0, n_clusters=3)
     chosen = int(facts["selected_epoch"])
     assert chosen in checkpoint_epochs(s) and -1 <= facts["agreement"] <= 1
@@ -99,7 +97,14 @@ def test_consensus_replays_up_to_the_kept_checkpoint(monkeypatch):
 
 def test_consensus_needs_the_number_of_clusters():
     with pytest.raises(ValueError, match="n_clusters"):
-        train_autoencoder(planted(), [6, 4, 2], PretrainSettings(hidden=(4,), embedding_dim=2), seed=0)
+        settings = PretrainSettings(hidden=(4,), embedding_dim=2, selection="consensus")
+        train_autoencoder(planted(), [6, 4, 2], settings, seed=0)
+
+
+def test_default_keeps_the_last_of_30_epochs():
+    """The schedule before issue 14 stays the default: the consensus rule was evaluated and not adopted."""
+    s = PretrainSettings()
+    assert (s.layer_epochs, s.finetune_epochs, s.selection) == (10, 30, "last")
 
 
 def test_checkpoint_epochs_include_start_and_end():
@@ -135,14 +140,16 @@ def test_consensus_checkpoint_is_the_medoid_not_a_swing():
 
 def test_cache_key_holds_k_only_for_the_consensus_rule():
     x = planted()
-    consensus = PretrainSettings()
+    consensus = PretrainSettings(selection="consensus")
     assert cache_key(x, "v", consensus, 0, n_clusters=3) != cache_key(x, "v", consensus, 0, n_clusters=4)
-    last = PretrainSettings(selection="last")
+    last = PretrainSettings()
     assert cache_key(x, "v", last, 0, n_clusters=3) == cache_key(x, "v", last, 0, n_clusters=4)
 
 
 def test_training_is_deterministic_per_seed():
-    s = PretrainSettings(hidden=(8,), embedding_dim=2, layer_epochs=2, finetune_epochs=4, batch_size=32)
+    s = PretrainSettings(
+        hidden=(8,), embedding_dim=2, layer_epochs=2, finetune_epochs=4, batch_size=32, selection="consensus"
+    )
     x = np.random.default_rng(1).normal(size=(90, 5)).astype(np.float32)
     a, facts_a = train_autoencoder(x, [5, 8, 2], s, seed=3, n_clusters=3)
     b, facts_b = train_autoencoder(x, [5, 8, 2], s, seed=3, n_clusters=3)
@@ -163,7 +170,7 @@ def test_fit_reports_pretraining_steps_and_clustering_cap(tmp_path):
     y = np.repeat(np.arange(3), 100)
     views = [(rng.normal(size=(3, d))[y] * 4 + rng.normal(size=(300, d))).astype(np.float32) for d in (6, 4)]
     data = MultiViewDataset(views, ["image", "text"], labels=y)
-    params = dict(QUICK_PARAMS, cache=True, device="cpu")
+    params = dict(QUICK_PARAMS, cache=True, device="cpu", pretrain_selection="consensus", pretrain_checkpoint_every=2)
     context = RunContext(data_seed=5, cache_dir=tmp_path)
     method = JECL(**params, context=context)
     info = method.fit_predict(data, 3, seed=0).info
