@@ -18,16 +18,17 @@ autoencoders memorise the points (reconstruction MSE 0.45 -> 0.004) while K-mean
 and JECL after it, collapse (issue 14: 300 iterations per layer -> JECL ACC 0.73, 50,000 -> 0.15).
 The length is therefore counted in *epochs* (passes over the data; :func:`schedule_steps` gives the
 gradient steps, linear in n). The number is still the original 10 + 30: no rule chosen without the
-evaluation sets has beaten it on cub10 (benchmarks/results.md, section 1). Tried: a length picked on
+evaluation sets has met issue 14's target on cub10, JECL ACC >= 0.72 with no JECL or DEC row worse
+(benchmarks/results.md, section 1). Tried: a length picked on
 development sets (30 + 90: cub10 JECL ACC 0.60 against 0.68), held-out reconstruction error (keeps
 falling after clustering quality peaks), internal indices of the checkpoints' K-means partitions
 (silhouette, Calinski-Harabasz, Davies-Bouldin, K-means restart agreement: none better than 30
 epochs on the development sets), the consensus checkpoint below (cub10 JECL 0.66 with 10 + 150,
 0.68 with 100 + 150), and the development sets' best schedule, 100 + 150 with the last epoch kept
 (cub10 JECL 0.718, DEC on the concatenation 0.756 against 0.779). The development sets improve with
-longer fine-tuning, cub10 gets worse after
-about 30 epochs (K-means ACC on the embedding, image and text views, 3 seeds: 0.61 at 30 epochs, 0.59
-at 150), so no fixed length transfers, and no label-free signal tried tells the two apart.
+longer fine-tuning; with 10 epochs per layer cub10 gets worse after about 30 (K-means ACC on the
+embedding, image and text views, 3 seeds: 0.61 at 30 epochs, 0.59 at 150), so no fixed length
+transfers, and no label-free signal tried tells the two apart.
 
 ``selection="consensus"`` (an option, a deviation from DEC): a checkpoint after epoch 0 and every
 ``checkpoint_every`` (5) epochs of fine-tuning; K-means (K = the number of clusters asked for,
