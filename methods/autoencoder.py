@@ -79,7 +79,7 @@ SCHEDULE_DEVELOPMENT_SETS = ("msrc_v1", "orl", "3sources")
 
 #: ``last``: keep the last fine-tuning epoch (the default); ``consensus``: keep the checkpoint whose K-means
 #: partition agrees most with the others' (:func:`consensus_checkpoint`; an option, not adopted: module doc).
-SELECTIONS = ("consensus", "last")
+SELECTIONS = ("last", "consensus")
 
 #: K-means restarts for the partition of each checkpoint.
 CHECKPOINT_KMEANS_N_INIT = 10
@@ -110,7 +110,7 @@ class PretrainSettings:
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")
         if self.selection not in SELECTIONS:
-            raise ValueError(f"unknown checkpoint selection {self.selection!r}: use consensus or last")
+            raise ValueError(f"unknown checkpoint selection {self.selection!r}: use last or consensus")
         if self.checkpoint_every < 1:
             raise ValueError("checkpoint_every must be >= 1")
 

@@ -10,8 +10,8 @@ fewer than ``tol`` (0.1%) of the labels change between refreshes or after ``max_
 comma-separated list of views to concatenate (e.g. ``pix,fou``), each normalised by
 ``normalization`` first (statistics of the observed rows; the runner hands DEC complete data).
 ``device``: ``auto`` (CUDA when present), ``cpu`` or ``cuda``. Deviations (epochs instead of
-iterations on feature data, Adam pretraining, and the fine-tuning checkpoint kept by the consensus
-rule, ``pretrain_selection``) are listed in :mod:`.autoencoder`. DEC does not read the mask: the
+iterations on feature data, Adam pretraining, and the optional consensus checkpoint rule,
+``pretrain_selection``) are listed in :mod:`.autoencoder`. DEC does not read the mask: the
 runner imputes.
 
 The pretraining seed is the run context's shared seed (shared by every method of a
