@@ -1,16 +1,20 @@
 """Choose how DEC/JECL keep a fine-tuning checkpoint of their autoencoders, on development sets only.
 
 For each development set (``SCHEDULE_DEVELOPMENT_SETS``; the evaluation sets of issue 14 are
-refused), each of its first two views and seeds 0..S-1, it pretrains the autoencoder exactly as
-``methods/autoencoder.py`` does (z-scored view, 10 epochs per layer, seed 1000 + s), fine-tunes
-``--epochs`` epochs, and at every ``--every``-th epoch partitions the embedding with K-means. Each
-checkpoint records its partition, internal indices (silhouette, Calinski-Harabasz, Davies-Bouldin)
-and, for this analysis only, ACC against the labels. Then every rule picks one checkpoint per run
+refused), each of its first two views and seeds 0..S-1, it trains the autoencoder exactly as
+``methods/autoencoder.py`` does (z-scored view, ``--layer-epochs`` per layer, seed 1000 + s),
+fine-tunes ``--epochs`` epochs, and at every ``--every``-th epoch partitions the embedding with
+K-means: the best of ``CHECKPOINT_KMEANS_N_INIT`` single runs seeded 1000 + s + r, which the
+restart-stability rule needs (the method's consensus option lets scikit-learn draw the restarts'
+seeds, so its partitions, and picks, can differ from these). Each checkpoint records its partition,
+internal indices (silhouette, Calinski-Harabasz, Davies-Bouldin, restart stability) and, for this
+analysis only, ACC against the labels. Then every rule picks one checkpoint per run
 without labels, and its ACC is compared, paired per run, with the pre-issue-14 schedule (the
 checkpoint at epoch 30 is exactly the old 10 + 30 autoencoder):
 
 - ``epoch30``: the old fixed length; ``epochH``: a longer fixed length H;
-- ``silhouette``, ``calinski``, ``davies``: the best internal index;
+- ``silhouette``, ``calinski``, ``davies``: the best internal index; ``stability``: the highest mean
+  ARI between the K-means restarts;
 - ``consensus@H``: the checkpoint, among those up to epoch H, whose partition has the highest mean
   ARI to the others (:func:`mvbench.methods.autoencoder.consensus_checkpoint`);
 - ``oracle``: the best ACC (uses labels; an upper bound, not a rule).
@@ -36,9 +40,8 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from mvbench.methods.autoencoder import SCHEDULE_DEVELOPMENT_SETS
+from mvbench.methods.autoencoder import SCHEDULE_DEVELOPMENT_SETS, SCHEDULE_EVALUATION_SETS
 
-EVALUATION_SETS = frozenset({"cub10", "wikipedia", "web_news", "handwritten", "digits"})
 HORIZONS = (50, 100, 150, 200)
 
 
@@ -181,8 +184,8 @@ def main() -> None:
         summarize(choices)
         return
     sets = args.sets.split(",")
-    if EVALUATION_SETS & set(sets) and not args.diagnose:
-        parser.error(f"{sorted(EVALUATION_SETS & set(sets))} are evaluation sets: choose on other data")
+    if SCHEDULE_EVALUATION_SETS & set(sets) and not args.diagnose:
+        parser.error(f"{sorted(SCHEDULE_EVALUATION_SETS & set(sets))} are evaluation sets: choose on other data")
     tasks = [
         (s, v, seed, int(layer), args.epochs, args.every)
         for layer in args.layer_epochs.split(",")

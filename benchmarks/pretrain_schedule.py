@@ -31,9 +31,7 @@ import time
 from collections import defaultdict
 from multiprocessing import get_context
 
-from mvbench.methods.autoencoder import SCHEDULE_DEVELOPMENT_SETS
-
-EVALUATION_SETS = frozenset({"cub10", "wikipedia", "web_news", "handwritten", "digits"})
+from mvbench.methods.autoencoder import SCHEDULE_DEVELOPMENT_SETS, SCHEDULE_EVALUATION_SETS
 
 
 def cell(args: tuple[str, int, int, str]) -> list[dict]:
@@ -123,8 +121,8 @@ def main() -> None:
         report(rows)
         return
     sets = args.sets.split(",")
-    if EVALUATION_SETS & set(sets):
-        parser.error(f"{sorted(EVALUATION_SETS & set(sets))} are evaluation sets: choose on other data")
+    if SCHEDULE_EVALUATION_SETS & set(sets):
+        parser.error(f"{sorted(SCHEDULE_EVALUATION_SETS & set(sets))} are evaluation sets: choose on other data")
     cache = tempfile.mkdtemp(prefix="pretrain-schedule-")
     tasks = [(s, int(e), seed, cache) for s in sets for e in args.epochs.split(",") for seed in range(args.seeds)]
     rows = []
