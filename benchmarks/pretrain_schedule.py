@@ -1,8 +1,10 @@
 """Choose the autoencoder-pretraining length of DEC/JECL on development sets (never the evaluated ones).
 
 The first attempt of issue 14, kept to reproduce its record (benchmarks/results.md, section 1): a fixed
-length, the last epoch kept (``pretrain_selection="last"``). The rule adopted instead keeps the
-consensus checkpoint (``benchmarks/pretrain_checkpoints.py``).
+length, the last epoch kept (``pretrain_selection="last"``). The later attempts are
+``benchmarks/pretrain_checkpoints.py`` (a checkpoint kept by a label-free rule) and
+``benchmarks/pretrain_solver.py`` (DEC's step policy and solver, a length in gradient steps); none was
+adopted.
 
 For each development set, each candidate length E (epochs per layer; fine-tuning runs 3 E epochs,
 the ratio of the old 10 + 30) and seeds 0..S-1 it fits JECL on the set's first two views and DEC on

@@ -40,8 +40,11 @@ CPU), so only the starting state is held, not a copy per checkpoint. It needs K,
 holds it.
 
 Loss: mean squared reconstruction error. Deviations from DEC, for few-epoch training on features:
-Adam (lr 1e-3) instead of SGD lr 0.1 with step decay (``optimizer="sgd"`` restores SGD, momentum
-0.9), PyTorch's default initialisation instead of Gaussian(0, 0.01), and no dropout on hidden units.
+Adam (lr 1e-3) at a constant rate instead of SGD lr 0.1 with DEC's step policy (``optimizer="sgd"``,
+``lr=0.1``, ``lr_schedule="step"`` restore DEC's solver: momentum 0.9, the rate x0.1 after 40 % and 80 %
+of each layer's epochs and after every 20 % of fine-tuning's, :func:`stage_lr`), PyTorch's default
+initialisation instead of Gaussian(0, 0.01), and no dropout on hidden units. The step policy does not
+help at either length on the development sets, with Adam or SGD (benchmarks/results.md, section 1).
 
 Cache: the trained weights are stored under ``<cache dir>/sdae/`` (the run context's cache folder:
 ``$MVBENCH_CACHE_DIR``, else ``<mvbench data dir>/cache``; not cached outside a grid) keyed by the
@@ -66,6 +69,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +89,14 @@ SCHEDULE_EVALUATION_SETS = frozenset({"cub10", "wikipedia", "web_news", "handwri
 #: partition agrees most with the others' (:func:`consensus_checkpoint`; an option, not adopted: module doc).
 SELECTIONS = ("last", "consensus")
 
+#: ``constant``: the learning rate ``lr`` throughout; ``step``: DEC's step policy, x0.1 after every
+#: ``STEP_FRACTION`` of a stage (:func:`stage_lr`).
+LR_SCHEDULES = ("constant", "step")
+
+#: DEC divides the learning rate by 10 every 20,000 iterations: after 40 % and 80 % of a layer's 50,000,
+#: after 20, 40, 60 and 80 % of fine-tuning's 100,000.
+STEP_FRACTION = {"layer": Fraction(2, 5), "finetune": Fraction(1, 5)}
+
 #: K-means restarts for the partition of each checkpoint.
 CHECKPOINT_KMEANS_N_INIT = 10
 
@@ -103,6 +115,7 @@ class PretrainSettings:
     dropout: float = 0.2
     selection: str = "last"
     checkpoint_every: int = 5
+    lr_schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.embedding_dim < 1 or any(h < 1 for h in self.hidden):
@@ -117,6 +130,8 @@ class PretrainSettings:
             raise ValueError(f"unknown checkpoint selection {self.selection!r}: use last or consensus")
         if self.checkpoint_every < 1:
             raise ValueError("checkpoint_every must be >= 1")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown learning-rate schedule {self.lr_schedule!r}: use constant or step")
 
 
 class StackedAutoencoder(nn.Module):
@@ -311,6 +326,7 @@ def pretrain_layers(
             settings.layer_epochs,
             settings,
             gen,
+            "layer",
         )
         with torch.no_grad():
             h = model.encode_layer(i, h)
@@ -327,7 +343,7 @@ def finetune(
 ) -> None:
     """Step 2: ``epochs`` epochs of end-to-end reconstruction training (no corruption), calling
     ``on_checkpoint(e)`` after ``e`` epochs for each ``e`` in ``checkpoints``."""
-    _fit(model, data, list(model.parameters()), epochs, settings, gen, checkpoints, on_checkpoint)
+    _fit(model, data, list(model.parameters()), epochs, settings, gen, "finetune", checkpoints, on_checkpoint)
 
 
 def embed(model: StackedAutoencoder, data: torch.Tensor) -> np.ndarray:
@@ -368,6 +384,16 @@ def _finetune_by_consensus(
     return chosen, agreement
 
 
+def stage_lr(settings: PretrainSettings, stage: str, epoch: int) -> float:
+    """The learning rate of ``epoch`` (from 0) of ``stage``: ``lr`` under the constant schedule; under ``step``
+    ``lr * 0.1**k`` after ``k`` whole ``STEP_FRACTION[stage]`` parts of the stage's full length (layer or
+    fine-tuning epochs of ``settings``, so a replay up to an earlier checkpoint follows the same rates)."""
+    length = settings.layer_epochs if stage == "layer" else settings.finetune_epochs
+    if settings.lr_schedule == "constant" or length == 0:
+        return settings.lr
+    return settings.lr * 0.1 ** int(epoch / (STEP_FRACTION[stage] * length))
+
+
 def _corrupt(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
     if rate == 0:
         return x
@@ -382,11 +408,13 @@ def _fit(
     epochs: int,
     settings: PretrainSettings,
     gen: torch.Generator,
+    stage: str,
     checkpoints: Sequence[int] = (),
     on_checkpoint: Callable[[int], None] | None = None,
 ) -> None:
-    """``epochs`` epochs of mini-batch reconstruction training; ``on_checkpoint(e)`` runs after ``e`` epochs
-    for each ``e`` in ``checkpoints`` (0 included: before the first)."""
+    """``epochs`` epochs of mini-batch reconstruction training in ``stage`` (``layer`` or ``finetune``, for the
+    learning rate: :func:`stage_lr`); ``on_checkpoint(e)`` runs after ``e`` epochs for each ``e`` in
+    ``checkpoints`` (0 included: before the first)."""
     opt = (
         torch.optim.Adam(params, lr=settings.lr)
         if settings.optimizer == "adam"
@@ -398,6 +426,8 @@ def _fit(
             on_checkpoint(epoch)
         if epoch == epochs:
             return
+        for group in opt.param_groups:
+            group["lr"] = stage_lr(settings, stage, epoch)
         for idx in torch.randperm(n, generator=gen).split(settings.batch_size):
             batch = data[idx.to(data.device)]
             loss = torch.mean((forward(batch) - batch) ** 2)

@@ -56,6 +56,7 @@ class DeepClusteringConfig:
     pretrain_finetune_epochs: int = 30
     pretrain_lr: float = 1e-3
     pretrain_optimizer: Literal["adam", "sgd"] = "adam"
+    pretrain_lr_schedule: Literal["constant", "step"] = "constant"  # step: DEC's x0.1 every 20k of 50k/100k
     pretrain_dropout: float = 0.2
     pretrain_selection: Literal["last", "consensus"] = "last"  # which fine-tuning checkpoint is kept
     pretrain_checkpoint_every: int = 5
@@ -102,6 +103,7 @@ class DeepClusteringConfig:
             self.pretrain_dropout,
             self.pretrain_selection,
             self.pretrain_checkpoint_every,
+            self.pretrain_lr_schedule,
         )
 
 

@@ -14,6 +14,7 @@ from mvbench.methods.autoencoder import (
     checkpoint_epochs,
     consensus_checkpoint,
     schedule_steps,
+    stage_lr,
     train_autoencoder,
 )
 from mvbench.methods.deep_clustering import DeepClusteringConfig
@@ -59,6 +60,36 @@ def count_adam_steps(monkeypatch) -> dict[str, int]:
 
     monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
     return counter
+
+
+def test_step_policy_hand_computed():
+    """DEC's policy, x0.1 every 20,000 of 50,000 (layer) and of 100,000 (fine-tuning) iterations."""
+    s = PretrainSettings(layer_epochs=10, finetune_epochs=30, lr=0.1, lr_schedule="step")
+    layer = [stage_lr(s, "layer", e) for e in range(10)]
+    assert layer == pytest.approx([0.1] * 4 + [0.01] * 4 + [0.001] * 2)
+    finetune = [stage_lr(s, "finetune", e) for e in range(30)]
+    assert finetune == pytest.approx([0.1 * 0.1**k for k in range(5) for _ in range(6)])
+    constant = PretrainSettings(layer_epochs=10, finetune_epochs=30, lr=0.1)
+    assert {stage_lr(constant, stage, e) for stage in ("layer", "finetune") for e in range(30)} == {0.1}
+
+
+def test_optimizer_follows_the_step_policy(monkeypatch):
+    """The rate each Adam step uses: one step per epoch here, two layer pairs of 5 epochs, 5 of fine-tuning."""
+    rates: list[float] = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    s = PretrainSettings(
+        hidden=(4,), embedding_dim=2, layer_epochs=5, finetune_epochs=5, batch_size=32, lr_schedule="step"
+    )
+    x = np.random.default_rng(0).normal(size=(32, 6)).astype(np.float32)
+    train_autoencoder(x, [6, 4, 2], s, seed=0)
+    layer = [1e-3, 1e-3, 1e-4, 1e-4, 1e-5]  # decays after 2 and 4 of 5 epochs (40 %, 80 %)
+    assert rates == pytest.approx(layer + layer + [1e-3 * 0.1**k for k in range(5)])
 
 
 @pytest.mark.parametrize("n", [100, 300])
