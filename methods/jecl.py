@@ -16,7 +16,7 @@ Implements the poster's model (and the three ablation rows of its table):
 
 Defaults lambda = 0.5, beta = 0.1, gamma = 0.1 (the poster's). Choices the poster leaves unknown,
 all hyper-parameters (shared with DEC, see :class:`.deep_clustering.DeepClusteringConfig`): the
-pretraining schedule (``pretrain_*``, with the consensus checkpoint rule of :mod:`.autoencoder`), SGD
+pretraining schedule (``pretrain_*``: 10 + 30 epochs and its options, in :mod:`.autoencoder`), SGD
 lr 0.01 momentum 0.9 batch 256 (DEC's), target refresh every ``update_interval`` iterations (at most
 one epoch), stop at ``tol`` label change or ``max_epochs``, per-view input ``normalization``
 (z-scoring by default: see benchmarks/jecl.md), and the ``device`` (``auto``: CUDA when present).
