@@ -1,6 +1,6 @@
 """Choose how DEC/JECL keep a fine-tuning checkpoint of their autoencoders, on development sets only.
 
-For each development set (``SCHEDULE_DEVELOPMENT_SETS``; the evaluation sets of issue 14 are
+For each development set (by default ``SCHEDULE_DEVELOPMENT_SETS``; the evaluation sets of issue 14 are
 refused), each of its first two views and seeds 0..S-1, it trains the autoencoder exactly as
 ``methods/autoencoder.py`` does (z-scored view, ``--layer-epochs`` per layer, seed 1000 + s),
 fine-tunes ``--epochs`` epochs, and at every ``--every``-th epoch partitions the embedding with

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from mvbench import registry
 from mvbench.methods.autoencoder import (
     SCHEDULE_DEVELOPMENT_SETS,
     PretrainSettings,
@@ -48,6 +49,7 @@ def test_method_and_autoencoder_defaults_agree():
 
 def test_schedule_chosen_without_the_evaluation_sets():
     assert SCHEDULE_DEVELOPMENT_SETS and EVALUATION_SETS.isdisjoint(SCHEDULE_DEVELOPMENT_SETS)
+    assert set(SCHEDULE_DEVELOPMENT_SETS) <= set(registry.datasets().names())
 
 
 def count_adam_steps(monkeypatch) -> dict[str, int]:
