@@ -93,17 +93,17 @@ class DeepClusteringConfig:
         from .autoencoder import PretrainSettings
 
         return PretrainSettings(
-            tuple(self.hidden),
-            self.embedding_dim,
-            self.pretrain_layer_epochs,
-            self.pretrain_finetune_epochs,
-            self.batch_size,
-            self.pretrain_lr,
-            self.pretrain_optimizer,
-            self.pretrain_dropout,
-            self.pretrain_selection,
-            self.pretrain_checkpoint_every,
-            self.pretrain_lr_schedule,
+            hidden=tuple(self.hidden),
+            embedding_dim=self.embedding_dim,
+            layer_epochs=self.pretrain_layer_epochs,
+            finetune_epochs=self.pretrain_finetune_epochs,
+            batch_size=self.batch_size,
+            lr=self.pretrain_lr,
+            optimizer=self.pretrain_optimizer,
+            dropout=self.pretrain_dropout,
+            selection=self.pretrain_selection,
+            checkpoint_every=self.pretrain_checkpoint_every,
+            lr_schedule=self.pretrain_lr_schedule,
         )
 
 
