@@ -1,4 +1,4 @@
-"""Ten community multi-view ``.mat`` files registered as named datasets.
+"""Fourteen community multi-view ``.mat`` files registered as named datasets.
 
 Each dataset's raw source is one published .mat file, looked up as ``<raw root>/mat/<file>``
 (``$MVBENCH_RAW_DIR``) or given with ``mvbench datasets prepare NAME --raw FILE``. Preparing
@@ -21,6 +21,11 @@ CHUANBIN = ("ChuanbinZhang/Multi-view-datasets", "03ead31e6538322e4e0701c3c28a01
 ZSKONG_ORL = ("zskong/Multi-view-data", "fbaac6703994982ea37da6a7e6414c60dc6eb869")
 ZSKONG_BDGP = ("zskong/Multi-view-data", "5d8d18f80442a280bc5179857a1fc8e99d738923")
 YILIN = ("YilinZhang107/Multi-view-Datasets", "2475fef9430ac1cacc7bf4f8d284d4fd14919ca5")
+# The two repositories below were not crawled at a known commit: HEAD is fetched and the sha256 pins the bytes.
+DCP = ("XLearning-SCU/2022-TPAMI-DCP", "HEAD")
+DSE_FDMC = ("myliu2048/DSE-FDMC", "c7a82c7e525a28f1ff183a906fc3ebdfa5d1d3d2")
+CELT = ("scutbioinformatics/CELT", "3a66b240d7957e7b6dfbe52ba26d0f41f55255a7")
+DCG = ("zhangyuanyang21/2025-AAAI-DCG", "HEAD")
 LICENSE_UNSTATED = "not stated by the distributor; research use"
 
 
@@ -202,6 +207,67 @@ SPECS: dict[str, MatSpec] = {
         "view), index{v} lists all samples; its MissingStatus matrix is the generator's template and "
         "is not applied (the views hold data where it says missing)",
     ),
+    "scene15": MatSpec(
+        "scene15.mat",
+        DCP,
+        "data/Scene_15.mat",
+        "ec33b5e1f53eea04ccacc8b7bdfc6091ed490b04214eb41fd83c05a0a173221f",
+        4485,
+        15,
+        {
+            "gist": (20, "GIST (named by dimension)"),
+            "lbp": (59, "uniform LBP histogram (named by dimension)"),
+            "phog": (40, "PHOG (named by dimension)"),
+        },
+        "Fei-Fei, L., Perona, P. (2005). A Bayesian Hierarchical Model for Learning Natural Scene Categories. "
+        "CVPR; file: Lin, Y. et al. (2022). Dual Contrastive Prediction for Incomplete Multi-view "
+        "Representation Learning. IEEE TPAMI",
+        "Scene-15, 4485 images of 15 scene categories, three image descriptors (COMPLETER/DCP's file)",
+        notes="COMPLETER, DCP, DIVIDE and SURE use views 0+1 (gist, lbp); ICMVC views 2+1; CVCL all three. "
+        "The file carries no view names: they are inferred from the dimensions",
+    ),
+    "mnist_usps": MatSpec(
+        "mnist_usps.mat",
+        DSE_FDMC,
+        "data/MNIST_USPS.mat",
+        "0130ae9ce7d395543df841d25e84d99354dcb77993006d390d3c42d4c2e3f056",
+        5000,
+        10,
+        {"mnist": (784, "MNIST pixels (28x28)"), "usps": (784, "USPS pixels resized to 28x28")},
+        "Peng, X., Huang, Z., Lv, J., Zhu, H., Zhou, J. T. (2019). COMIC: Multi-view Clustering Without "
+        "Parameter Selection. ICML",
+        "MNIST-USPS: 5000 digit pairs (500 per class), one MNIST and one USPS image of the same digit",
+        notes="the file of the MFLVC family (MFLVC, GCFAgg, SCMVC, CVCL report on it); labels 0-based",
+    ),
+    "bdgp2v": MatSpec(
+        "bdgp2v.mat",
+        CELT,
+        "BDGP.mat",
+        "dd53d29ad7cfd3adf4caf5203f51387b97981d60cd427798acfe1f2481363e11",
+        2500,
+        5,
+        {"visual": (1750, "visual features of the embryo image"), "textual": (79, "textual (annotation) features")},
+        "Cai, X., Wang, H., Huang, H., Ding, C. (2012). Joint Stage Recognition and Anatomical Annotation of "
+        "Drosophila Gene Expression Patterns. Bioinformatics 28(12)",
+        "BDGP, 2-view version: 2500 embryo images of 5 classes, 1750-d visual and 79-d textual features",
+        notes="the 2-view BDGP that MFLVC, GCFAgg, SCMVC and CVCL report on; a different file from bdgp "
+        "(3 views of 1000/500/250): never compare the two under one name. Stored d x n under 'data'",
+    ),
+    "synthetic3d": MatSpec(
+        "synthetic3d.mat",
+        DCG,
+        "data/synthetic3d.mat",
+        "f5ebb44be9d98550877622b2f6eb4b70ff3dc9a1de3c3797bf3fad9ebb40ba9b",
+        600,
+        3,
+        {f"view{v}": (3, "3-d synthetic coordinates") for v in range(3)},
+        "Kumar, A., Rai, P., Daume III, H. (2011). Co-regularized Multi-view Spectral Clustering. NeurIPS "
+        "(as distributed with GCFAgg/SCMVC's benchmark files)",
+        "Synthetic3d: 600 points of 3 clusters in three 3-d views",
+        notes="the file also holds train/test index matrices and random-generator states, which are ignored; "
+        "GCFAgg and SCMVC report on it",
+        import_options={"views_key": "X", "labels_key": "Y"},
+    ),
 }
 
 
@@ -285,3 +351,7 @@ Reuters1200 = _source("reuters1200")
 Leaves100 = _source("100leaves")
 Orl = _source("orl")
 Bdgp = _source("bdgp")
+Scene15 = _source("scene15")
+MnistUsps = _source("mnist_usps")
+Bdgp2v = _source("bdgp2v")
+Synthetic3d = _source("synthetic3d")

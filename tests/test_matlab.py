@@ -254,6 +254,27 @@ def test_prepare_and_validate_via_cli(tmp_path, monkeypatch):
     assert store.validate_file(tmp_path / "wiki.h5").view_names == ["image", "text"]
 
 
+PROTOCOL_FILES = {  # name: (n, view names, view dims, K)
+    "scene15": (4485, ["gist", "lbp", "phog"], [20, 59, 40], 15),
+    "mnist_usps": (5000, ["mnist", "usps"], [784, 784], 10),
+    "bdgp2v": (2500, ["visual", "textual"], [1750, 79], 5),
+    "synthetic3d": (600, ["view0", "view1", "view2"], [3, 3, 3], 3),
+}
+
+
+@needs_real
+def test_protocol_files_prepare_as_registered_sets(tmp_path, monkeypatch):
+    monkeypatch.setenv("MVBENCH_RAW_DIR", str(RAW))
+    monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    for name, (n, names, dims, k) in PROTOCOL_FILES.items():
+        result = runner.invoke(cli, ["datasets", "prepare", name])
+        assert result.exit_code == 0, result.output
+        data = store.load(tmp_path / f"{name}.h5")
+        assert (data.n_samples, data.view_names, data.view_dims, data.n_clusters) == (n, names, dims, k)
+        assert data.mask.all() and sorted(set(data.labels.tolist())) == list(range(k))
+
+
 def test_missing_raw_file_hint(tmp_path, monkeypatch):
     from mvbench.data.sources import DataPaths, DatasetUnavailableError, prepare
 
