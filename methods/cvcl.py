@@ -9,12 +9,12 @@ Network (``layers.py``): per view an autoencoder x_v -> z_v -> x_v' whose encode
 mirrors it (ReLU after every layer, the output included); one label module shared by the views:
 p_v = softmax(W_2 W_1 z_v) (Linear high -> ``low_feature_dim`` -> K, no activation between).
 
-Objective (paper Eqs. 4-9; ``loss.py``, ``models.py``), per mini-batch:
+Objective (paper Sec. 3; ``loss.py``, ``models.py``), per mini-batch:
 
 - stage 0, ``pretrain_epochs`` (200): sum_v mean ||x_v - x_v'||^2;
 - stage 1, ``contrastive_epochs``: sum_{v<w} [lambda * L_C(v, w) + beta * (-H(v) - H(w))]
   + sum_v mean ||x_v - x_v'||^2, where each view's assignments are first sharpened by DEC's target
-  t_ik = (p_ik^2 / f_k) / sum_j (p_ij^2 / f_j), f_k = sum_i p_ik (Eq. 5);
+  t_ik = (p_ik^2 / f_k) / sum_j (p_ij^2 / f_j), f_k = sum_i p_ik;
   L_C is the NT-Xent on the 2K columns of the sharpened assignments of two views, scores = dot products
   / ``temperature`` (or cosines with ``cosine=True``, the reference's ``normalized``);
   -H(v) = sum_k m_k log m_k, m the sharpened cluster mass of the batch (``forward_prob``: no log K).

@@ -5,9 +5,9 @@ Reference code: Galaxy922/GCFAggMVC (``network.py``, ``loss.py``, ``train.py``, 
 
 Network: per view an MFLVC autoencoder x_v -> z_v -> x_v' (d-500-500-2000-f, f = ``low_feature_dim``
 512, mirrored decoder) and a shared view head h_v = normalize(W_h z_v) (Linear f -> ``high_feature_dim``
-128). The global and cross-view feature aggregation (paper Eqs. 3-6) treats the m samples of a batch as
+128). The global and cross-view feature aggregation (paper Sec. 3) treats the m samples of a batch as
 one sequence: Z = [z_1, ..., z_V] (m x Vf), one self-attention head with
-S = softmax(Q K' / sqrt(Vf)), Q, K, V = Z W_Q, Z W_K, Z W_V (Eq. 4), Z^ = S V W_O, then the
+S = softmax(Q K' / sqrt(Vf)), Q, K, V = Z W_Q, Z W_K, Z W_V, Z^ = S V W_O, then the
 reference's post-norm Transformer layer around it: U = LN(Z + Z^), Z~ = LN(U + W_2 relu(W_1 U))
 (``dim_feedforward`` 256, dropout 0.1 on the attention weights, after the attention and inside the
 feed-forward, as ``nn.TransformerEncoderLayer``), and the consensus c = normalize(W_c Z~) (Linear Vf ->
@@ -16,7 +16,7 @@ feed-forward, as ``nn.TransformerEncoderLayer``), and the consensus c = normaliz
 (Xavier-uniform W_Q, W_K, W_V, zero biases). As in the patched layer in training mode, S is the
 attention matrix after its dropout, and gradients flow through it into the loss.
 
-Objective (Eq. 9-10; ``loss.py``): stage 0, ``pretrain_epochs`` (200), L_r = sum_v mean ||x_v - x_v'||^2;
+Objective (``loss.py``, ``train.py``): stage 0, ``pretrain_epochs`` (200), L_r = sum_v mean ||x_v - x_v'||^2;
 stage 1, ``contrastive_epochs`` (100): sum_v [L_S(h_v, c, S) + mean ||x_v - x_v'||^2] where the
 structure-guided contrastive loss L_S is the NT-Xent on the 2m rows of h_v and c (scores / tau, tau =
 ``temperature`` 0.5) whose negative scores are scaled by (1 - S_ij) (S tiled over the four m x m

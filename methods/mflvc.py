@@ -1,5 +1,5 @@
-"""MFLVC, Multi-level Feature Learning for contrastive multi-View Clustering (Xu, Tang, Ren, Peng, Wang,
-Zhang, Zhang; CVPR 2022).
+"""MFLVC, Multi-level Feature Learning for contrastive multi-View Clustering (Xu, Tang, Ren, Peng, Zhu, He;
+CVPR 2022).
 
 Reference code: SubmissionsIn/MFLVC (``network.py``, ``loss.py``, ``train.py``, ``dataloader.py``).
 
@@ -8,23 +8,23 @@ ReLU inside, linear output; the decoder mirrors it), f = ``feature_dim`` (512). 
 views: the high-level feature h_v = normalize(W_H z_v) (Linear f -> ``high_feature_dim``, 128) and the
 label head q_v = softmax(W_Q z_v) (Linear f -> K).
 
-Objective (paper Eqs. 1, 5, 8, 10; ``loss.py``), per mini-batch of m samples:
+Objective (paper Sec. 3; ``loss.py``, ``train.py``), per mini-batch of m samples:
 
-- stage 0, ``pretrain_epochs`` (200): L_r = sum_v mean ||x_v - x_v'||^2 (Eq. 1);
+- stage 0, ``pretrain_epochs`` (200): L_r = sum_v mean ||x_v - x_v'||^2;
 - stage 1, ``contrastive_epochs``: L_r + sum_{v<w} [L_F(h_v, h_w) + L_Q(q_v, q_w)] with
-  L_F the NT-Xent of Eq. 5 on the 2m rows (scores h'h / tau_F, tau_F = ``feature_temperature`` 0.5) and
-  L_Q = the NT-Xent of Eq. 8 on the 2K columns of q_v, q_w (cosine / tau_L, ``label_temperature`` 1.0)
-  + sum_{u in v,w} (log K - H(p_u)), p_u the cluster mass of the batch (Eq. 8's entropy term, with the
+  L_F the NT-Xent on the 2m rows (scores h'h / tau_F, tau_F = ``feature_temperature`` 0.5) and
+  L_Q = the NT-Xent on the 2K columns of q_v, q_w (cosine / tau_L, ``label_temperature`` 1.0)
+  + sum_{u in v,w} (log K - H(p_u)), p_u the cluster mass of the batch (the entropy term, with the
   reference's constant log K);
 - stage 2, ``tune_epochs`` (50): pseudo-labels from K-means (``kmeans_n_init`` 100 restarts) on each
   view's high-level features h_v of all samples, min-max scaled per feature, computed once after stage
   1; every epoch each view's pseudo-labels are matched to the current label-head argmax by the Hungarian
-  algorithm and L = sum_v CE(q_v, matched pseudo-labels) on all samples in one step (Eq. 10; the
+  algorithm and L = sum_v CE(q_v, matched pseudo-labels) on all samples in one step (the
   reference feeds the softmax output to ``CrossEntropyLoss``, which applies a second softmax: kept).
 
 One Adam (lr 3e-4, no weight decay) over all parameters for the three stages, batches of 256 shuffled
 with the last incomplete one dropped. Labels (the reference's ``valid``): argmax_k of the mean over views
-of q_v (Eq. 11), read after every epoch of stages 1 and 2 (``label_history``; ``info``'s
+of q_v, read after every epoch of stages 1 and 2 (``label_history``; ``info``'s
 ``label_history_first_epoch`` says where it starts). The result is the last epoch's.
 
 Presets (``preset``: ``auto`` = the dataset's own when listed, else ``generic``; a field given

@@ -1,5 +1,5 @@
-"""SCMVC, Self-weighted Contrastive fusion for deep Multi-View Clustering (Wu, Chen, Huang, Zhu, Wang,
-Wang; IEEE TMM 2024).
+"""SCMVC, Self-weighted Contrastive fusion for deep Multi-View Clustering (Wu, Zheng, Ren, He, Pu, Huang,
+Hao, He; IEEE TMM 2024).
 
 Reference code: SongwuJob/SCMVC (``network.py``, ``loss.py``, ``train.py``, ``metric.py``).
 
@@ -8,7 +8,7 @@ mirrored decoder); a view-consensus head shared by the views, r_v = normalize(W_
 ``high_feature_dim`` 20), and the global fusion H = normalize(MLP([z_1, ..., z_V])) (Linear Vf ->
 ``fusion_hidden`` 256 - ReLU - Linear -> 20).
 
-Objective (paper Eqs. 5-10; ``train.py``): stage 0, ``pretrain_epochs`` (200), the summed per-view
+Objective (``train.py``, ``loss.py``): stage 0, ``pretrain_epochs`` (200), the summed per-view
 reconstruction MSE; stage 1, ``contrastive_epochs``:
 sum_v [w_v * L(H, r_v) + mean ||x_v - x_v'||^2], where
 
