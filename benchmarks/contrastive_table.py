@@ -117,7 +117,7 @@ def main() -> None:
     print(table(frame, reported()))
     if args.per_run:
         print()
-        print(frame.sort_values(["method", "dataset", "repetition"]).to_markdown(index=False, floatfmt=".3f"))
+        print(frame.sort_values(["method", "dataset", "repetition"]).to_string(index=False, float_format="%.3f"))
 
 
 if __name__ == "__main__":
