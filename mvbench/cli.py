@@ -253,6 +253,8 @@ def run(
     limit = int(memory_limit * 2**30) if memory_limit else None
     runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
     grid = plan(spec, paths, limit)
+    for warning in grid.warnings:
+        click.echo(f"warning: {warning}", err=True)
     tracker = Tracker(tracking_uri, spec.experiment)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = run_grid(
@@ -689,6 +691,7 @@ def datasets_info(name, paths) -> None:
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, paths, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
     from mvbench.data import sources, store
+    from mvbench.data.degenerate import check_clusterable, constant_views
     from mvbench.data.download import sha256_file
     from mvbench.data.matlab import import_mat
 
@@ -705,8 +708,11 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
         view_names=split_list(view_names) if view_names else None,
         mask_key=mask_key,
     )
+    check_clusterable(data.mask, data.labels, data.view_names)
     data.card.extra["imported"] = {"file": Path(file).name, "sha256": sha256_file(file)}
     store.save(data, path)
+    for view in constant_views(data):
+        click.echo(f"warning: view {view!r} has zero variance (all observed rows identical)", err=True)
     extra = data.card.extra
     dims = ", ".join(f"{n}:{d}" for n, d in zip(data.view_names, data.view_dims))
     nonfinite = extra.get("nonfinite_rows_marked_missing")
