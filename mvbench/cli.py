@@ -45,6 +45,7 @@ def usage_errors() -> tuple[type[BaseException], ...]:
     from mvbench.data.conditions import ConditionError
     from mvbench.data.model import DataValidationError
     from mvbench.data.sources import DatasetNameError, DatasetUnavailableError
+    from mvbench.places import UnwritablePlaceError
     from mvbench.record.tracking import TrackingError
     from mvbench.registry import BrokenPluginError, UnknownNameError
     from mvbench.run.grid import GridError
@@ -59,6 +60,7 @@ def usage_errors() -> tuple[type[BaseException], ...]:
         DatasetUnavailableError,
         DatasetNameError,
         TrackingError,
+        UnwritablePlaceError,
     )
 
 
@@ -237,6 +239,7 @@ def run(
     no_progress,
 ) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
+    from mvbench.places import check_store
     from mvbench.record.tracking import Tracker, resolve_uri
     from mvbench.report.tables import aggregate, render, runs_frame
     from mvbench.run.executors import make_executor
@@ -252,6 +255,7 @@ def run(
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
     runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
+    check_store(resolve_uri(tracking_uri))  # before preparing datasets: a read-only store logs nothing
     grid = plan(spec, paths, limit)
     for warning in grid.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -694,8 +698,10 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
     from mvbench.data.degenerate import check_clusterable, constant_views
     from mvbench.data.download import sha256_file
     from mvbench.data.matlab import import_mat
+    from mvbench.places import check_folder
 
     sources.check_new_name(name)
+    check_folder(paths.data_dir, "the data dir", "pass --data-dir DIR or set MVBENCH_DATA_DIR to a writable folder")
     path = paths.prepared_path(name)
     if path.exists() and not force:
         raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")

@@ -19,6 +19,7 @@ from mvbench.data.degenerate import check_clusterable, constant_views
 from mvbench.data.model import DataValidationError
 from mvbench.data.sources import DataPaths
 from mvbench.method import Method
+from mvbench.places import check_folder
 from mvbench.run.cell import CellTask
 from mvbench.run.code_identity import code_identity
 from mvbench.run.grid import (
@@ -33,6 +34,11 @@ from mvbench.run.grid import (
     split_views,
     swept_keys,
 )
+
+
+#: A method setting that, when true, means the method caches shared work under the cache dir
+#: (``RunContext.cache_dir``), which must then be writable.
+CACHE_SETTING = "cache"
 
 
 @dataclass
@@ -67,6 +73,14 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
         for params in expand_params(method_cls.Config, entry.params):
             resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
             methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
+    caching = [label for _, label, params, _, _ in methods if dict(params).get(CACHE_SETTING) is True]
+    if caching:
+        check_folder(
+            paths.cache_dir,
+            "the cache dir",
+            f"{caching[0]} caches shared work there: set MVBENCH_CACHE_DIR to a writable folder "
+            f"(or --param {caching[0].split('(')[0]}.{CACHE_SETTING}=false)",
+        )
     datasets = []
     warnings = []
     for entry in spec.datasets:
