@@ -35,7 +35,6 @@ from mvbench.run.grid import (
     swept_keys,
 )
 
-
 #: A method setting that, when true, means the method caches shared work under the cache dir
 #: (``RunContext.cache_dir``), which must then be writable.
 CACHE_SETTING = "cache"
