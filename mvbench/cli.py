@@ -30,7 +30,21 @@ def _data_paths(ctx: click.Context, param: click.Parameter, value: str | None) -
     """``--data-dir`` (else the environment, else the default) as the invocation's :class:`DataPaths`."""
     from mvbench.data.sources import DataPaths
 
-    return DataPaths.resolve(value)
+    paths = DataPaths.resolve(value)
+    keep_caches_in(paths)
+    return paths
+
+
+def keep_caches_in(paths: Any) -> None:
+    """Libraries' caches go under the invocation's cache dir, not the home directory (matplotlib's
+    font cache), unless the user chose a place."""
+    os.environ.setdefault("MPLCONFIGDIR", str(paths.cache_dir / "matplotlib"))
+
+
+def offline_defaults() -> None:
+    """MLflow's telemetry off (it would send a request on every run), unless the user set it."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 def data_dir_option(
@@ -66,6 +80,7 @@ def usage_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, turning known errors into one-line messages."""
+    offline_defaults()
     try:
         code = cli.main(args=argv, prog_name="mvbench", standalone_mode=False)
     except click.exceptions.Abort:
@@ -355,10 +370,12 @@ def report(
     experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir, log_report
 ) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
+    from mvbench.data.sources import DataPaths
     from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
     from mvbench.record.tracking import Tracker
     from mvbench.report.tables import aggregate, render, runs_frame, significance_text
 
+    keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
     frame = runs_frame(tracker)

