@@ -280,5 +280,8 @@ def test_missing_raw_file_hint(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetUnavailableError, match=r"raw.githubusercontent.com.*--raw FILE.*MVBENCH_RAW_DIR"):
+    with pytest.raises(
+        DatasetUnavailableError,
+        match=r"raw.githubusercontent.com.*mvbench datasets prepare handwritten --raw FILE.*MVBENCH_RAW_DIR",
+    ):
         prepare("handwritten", DataPaths.resolve())

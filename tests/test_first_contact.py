@@ -1,0 +1,58 @@
+"""What a newcomer meets first: commands named by messages and the README exist, the README's plugin
+package is the one the tests install, the README's examples hold."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from mvbench.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = set(cli.commands)
+#: "mvbench <command> ..." inside a message or a doc, up to the end of the quoted text.
+MENTION = re.compile(r"mvbench ((?:%s)\b[^\"'`\n)#]*)" % "|".join(sorted(COMMANDS)))
+
+
+def mentions(text: str) -> list[str]:
+    return [m.group(1).strip() for m in MENTION.finditer(text)]
+
+
+def check_command(mention: str) -> None:
+    """The subcommand path of ``mention`` exists and each ``--option`` it names is one of it."""
+    command: click.Command = cli
+    tokens = mention.split()
+    while isinstance(command, click.Group) and tokens and tokens[0] in command.commands:
+        command = command.commands[tokens.pop(0)]
+    assert not isinstance(command, click.Group), f"'mvbench {mention}' names no command"
+    options = {opt for param in command.params for opt in getattr(param, "opts", [])} | {"--help", "-h"}
+    for token in tokens:
+        name = token.strip("[]").split("=")[0].rstrip(".,;:")
+        if name.startswith("--") and "{" not in name:
+            assert name in options, f"'mvbench {mention}': {command.name} has no option {name}"
+
+
+SOURCES = sorted(p for folder in ("mvbench", "datasets", "methods") for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_every_command_a_message_names_exists():
+    found = [mention for path in SOURCES for mention in mentions(path.read_text())]
+    assert any("datasets prepare" in m for m in found)
+    for mention in found:
+        check_command(mention)
+
+
+def test_every_command_the_readme_names_exists():
+    found = mentions((ROOT / "README.md").read_text())
+    assert len(found) > 20
+    for mention in found:
+        check_command(mention)
+
+
+def test_the_checker_catches_a_wrong_option():
+    with pytest.raises(AssertionError, match="run has no option --raw"):
+        check_command("run --datasets pascal --raw DIR")
+    check_command("datasets prepare pascal --raw DIR")
