@@ -14,7 +14,7 @@ from mvbench.cli import cli
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = set(cli.commands)
 #: "mvbench <command> ..." inside a message or a doc, up to the end of the quoted text.
-MENTION = re.compile(r"mvbench ((?:%s)\b[^\"'`\n)#]*)" % "|".join(sorted(COMMANDS)))
+MENTION = re.compile(r"mvbench ((?:" + "|".join(sorted(COMMANDS)) + r")\b[^\"'`\n)#]*)")
 
 
 def mentions(text: str) -> list[str]:
