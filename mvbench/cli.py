@@ -7,6 +7,7 @@ the fix, and exit with status 2; a grid with failed cells exits with status 1.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -411,7 +412,7 @@ def report(
         from mvbench.report.diagnostics import diagnostics as diagnose
         from mvbench.report.diagnostics import render_diagnostics
 
-        text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
+        text += "\n" + render_diagnostics(diagnose(frame), fmt) + "\n"
     if output:
         Path(output).write_text(text)
         click.echo(f"wrote {output}")
@@ -571,8 +572,7 @@ def list_(what, verbose) -> None:
             click.echo(f"{info.name:22s} BROKEN  {info.error}")
             continue
         obj = reg.get(info.name)
-        doc = (obj.__doc__ or "").strip().splitlines()
-        summary = getattr(obj, "description", "") or (doc[0] if doc else "")
+        summary = getattr(obj, "description", "") or first_sentence(obj.__doc__ or "")
         extra = ""
         if what == "methods":
             caps = obj.capabilities
@@ -585,6 +585,12 @@ def list_(what, verbose) -> None:
             config_cls = obj.Config
             for name, type_name, default in describe_config(config_cls):
                 click.echo(f"    {name}: {type_name} = {default}")
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, unwrapped (a wrapped line is not cut)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return re.split(r"(?<=[.;])\s+(?=[A-Z])", paragraph)[0]
 
 
 # -- datasets -------------------------------------------------------------------------------------------

@@ -56,3 +56,14 @@ def test_the_checker_catches_a_wrong_option():
     with pytest.raises(AssertionError, match="run has no option --raw"):
         check_command("run --datasets pascal --raw DIR")
     check_command("datasets prepare pascal --raw DIR")
+
+
+def test_list_methods_shows_whole_first_sentences():
+    from mvbench.cli import first_sentence
+
+    doc = "PIC (Wang et al., IJCAI 2019): weighted fusion of completed\n    per-view graphs. More here.\n\nDetails."
+    assert first_sentence(doc) == "PIC (Wang et al., IJCAI 2019): weighted fusion of completed per-view graphs."
+    from test_cli import mvbench_in_process
+
+    _, out, _ = mvbench_in_process("list", "methods", check=0)
+    assert "fusion of completed per-view similarity graphs, for incomplete views." in out
