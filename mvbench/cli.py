@@ -445,32 +445,22 @@ def report(
 @click.option("--tracking-uri")
 def status(experiment, tracking_uri) -> None:
     """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
-    from mvbench.record.schema import DONE, cell_error, cell_key, cell_status
-    from mvbench.record.tracking import Tracker
+    from mvbench.record.status import read_status
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
-
-    tracker = Tracker(tracking_uri, experiment, create=False)
-    parents = tracker.parent_runs()
-    if not parents:
+    found = read_status(tracking_uri, experiment)
+    if found.cells is None:
         raise CliError(f"experiment {experiment!r} has no grid runs yet: start one with mvbench run")
-    grid = tracker.grid_cells(parents[0].info.run_id)
-    latest = tracker.latest_by_key()
-    done_keys = {cell_key(r) for r in tracker.cell_runs(DONE)}
     counts: dict[str, int] = {}
     lines = []
-    for cell in grid:
-        run = latest.get(cell["key"])
-        state = "done" if cell["key"] in done_keys else ((cell_status(run) or "missing") if run else "missing")
+    for cell, state, error in found.states():
         counts[state] = counts.get(state, 0) + 1
         if state != "done":
-            error = cell_error(run) if run else ""
             lines.append(
                 f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
                 f"rep {cell['repetition']}" + (f": {error}" if error else "")
             )
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "skipped", "missing"))
-    click.echo(f"experiment {experiment!r}, latest grid ({len(grid)} cells): {summary}")
+    click.echo(f"experiment {experiment!r}, latest grid ({len(found.cells)} cells): {summary}")
     for line in lines:
         click.echo(line)
 
