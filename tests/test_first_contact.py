@@ -67,3 +67,36 @@ def test_list_methods_shows_whole_first_sentences():
 
     _, out, _ = mvbench_in_process("list", "methods", check=0)
     assert "fusion of completed per-view similarity graphs, for incomplete views." in out
+
+
+EXAMPLE = Path(__file__).parent / "plugins" / "my-method"
+SNIPPET = re.compile(r"`my-method/([^`]+)`:\n\n```\w+\n(.*?)```", re.S)
+
+
+def test_the_readme_plugin_package_is_the_tested_one():
+    snippets = dict(SNIPPET.findall((ROOT / "README.md").read_text()))
+    assert set(snippets) == {"pyproject.toml", "my_package/my_method.py"}
+    for path, text in snippets.items():
+        assert text == (EXAMPLE / path).read_text(), f"README's my-method/{path} differs from {EXAMPLE / path}"
+    assert (EXAMPLE / "my_package" / "__init__.py").read_text() == ""
+
+
+def test_the_readme_plugin_package_installs_and_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from test_cli import child_runs, mvbench
+
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+    subprocess.run([*pip, str(target), str(EXAMPLE)], check=True, capture_output=True)
+    env = {"PYTHONPATH": str(target)}
+    assert "my_method" in mvbench("list", "methods", env=env, check=0).stdout
+    args = ["run", "--methods", "my_method", "--datasets", "synthetic", "--seeds", "2", "--no-progress"]
+    mvbench(*args, env=env, check=0)
+    runs = child_runs()
+    assert len(runs) == 2 and all(r.data.tags["mvbench.status"] == "done" for r in runs)
+    assert all(r.data.metrics["acc"] > 0.5 for r in runs)  # synthetic's clusters are well separated
+    assert "train/inertia" in runs[0].data.metrics
+    bad = mvbench("run", "--methods", "my_method", "--param", "my_method.tol=-1", env=env, check=2)
+    assert "my_method: tol must be > 0, got -1.0" in bad.stderr and bad.stderr.count("\n") == 1
