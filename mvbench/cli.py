@@ -270,8 +270,8 @@ def run(
     kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
+    check_store(resolve_uri(tracking_uri))  # before Ray starts and datasets are prepared: nothing logged
     runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
-    check_store(resolve_uri(tracking_uri))  # before preparing datasets: a read-only store logs nothing
     grid = plan(spec, paths, limit)
     for warning in grid.warnings:
         click.echo(f"warning: {warning}", err=True)
