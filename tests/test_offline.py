@@ -57,7 +57,6 @@ def test_the_default_run_writes_only_its_folders_and_connects_nowhere(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=1800,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     events = [json.loads(line) for line in log.read_text().splitlines()]

@@ -40,7 +40,6 @@ def mvbench_read_only(read_only: Path, *args: str, env: dict | None = None) -> s
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=600,
     )
 
 
