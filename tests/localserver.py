@@ -158,6 +158,10 @@ class MlflowServer:
         self.log = tempfile.TemporaryFile()
 
     def __enter__(self) -> str:
+        return self.start()
+
+    def start(self) -> str:
+        """Start the server (again, on the same port after :meth:`stop`); its URL once it answers."""
         env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # no GenAI job runner: fewer processes
         self.process = subprocess.Popen(
             self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env
@@ -178,10 +182,20 @@ class MlflowServer:
         raise RuntimeError(f"mlflow server did not answer within {self.timeout} s")
 
     def __exit__(self, *exc) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)  # the server and its workers
+        self.stop()
+        self.log.close()
+
+    def stop(self) -> None:
+        """Stop the server and its workers (SIGTERM, then SIGKILL after 3 s); a no-op when stopped."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        self.log.close()
+        try:  # workers that outlived the leader
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
