@@ -139,3 +139,61 @@ def test_at_start_up_an_unreachable_store_is_told_apart_from_a_wrong_uri(tmp_pat
     with LocalServer(tmp_path) as not_mlflow:  # answers, but is no MLflow server: 404
         code, _, err = mvbench_in_process(*args, "--tracking-uri", not_mlflow)
     assert code == 2 and err.count("\n") == 1 and "check --tracking-uri" in err and "404" in err, err
+
+
+# -- the retry itself, without a server ---------------------------------------------------------------
+def refused() -> Exception:
+    from mlflow.exceptions import MlflowException
+
+    return MlflowException(
+        "API request to http://h:5000/api/2.0/mlflow/runs/create failed with exception HTTPConnectionPool(host='h', "
+        'port=5000): Max retries exceeded (Caused by NewConnectionError("...: [Errno 111] Connection refused"))'
+    )
+
+
+@pytest.mark.parametrize(
+    "message, transient",
+    [
+        ("Max retries exceeded (Caused by ResponseError('too many 503 error responses'))", True),
+        ("HTTPConnectionPool(host='h', port=5000): Read timed out. (read timeout=30)", True),
+        ("(psycopg.OperationalError) connection failed: Connection refused", True),
+        ("(sqlite3.OperationalError) database is locked", True),
+        ("(sqlite3.OperationalError) attempt to write a readonly database", False),
+        ("Max retries exceeded (Caused by NameResolutionError(... Name or service not known))", False),
+        ("RESOURCE_ALREADY_EXISTS: Experiment 'x' already exists.", False),
+        ("API request to endpoint /api/2.0/mlflow/runs/get failed with error code 404 != 200", False),
+    ],
+)
+def test_transient_failures_are_told_from_permanent_ones(message, transient):
+    from mvbench.record.resilience import is_transient
+
+    assert is_transient(RuntimeError(message)) is transient
+
+
+def test_the_retry_waits_out_an_outage_and_then_stops_at_once_past_its_budget(monkeypatch):
+    from mvbench.record import resilience
+
+    monkeypatch.setattr(resilience, "FIRST_WAIT", 0.01)
+    lines, calls = [], []
+
+    def flaky(fails: int):
+        calls.append(1)
+        if len(calls) <= fails:
+            raise refused()
+        return "ok"
+
+    retry = resilience.StoreRetry("http://h:5000", budget=30, notify=lines.append)
+    assert retry.call(flaky, 3) == "ok" and len(calls) == 4 and retry.outages == 1
+    assert lines[0].startswith("tracking store http://h:5000 unreachable (Connection refused)")
+    assert lines[1].startswith("tracking store http://h:5000 back after") and len(lines) == 2
+    with pytest.raises(ValueError):  # not a connection problem: raised at once
+        retry.call(lambda: (_ for _ in ()).throw(ValueError("bad param")))
+
+    calls.clear()
+    short = resilience.StoreRetry("http://h:5000", budget=0.2, notify=lines.append)
+    with pytest.raises(resilience.TrackingUnavailable, match=r"unreachable for 0 s \(last error: Connection refused\)"):
+        short.call(flaky, 10**6)
+    tried = len(calls)
+    with pytest.raises(resilience.TrackingUnavailable):  # gave up: later calls do not wait again
+        short.call(flaky, 10**6)
+    assert len(calls) == tried and short.gave_up

@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvbench.record.resilience import is_transient, single_attempt
+from mvbench.record.resilience import gave_up, is_transient, single_attempt
 from mvbench.record.schema import LEASE_EXPIRES_TAG as EXPIRES_TAG
 from mvbench.record.schema import LEASE_HOLDER_TAG as HOLDER_TAG
 from mvbench.record.schema import LEASE_PREFIX as PREFIX
@@ -197,7 +197,7 @@ class LeaseBoard:
                 continue
             lease = self.held.pop(key, None)
             try:
-                if lease is not None:
+                if lease is not None and not gave_up(self.client):
                     single_attempt(self.client).delete_experiment(lease.experiment_id)
             except Exception:  # noqa: BLE001 - best effort on the way out
                 pass

@@ -186,6 +186,12 @@ def single_attempt(client: Any) -> Any:
     return getattr(client, "once", client)
 
 
+def gave_up(client: Any) -> bool:
+    """Whether ``client``'s retry budget ran out (the store is away: do not even try)."""
+    retry = getattr(client, "retry", None)
+    return isinstance(retry, StoreRetry) and retry.gave_up
+
+
 def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -196,6 +202,7 @@ __all__ = [
     "StoreRetry",
     "TrackingUnavailable",
     "configure_http_client",
+    "gave_up",
     "is_transient",
     "short_error",
     "single_attempt",

@@ -275,12 +275,14 @@ class Tracker:
         self.client.log_artifacts(run_id, str(folder), REPORT_DIR)
         self.client.set_tag(run_id, NOTE_TAG, note)
 
-    def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED") -> None:
+    def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED", wait: bool = True) -> None:
+        """Log the grid's cell counts and end its run; ``wait=False``: one attempt, not waiting out an outage."""
         from mlflow.entities import Metric
 
+        client = self.client if wait else single_attempt(self.client)
         now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric(f"cells_{k}", float(v), now, 0) for k, v in counts.items()])
-        self.client.set_terminated(run_id, status)
+        client.log_batch(run_id, metrics=[Metric(f"cells_{k}", float(v), now, 0) for k, v in counts.items()])
+        client.set_terminated(run_id, status)
 
     def log_cell(self, parent_id: str, result: CellResult) -> str:
         """Log one cell as a child run; the status tag, the "done" marker, is written last.

@@ -129,9 +129,9 @@ def run_grid(
         outcome.leases_lost = list(board.lost)
         if not store_lost:  # the first error stands: nothing more is sent to a store that is away
             counts = {**outcome.counts, "left_to_others": len(outcome.left_to_others)}
-            try:
-                tracker.end_grid(outcome.parent_run_id, counts, status)
-            except TrackingUnavailable:
+            try:  # after Ctrl-C: one attempt (the user wants out; the next invocation ends a run left RUNNING)
+                tracker.end_grid(outcome.parent_run_id, counts, status, wait=not outcome.interrupted)
+            except Exception:
                 if not outcome.interrupted:
                     raise
     if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
