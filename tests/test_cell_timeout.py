@@ -87,12 +87,15 @@ def test_a_timeout_in_the_config_file_is_used_and_a_bad_one_is_one_line(tmp_path
 
 
 @pytest.mark.skipif(find_spec("ray") is None, reason="ray is not installed: pip install 'mvbench[ray]'")
-def test_ray_cancels_a_cell_over_the_timeout(tmp_path):
+def test_ray_cancels_a_cell_over_the_timeout(tmp_path, monkeypatch):
     """Ray counts the limit from submission (a submitted cell starts at once): a generous limit here."""
+    import os
+
     import ray
 
     from mvbench.run.ray_executor import RayExecutor
 
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(sleepy.TESTS), os.environ.get("PYTHONPATH", "")]))
     tracker = Tracker(sqlite_store(tmp_path / "m.db"), "timeouts")
     executor = RayExecutor(None, crashed_result, num_cpus=1, timeout=20)
     try:
