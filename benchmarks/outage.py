@@ -102,6 +102,8 @@ def phase(name: str, url: str, dsn: str, args: argparse.Namespace, outage) -> bo
         )
         if code != 0 or "Traceback" in err:
             print(f"\n{label} stderr (tail):\n{err[-3000:]}\n")
+    shown = [line for _, err in outputs.values() for line in err.splitlines() if "tracking store" in line]
+    print("\nwhat client A printed on stderr:\n" + "\n".join(f"    {line}" for line in shown[:2]))
     runs = cell_runs(dsn, experiment)
     per_key = Counter(key for key, _, _ in runs)
     done_keys = {key for key, _, state in runs if state == "done"}

@@ -120,7 +120,10 @@ def store_creation_lock(uri: str) -> Iterator[None]:
 
 
 class Tracker:
-    """Reads and writes mvbench runs of one MLflow experiment."""
+    """Reads and writes mvbench runs of one MLflow experiment.
+
+    ``client`` is an ``MlflowClient`` whose every call waits out an unreachable store (``retry``, see
+    :mod:`mvbench.record.resilience`), raising :class:`TrackingUnavailable` once its budget is spent."""
 
     def __init__(
         self, uri: str | None, experiment: str, create: bool = True, retry_seconds: float = DEFAULT_RETRY_SECONDS
