@@ -151,7 +151,7 @@ class ProcessExecutor:
                 in_flight: dict[futures.Future, T] = {}
                 token_of: dict[futures.Future, int] = {}
                 running: dict[int, tuple[int, float]] = {}  # token -> (worker pid, start time)
-                stopped: dict[futures.Future, CellTimeout] = {}
+                stopped: set[futures.Future] = set()  # cells over the limit whose worker was killed
                 try:
                     while True:
                         while len(in_flight) < self.workers and (retry or not exhausted):
@@ -189,7 +189,7 @@ class ProcessExecutor:
                                 if stopped:  # cells over the limit were stopped: they fail, the others rerun
                                     for f, t in in_flight.items():
                                         if f in stopped:
-                                            yield self.on_crash(t, stopped[f])
+                                            yield self.on_crash(t, CellTimeout(cast(float, self.timeout)))
                                         else:
                                             retry.append(t)
                                 else:  # a crash: blame this cell, re-queue the others in flight
@@ -223,7 +223,7 @@ class ProcessExecutor:
         in_flight: dict[futures.Future, T],
         token_of: dict[futures.Future, int],
         running: dict[int, tuple[int, float]],
-        stopped: dict[futures.Future, CellTimeout],
+        stopped: set[futures.Future],
     ) -> None:
         """Kill the worker of every cell in flight past the limit (its pool then breaks)."""
         assert self.timeout is not None
@@ -231,7 +231,7 @@ class ProcessExecutor:
         for future in in_flight:
             begun = running.get(token_of.get(future, -1))
             if begun is not None and future not in stopped and now - begun[1] >= self.timeout:
-                stopped[future] = CellTimeout(self.timeout)
+                stopped.add(future)
                 try:
                     os.kill(begun[0], signal.SIGKILL)
                 except ProcessLookupError:
