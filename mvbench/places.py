@@ -2,9 +2,9 @@
 
 The tracking store (a local sqlite file and its folder), the data directory (when a dataset is still
 to be prepared) and the cache directory (when a method caches shared work) are probed with
-``os.access`` and then a real file created and removed (a missing folder is made first, as
-it would be by the first write), so a read-only mount, a folder of another
-user or a path under a regular file is refused in one line instead of failing mid-grid.
+``os.access`` and then a real file created and removed (a missing folder is made first, as the first
+write would make it), so a read-only mount, another user's folder or a path under a regular file is
+refused in one line instead of failing mid-grid.
 """
 
 from __future__ import annotations

@@ -29,7 +29,9 @@ def check_clusterable(mask: np.ndarray, labels: np.ndarray | None, view_names: S
         return
     n, k = len(labels), len(np.unique(labels))
     if k < 2:
-        raise DataValidationError(f"the labels hold {k} class: clustering needs at least 2 (K >= 2)")
+        raise DataValidationError(
+            f"the labels hold {k} class{'' if k == 1 else 'es'}: clustering needs at least 2 (K >= 2)"
+        )
     if n <= k:
         raise DataValidationError(
             f"{n} samples for K={k} classes: clustering needs more samples than classes (raise --subsample)"
