@@ -2,7 +2,7 @@
 linear multi-view attributed graph representation learning and clustering", WSDM 2023). Reference
 code: chakib401/LMGEC (``lmgec.py``, ``run.py``, ``utils.py``).
 
-Implemented (n samples, V views, K clusters, embedding size m = K + 1 as ``run.py``):
+Implemented (n samples, V views, K clusters, embedding size m = K + 1 as ``run.py``, see below):
 
 1. Graph filtering per view (``utils.preprocess_dataset``): H_v = S_v X_v centred per feature, with
    X_v the L2-normalised rows and S_v = D^-1 (A_v + beta I) the row-normalised graph with self-loops
@@ -27,8 +27,9 @@ Deviations from the reference, with reasons:
   scaled by sum alpha (exp(-inertia) can be ~1e-20 at T = 1) while the initial centroids are not, so
   its first assignment compares points and centroids of different scales; at large n every
   exp(-inertia) underflows to 0 and its weights become 0 / 0.
-- A view with at most m = K + 1 features (TruncatedSVD needs more) starts from all its right
-  singular vectors padded with zero columns; its Procrustes step then gives W_v with orthonormal rows.
+- m = min(K + 1, smallest view dimension - 1): every view projects into the same m-dimensional
+  space and TruncatedSVD needs m < d_v (the reference fails on a view with at most K + 1 features;
+  PolyClustX caps m the same way).
 - K-means runs ``kmeans_n_init`` = 10 seeded restarts (sklearn's KMeans(k) default when the
   reference was written); TruncatedSVD is seeded.
 - The loss history is the objective above (squared norms); the reference logs the sum of
@@ -81,15 +82,10 @@ def filtered_view(x: np.ndarray, knn: int, beta: float) -> np.ndarray:
 
 
 def initial_projection(h: np.ndarray, m: int, seed: int) -> np.ndarray:
-    """The top-m right singular vectors of ``h`` (d x m, TruncatedSVD); a view with d <= m gets its
-    d right singular vectors padded with zero columns (orthonormal rows instead of columns)."""
+    """The top-m right singular vectors of ``h`` (d x m, TruncatedSVD, m < d)."""
     from sklearn.decomposition import TruncatedSVD
 
-    d = h.shape[1]
-    if d > m:
-        return TruncatedSVD(m, random_state=seed).fit(h).components_.T
-    vt = np.linalg.svd(h, full_matrices=False)[2]
-    return np.hstack([vt.T, np.zeros((d, m - d))])
+    return TruncatedSVD(m, random_state=seed).fit(h).components_.T
 
 
 def softmax_weights(inertias: np.ndarray, temperature: float) -> np.ndarray:
@@ -134,8 +130,11 @@ class LMGEC(Method):
         k = n_clusters
         hs = [filtered_view(np.asarray(data.view(v)), cfg.knn, cfg.beta) for v in range(data.n_views)]
         embeds, inertias = [], []
+        m = min(k + 1, *(h.shape[1] - 1 for h in hs))
+        if m < 1:
+            raise ValueError("lmgec needs at least two features in every view")
         for h in hs:
-            w = initial_projection(h, k + 1, seed)
+            w = initial_projection(h, m, seed)
             hw = h @ w
             km = KMeans(k, n_init=cfg.kmeans_n_init, random_state=seed).fit(hw)
             inertias.append(float(np.linalg.norm(hw - km.cluster_centers_[km.labels_])))

@@ -28,7 +28,7 @@ Deviations from the reference, with reasons:
   (:func:`mvbench.methods._anchors.simplex_ridge`, tolerance ``qp_tol`` on every entry) instead of
   one interior-point quadprog call per sample: the same minimiser (the problem is strictly convex),
   found in vectorised blocks.
-- The anchors' K-means is fitted on at most ``anchor_sample`` samples (50 000, drawn with the seed):
+- The anchors' K-means is fitted on at most ``anchor_sample`` samples (20 000, drawn with the seed):
   identical to the reference below that size; above it, ten restarts over all n rows would dominate
   the cost of a linear-time method. sklearn's k-means++ starts replace litekmeans' random samples.
 - The left singular vectors come from the eigen-decomposition of the Vm x Vm Gram matrix
@@ -56,7 +56,7 @@ class LMVSCConfig:
     alpha: float = 1.0
     anchor_n_init: int = 10
     anchor_max_iter: int = 100
-    anchor_sample: int = 50_000
+    anchor_sample: int = 20_000
     n_init: int = 10
     qp_tol: float = 1e-6
     qp_max_iter: int = 500

@@ -153,7 +153,9 @@ class SGLA(Method):
             if vectors:
                 values, vecs = eigsh(fused, k + 1, which="LA", tol=cfg.eig_tol, maxiter=1000, v0=v0)
                 return 1.0 - values, vecs
-            return 1.0 - eigsh(fused, k + 1, which="LA", tol=cfg.eig_tol, maxiter=1000, v0=v0, return_eigenvectors=False), None
+            return 1.0 - eigsh(
+                fused, k + 1, which="LA", tol=cfg.eig_tol, maxiter=1000, v0=v0, return_eigenvectors=False
+            ), None
 
         def objective(free: np.ndarray) -> float:
             nonlocal evaluations
@@ -182,7 +184,10 @@ class SGLA(Method):
         assert vecs is not None
         order = np.argsort(values)[:k]
         labels = discretize(vecs[:, order], seed)
-        info = {"objective_evaluations": evaluations, **{f"weight_{v}": float(w) for v, w in zip(data.view_names, weights)}}
+        info = {
+            "objective_evaluations": evaluations,
+            **{f"weight_{v}": float(w) for v, w in zip(data.view_names, weights)},
+        }
         return FitResult(labels=labels.astype(np.int64), info=info)
 
     @classmethod
