@@ -82,7 +82,7 @@ def simplex_ridge(
     return out, worst
 
 
-def support_kkt(q: np.ndarray, b: np.ndarray, support: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def support_kkt(q: np.ndarray, b: np.ndarray, support: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Exact minimiser of z^T Q z - 2 b_i^T z over {sum z = 1, z_j = 0 off ``support[i]``}, per row,
     and whether it is optimal on the whole simplex (z >= 0 and, off the support, the multiplier of
     z_j >= 0, (Q z - b)_j + nu, is non-negative). Solves the (m + 1)-dimensional KKT systems in
@@ -95,7 +95,9 @@ def support_kkt(q: np.ndarray, b: np.ndarray, support: np.ndarray, chunk: int = 
         s = support[lo : lo + chunk].astype(np.float64)
         bb = b[lo : lo + chunk]
         system = np.zeros((len(s), m + 1, m + 1))
-        system[:, :m, :m] = q[None] * s[:, :, None] * s[:, None, :]
+        system[:, :m, :m] = q
+        system[:, :m, :m] *= s[:, :, None]
+        system[:, :m, :m] *= s[:, None, :]
         system[:, diag, diag] += 1.0 - s
         system[:, :m, m] = s
         system[:, m, :m] = s

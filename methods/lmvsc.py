@@ -104,13 +104,16 @@ class LMVSC(Method):
 
     @classmethod
     def memory_estimate(cls, config: LMVSCConfig, n_samples: int, view_dims: list[int]) -> int:
-        """Peak bytes: Sbar (n x Vm, float32), one normalised view (float32), the float32 Z of one view and
-        its float64 copy in Sbar's fill, the embedding and K-means' n x K distances and labels, the
-        anchors' K-means on at most ``anchor_sample`` rows, and the solver's block workspace."""
-        n, n_views, m = n_samples, len(view_dims), min(config.n_anchors, n_samples)
+        """Peak bytes: Sbar (n x Vm, float32) plus the larger of (a) normalising the widest view (its
+        float32 copy and one temporary) and (b) solving one view (its normalised copy, Z in float32 with
+        one temporary, the solver's block workspace: the block in float64 and ~12 n_block x m arrays,
+        and the support systems, 2 x 1024 (m + 1)^2 float64), plus the anchors' K-means on at most
+        ``anchor_sample`` rows and the read-out's n x K embedding with K-means' copies (K = 10 assumed)."""
+        n, m = n_samples, min(config.n_anchors, n_samples)
         d_max = max(view_dims, default=1)
-        sample = min(n, config.anchor_sample)
-        per_sample = n_views * m * 4 + d_max * 4 + m * 4 + m * 8 + 10 * 8 * 3
-        anchor_fit = sample * (d_max * 8 + m * 8 + 16)
-        block = min(n, BLOCK) * (d_max * 8 + 10 * m * 8)
-        return int(n * per_sample + max(anchor_fit, block))
+        block = min(n, BLOCK) * (d_max * 8 + 12 * m * 8) + 2 * 1024 * (m + 1) ** 2 * 8
+        solve = n * (d_max * 4 + 2 * m * 4) + block
+        normalise = 2 * n * d_max * 4
+        anchor_fit = min(n, config.anchor_sample) * d_max * 8 * 2
+        readout = n * 10 * 8 * 4
+        return int(n * len(view_dims) * m * 4 + max(solve, normalise, anchor_fit, readout))
