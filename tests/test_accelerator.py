@@ -32,6 +32,10 @@ TORCH_METHODS = [
     "jecl_no_reg",
     "jecl_no_align_reg",
     "jule",
+    "mflvc",
+    "gcfagg",
+    "cvcl",
+    "scmvc",
 ]
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -89,6 +93,8 @@ def test_cuda_matches_cpu_within_tolerance(name):
     cpu, cuda = runs["cpu"], runs["cuda"]
     if cpu.history:
         for key, value in cpu.history[0].items():
+            if key.endswith("_seconds"):  # timings (the MFLVC family's epoch_seconds) differ by design
+                continue
             assert cuda.history[0][key] == pytest.approx(value, rel=1e-3, abs=1e-5), key
     assert adjusted_rand_score(cpu.labels, cuda.labels) >= 0.95
 
