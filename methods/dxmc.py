@@ -96,7 +96,7 @@ class DXMCConfig:
     """Reference defaults (Regan-Zhang/DXMC, data sets with up to 200 clusters)."""
 
     views: str = "auto"
-    normalization: Normalization = "auto"
+    normalization: Normalization = "none"  # then L2 rows, the reference's input scaling (module doc, item 2)
     n_neighbors: int = 50
     instance_dim: int = 1024
     cluster_temperature: float = 0.5
@@ -105,12 +105,14 @@ class DXMCConfig:
     lr: float = 1e-3
     batch_size: int = 512
     epochs: int = 20
+    min_steps: int = 0  # train at least this many Adam steps (more epochs on small sets); 0: the reference's
     device: Device = "auto"
 
     constraints: ClassVar[Constraints] = {
         "n_neighbors": AT_LEAST_ONE,
         "instance_dim": AT_LEAST_ONE,
         "epochs": AT_LEAST_ONE,
+        "min_steps": NON_NEGATIVE,
         "batch_size": Interval(2),
         "cluster_temperature": POSITIVE,
         "instance_temperature": POSITIVE,
@@ -214,6 +216,13 @@ def unit_rows(x: np.ndarray, device: torch.device | None = None) -> torch.Tensor
     return F.normalize(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device), dim=1)
 
 
+def epochs_for(n: int, cfg: DXMCConfig) -> int:
+    """``epochs``, raised where needed so that the run makes at least ``min_steps`` Adam steps
+    (max(1, n // batch_size) steps per epoch)."""
+    per_epoch = max(1, n // cfg.batch_size)
+    return max(cfg.epochs, -(-cfg.min_steps // per_epoch))
+
+
 class DXMC(Method):
     """DXMC (Zhang, Li, Huang 2024): cluster- and instance-level cross-modal contrast + entropy; see module doc."""
 
@@ -248,7 +257,8 @@ class DXMC(Method):
             heads = nn.ModuleList([g_image, g_text, f_image, f_text]).to(device)
             opt = torch.optim.Adam(heads.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
             rows = torch.arange(n, device=device)
-            for _ in self.context.track(range(cfg.epochs), total=cfg.epochs, description="dxmc"):
+            epochs = epochs_for(n, cfg)
+            for _ in self.context.track(range(epochs), total=epochs, description="dxmc"):
                 heads.train()
                 a = nbr_image[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]
                 b = nbr_text[rows, torch.randint(k_nn, (n,), generator=gen).to(device)]
@@ -275,8 +285,8 @@ class DXMC(Method):
                 label_history.append(encode(g_image, x).argmax(1).cpu().numpy().astype(np.int64))
         assignments = encode(g_image, x).cpu()
         info = {
-            "iterations": float(cfg.epochs),
-            "max_iterations": float(cfg.epochs),
+            "iterations": float(epochs),
+            "max_iterations": float(epochs),
             "converged": 0.0,
             "steps": float(steps),
             "n_neighbors": float(k_nn),

@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -108,10 +109,12 @@ class JULEConfig:
     lr_gamma: float = 1e-4  # inverse decay: lr * (1 + lr_gamma * t)^-lr_power
     lr_power: float = 0.75
     momentum: float = 0.9
+    dampening: float = 0.9  # Torch 7's optim.sgd: dampening defaults to the momentum (v <- m v + (1 - d) g)
     weight_decay: float = 5e-5
     margin: float = 0.2
     positive_weight: float = 1.0  # gamma of the weighted triplet loss
-    n_negatives: int = 20
+    n_negatives: int = 20  # per positive pair, at most (clusters in the batch - 1), as in the reference
+    reference_backward: bool = False  # reproduce the reference's in-place triplet backward (module doc)
     device: Device = "auto"  # where the embedder trains (the sample graph and agglomeration stay on the CPU)
 
     constraints: ClassVar[Constraints] = {
@@ -125,6 +128,8 @@ class JULEConfig:
         "batch_size": Interval(2),
         "n_negatives": AT_LEAST_ONE,
         "lr": POSITIVE,
+        "momentum": Interval(0, 1, "left"),
+        "dampening": Interval(0, 1),
         "margin": NON_NEGATIVE,
         "positive_weight": POSITIVE,
         "hidden": AT_LEAST_ONE,
@@ -379,22 +384,39 @@ def embedder(in_dim: int, hidden: list[int], out_dim: int, gen: torch.Generator)
 
 
 def triplet_loss(
-    z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: float, gamma: float, gen: torch.Generator
+    z: torch.Tensor,
+    y: torch.Tensor,
+    n_negatives: int,
+    margin: float,
+    gamma: float,
+    gen: torch.Generator,
+    reference_backward: bool = False,
 ) -> tuple[torch.Tensor, int] | None:
-    """Weighted triplet loss over a batch (module doc); None when the batch has no triplet."""
+    """Weighted triplet loss over a batch (module doc); None when the batch has no triplet.
+
+    Each pair (i, j), i before j, of one cluster gets min(``n_negatives``, C_b - 1) distinct random
+    negatives from the other clusters of the batch, C_b the number of clusters in the batch (the
+    reference's rule). ``reference_backward``: the positives' and negatives' gradients are scaled by
+    gamma - 1 (zero at gamma = 1), what the reference's in-place backward leaves of them (module doc).
+    """
     import torch
 
     same = y[:, None] == y[None, :]
     anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
     if len(anchor) == 0:
         return None
+    clusters_in_batch = len(torch.unique(y))
     candidates = ~same[anchor]  # negatives allowed for each pair
     keys = torch.rand(candidates.shape, generator=gen).to(z.device).masked_fill(~candidates, 2.0)
-    negative = keys.topk(min(n_negatives, len(y)), dim=1, largest=False).indices  # random distinct picks
+    picks = min(n_negatives, clusters_in_batch - 1)
+    negative = keys.topk(picks, dim=1, largest=False).indices  # random distinct picks
     valid = candidates.gather(1, negative)
     if not valid.any():
         return None
-    dist = (2 - 2 * z @ z.T).clamp_min(0)  # squared distances of unit vectors
+    other = z
+    if reference_backward:  # value z, gradient (gamma - 1) times z's
+        other = z.detach() + (gamma - 1.0) * (z - z.detach())
+    dist = (2 - 2 * z @ other.T).clamp_min(0)  # squared distances of unit vectors, rows: anchors
     terms = gamma * dist[anchor, positive][:, None] - dist[anchor[:, None], negative] + margin
     return terms.clamp_min(0)[valid].mean(), int(valid.sum())
 
@@ -428,23 +450,40 @@ def train_period(
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * (1 + cfg.lr_gamma * step) ** -cfg.lr_power
             step += 1
-            if len(idx) < 2:
+            if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            out = triplet_loss(net(x[idx]), y[idx], cfg.n_negatives, cfg.margin, cfg.positive_weight, gen)
-            if out is None:
-                continue
-            loss, count = out
-            opt.zero_grad()
-            loss.backward()
+            out = triplet_loss(
+                net(x[idx]), y[idx], cfg.n_negatives, cfg.margin, cfg.positive_weight, gen, cfg.reference_backward
+            )
+            opt.zero_grad(set_to_none=False)
+            if out is not None:  # without triplets the step still applies momentum and weight decay (Torch 7)
+                loss, count = out
+                loss.backward()
+                losses.append(float(loss.detach()))
+                counts.append(count)
             opt.step()
-            losses.append(float(loss.detach()))
-            counts.append(count)
     mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
     return mean(losses), mean(counts), step
 
 
-def _l2_rows(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+def renorm_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of L2 norm above 1 scaled to norm 1, shorter rows unchanged (Torch 7's ``renorm(2, 1, 1)``)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1.0)
+
+
+def torch7_sgd(params: Iterable[torch.Tensor], cfg: JULEConfig) -> torch.optim.SGD:
+    """Torch 7's ``optim.sgd`` as the reference configures it: g <- g + wd x; v <- g at the first step,
+    then v <- m v + (1 - dampening) g; x <- x - lr v. torch.optim.SGD applies the same three lines in
+    the same order (weight decay into the gradient, then the buffer, no Nesterov), so only the
+    dampening, which Torch 7 defaults to the momentum, has to be passed."""
+    import torch
+
+    params = list(params)
+    for p in params:  # Torch 7 steps every parameter even when the loss gave it no gradient
+        p.grad = torch.zeros_like(p)
+    return torch.optim.SGD(
+        params, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay
+    )
 
 
 class JULE(Method):
@@ -482,10 +521,10 @@ class JULE(Method):
         x = torch.from_numpy(x_np).to(device)
         gen = torch.Generator().manual_seed(int(seed))
         net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen).to(device)
-        opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        opt = torch7_sgd(net.parameters(), cfg)
 
         # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass
-        labels, facts = forward_pass(_l2_rows(x_np), None, n_clusters, cfg)
+        labels, facts = forward_pass(renorm_rows(x_np), None, n_clusters, cfg)
         initial = facts["n_clusters"]
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0
