@@ -4,12 +4,15 @@ A recurrent process alternates a forward pass (agglomerative clustering on the c
 and a backward pass (the representation learns from the current clusters), "partially unrolled" into
 periods, until K clusters remain.
 
-Forward pass, on row-L2-normalised features x_i (as in the reference code):
+Forward pass, on features x_i whose rows of norm above 1 are scaled to norm 1 (the reference's
+``renorm(2, 1, 1)``, :func:`renorm_rows`; rows already shorter stay as they are; the embedding's rows
+have norm 1 anyway):
 
 - K_s-NN graph (exact, computed in row blocks; stored as n x K_s arrays, never n x n):
   W_ij = exp(-||x_i - x_j||^2 / sigma^2) if x_j is among the K_s = 20 nearest neighbours of x_i, else 0,
   sigma^2 = the mean squared distance to those neighbours over all samples (GDL's rule with a = 1, which
-  JULE adopts; the reference code takes the mean of its k-NN distances).
+  JULE adopts; the reference takes the mean of what lua-knn returns, and lua-knn returns squared
+  distances: its square-root kernel is commented out, so the two agree).
 - Cluster affinity (GDL's product affinity, as the paper defines it):
   A(C_i, C_j) = 1/|C_i|^2 1^T W_{Ci,Cj} W_{Cj,Ci} 1 + 1/|C_j|^2 1^T W_{Cj,Ci} W_{Ci,Cj} 1.
   With u_S(q) = sum_{p in S} W_pq and v_S(q) = sum_{r in S} W_qr, the first product is
@@ -23,10 +26,14 @@ Forward pass, on row-L2-normalised features x_i (as in the reference code):
 - Schedule: the first period's forward pass is the initial over-segmentation; period p > 1 merges
   min(ceil(eta * n_c), n_c - K) times (eta = 0.9), n_c the number of clusters it starts from.
 
-Backward pass: ``epochs_per_period`` (20) epochs of SGD (lr 0.01 with the reference's inverse decay
-lr * (1 + 1e-4 t)^-0.75 over iterations t, momentum 0.9, weight decay 5e-5, batches of 100) on the
-weighted triplet loss (in the reference code's form): for every pair (i, j) of one cluster inside a
-batch and up to 20 distinct negatives k of other clusters in the batch,
+Backward pass: ``epochs_per_period`` (20) epochs of Torch 7's ``optim.sgd`` as the reference calls it
+(:func:`torch7_sgd`: lr 0.01 with the reference's inverse decay lr * (1 + 1e-4 t)^-0.75 over
+iterations t, weight decay 5e-5 added to the gradient, momentum 0.9 with Torch 7's default dampening,
+equal to the momentum: v <- 0.9 v + 0.1 g, v = g at the first step; batches of 100; a batch without
+triplets still steps, applying momentum and weight decay, as Torch 7 does) on the weighted triplet
+loss (in the reference code's form): for every pair (i, j), i before j, of one cluster inside a batch
+and min(20, C_b - 1) distinct random negatives k from the other clusters of the batch, C_b the number
+of clusters present in the batch (the reference's rule),
   L = mean max(0, gamma ||z_i - z_j||^2 - ||z_i - z_k||^2 + margin), margin 0.2, gamma 1,
 on L2-normalised outputs z. The loop ends when K clusters remain (``converged``) or after
 ``max_epochs`` (1000); then, as in the reference code, the final labels come from a fresh forward
@@ -35,6 +42,20 @@ pass run to K clusters on the learned representation (initial over-segmentation 
 Initial over-segmentation (the paper's and reference's): every sample is linked to its nearest
 neighbour and the connected components of these links are the initial clusters (GDL's rule; the
 reference's chain-following walk gives the same components except that it caps a chain at 50 steps).
+
+Unrolling rate: ``eta`` = 0.9. ``train.lua``'s default is 0.2, but its README recommends 0.2 for face
+sets and 0.9 for the others (its example commands all pass ``-eta 0.9``); none of the benchmark's sets
+is a face set except orl, where ``eta=0.2`` follows the README.
+
+The reference's triplet backward (``criterions/TripletEmbedding.lua``) scales the anchor and the
+positive *in place* (``a:mul(gamma - 1)``, ``p:mul(gamma)``) while computing the anchor's gradient,
+then reuses them for the other two: the positive gets 2 gamma (gamma p - (gamma - 1) a) / N and the
+negative 2 ((gamma - 1) a - n) / N instead of 2 gamma (p - a) / N and 2 (a - n) / N. Through the
+network's final L2 normalisation (whose Jacobian removes the component along each output) what is
+left of them is (gamma - 1) times the true gradient: at the default gamma = 1 only anchors learn. This
+is a bug, not the paper's loss, so the default back-propagates the loss as written;
+``reference_backward=True`` reproduces the reference (positives' and negatives' gradients times
+gamma - 1, :func:`triplet_loss`).
 
 Deviations:
 
@@ -52,8 +73,10 @@ Deviations:
   while n_c > 20 K, each is merged with the cluster of nearest mean before the scheduled merges; if no
   positive affinity remains during the merges, the smallest cluster merges with the one of nearest
   mean (the reference would pick an arbitrary pair).
-- Features are extracted in eval mode (BatchNorm running statistics); a batch without triplets makes
-  no update. No missing-view handling: the runner imputes.
+- Features are extracted in eval mode (BatchNorm running statistics); the reference's periodic
+  extractions run in training mode (batch statistics over its batches of 100, in index order) and
+  only its final pass in evaluation mode: a labelling should not depend on the batch order. A
+  batch of one sample is skipped (BatchNorm needs two). No missing-view handling: the runner imputes.
 
 Memory (``memory_estimate``): the views and their normalised concatenation, one distance block of at
 most 64 MiB, the K_s-NN arrays, the cluster-affinity dictionaries (at most 3 n K_s entries of ~120
