@@ -68,8 +68,8 @@ Deviations from the paper and reference, with reasons:
    the class size (msrc_v1: 30 per class), so many drawn neighbours cross classes there.
 5. The reference trains on a train split and reports the test split; clustering here trains on and
    labels all samples.
-6. No stopping rule (neither has the reference): always ``epochs`` epochs (or more, with ``min_steps``); ``info['converged']`` is
-   therefore 0.0 (no convergence test is made).
+6. No stopping rule (neither has the reference): always ``epochs`` epochs (more with ``min_steps``);
+   ``info['converged']`` is therefore 0.0 (no convergence test is made).
 
 ``history``: per epoch the batch means of ``cluster`` (both C terms), ``instance``, ``entropy``
 (H_I + H_T) and ``loss``; ``label_history``: the labels after every epoch. ``device``: where the
