@@ -21,6 +21,7 @@ YAML config::
       subsample: null                  # null = all samples
     seeds: 5
     imputation: mean
+    cell_timeout: 600                  # optional: seconds a cell may run (stopped and failed beyond)
 
 A list given for a parameter whose type is itself a list (e.g. layer sizes) is one value; a list of
 such lists is a sweep.
@@ -220,6 +221,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         "workers",
         "executor",
         "ray_address",
+        "cell_timeout",
     }
     unknown = set(config) - known
     if unknown:
