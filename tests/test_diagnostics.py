@@ -106,3 +106,17 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
 def test_a_bad_view_subset_is_refused_up_front(views, message):
     with pytest.raises(GridError, match=message):
         plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], repetitions=1))
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "latex"])
+def test_diagnostics_follow_the_report_format(fmt):
+    text = render_diagnostics(diagnostics(planted_frame(True)), fmt)
+    lines = text.splitlines()
+    if fmt == "markdown":
+        assert lines[0] == "**Diagnostics**" and lines[2].startswith("| condition | dataset | method | n | K |")
+        assert set(lines[3].strip("|").split("|")) == {"---"}
+        assert all(line.startswith("| ") and line.endswith(" |") for line in lines[4:]) and "degenerate" in lines[4]
+    elif fmt == "csv":
+        assert lines[0].startswith("condition,dataset,method,n,K,clusters used,")
+    else:
+        assert lines[1].startswith("\\begin{tabular}") and lines[-1] == "\\end{tabular}"

@@ -64,8 +64,8 @@ def degenerate_groups(frame: pd.DataFrame) -> set[tuple[str, str, str, str]]:
     return {tuple(row) for row in table.loc[table["degenerate"], GROUP].itertuples(index=False)}
 
 
-def render_diagnostics(table: pd.DataFrame) -> str:
-    """The diagnostics as a plain-text table, one line per group."""
+def render_diagnostics(table: pd.DataFrame, fmt: str = "table") -> str:
+    """The diagnostics, one line per group, as a plain-text table or in ``fmt`` (markdown, csv, latex)."""
     if table.empty:
         return "no finished runs to diagnose"
     shown = pd.DataFrame(
@@ -91,4 +91,15 @@ def render_diagnostics(table: pd.DataFrame) -> str:
             ],
         }
     )
+    if fmt == "csv":
+        return shown.to_csv(index=False)
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+        lines += ["| " + " | ".join(map(str, row)) + " |" for row in shown.itertuples(index=False)]
+        return "**Diagnostics**\n\n" + "\n".join(lines)
+    if fmt == "latex":
+        lines = [f"% diagnostics\n\\begin{{tabular}}{{{'l' * len(shown.columns)}}}\n\\toprule"]
+        lines.append(" & ".join(shown.columns) + r" \\ \midrule")
+        lines += [" & ".join(map(str, row)).replace("_", r"\_") + r" \\" for row in shown.itertuples(index=False)]
+        return "\n".join([*lines, "\\bottomrule\n\\end{tabular}"])
     return shown.to_string(index=False)
