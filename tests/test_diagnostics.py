@@ -52,6 +52,19 @@ def test_a_collapsed_labelling_is_flagged_and_a_healthy_one_is_not(collapsed):
     assert ("†" in text) == collapsed and ("degenerate" in render_diagnostics(table)) == collapsed
 
 
+def test_one_cluster_over_twice_the_largest_class_is_flagged_even_with_every_cluster_used():
+    # four balanced classes; three of them poured into one cluster (75 %), the fourth split over three
+    y = np.repeat(np.arange(4), 25)
+    merged = np.concatenate([np.zeros(75, dtype=int), np.repeat([1, 2, 3], [9, 8, 8])])
+    shape = partition_shape(merged, y)
+    assert shape["clusters_used"] == 4 and shape["largest_cluster_share"] == 0.75
+    row = {"method": "m", "group": "", "dataset": "d", "condition": "complete", "acc": 0.5}
+    assert degenerate_cells(pd.DataFrame([{**row, **shape}])).all()
+    # two classes merged (50 % = twice the 25 % class) is still not flagged: only strictly more is
+    half = partition_shape(np.concatenate([np.zeros(50, dtype=int), np.repeat([1, 2, 3], [17, 17, 16])]), y)
+    assert not degenerate_cells(pd.DataFrame([{**row, **half}])).any()
+
+
 def test_one_degenerate_seed_of_five_does_not_flag_the_group():
     frame = pd.concat([planted_frame(False, 4), planted_frame(True, 1).assign(repetition=4, start=4)])
     assert not diagnostics(frame)["degenerate"].iloc[0]
