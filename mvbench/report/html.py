@@ -94,7 +94,8 @@ class Section:
         notes = [f"{entry} — vs {cells}: {why}" for entry, cells, why in comparison.not_matched]
         if comparison.other_rates or comparison.unrelated:
             notes.append(
-                f"{comparison.other_rates} registry entries are at missing rates these cells did not run; "
+                f"{comparison.other_rates} registry entries of these methods and datasets are at rates or "
+                f"settings these cells did not run; "
                 f"{comparison.unrelated} concern methods or datasets not in this experiment."
             )
         return cls(

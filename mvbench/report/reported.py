@@ -257,7 +257,7 @@ class Comparison:
 
     table: pd.DataFrame  # one row per group x metric with a matching entry
     not_matched: list[tuple[str, str, str]]  # (entry, cells it was held against, why not)
-    other_rates: int  # entries of this experiment's method x dataset at rates it did not run
+    other_rates: int  # entries of this experiment's methods x datasets at rates or settings it did not run
     unrelated: int  # entries of methods or datasets this experiment did not run
 
 
@@ -284,21 +284,37 @@ def compare(frame: pd.DataFrame, entries: list[Reported], metrics: list[str]) ->
         except Exception:  # noqa: BLE001 - an unregistered or broken dataset has no pinned file
             return ""
 
-    rows, groups = [], []
+    rows: list[dict[str, str]] = []
+    groups = []
     if not frame.empty:
         for (condition, dataset, method), part in frame.groupby(["condition", "dataset", "method"], sort=False):
             groups.append((str(condition), str(dataset), str(method), Group.of(part.iloc[0]), part))
     matched: set[int] = set()
+    listed: set[int] = set()
+    not_matched = []
     for condition, dataset, method, group, part in groups:
         sha = pinned(group.dataset)
         for metric in metrics:
-            hits = [
-                (i, e)
+            if metric not in part:
+                continue
+            related = [
+                (i, e, group.differences(e, sha))
                 for i, e in enumerate(entries)
                 if (e.method, e.dataset, e.metric) == (group.method, group.dataset, metric)
-                and not group.differences(e, sha)
             ]
-            if not hits or metric not in part:
+            hits = [(i, e) for i, e, why in related if not why]
+            if not hits:  # figures at this rate under another protocol: say so, never compare
+                for i, entry, why in related:
+                    if math.isclose(entry.missing_rate, group.missing_rate, abs_tol=1e-9):
+                        listed.add(i)
+                        not_matched.append(
+                            (
+                                f"{entry.method} on {entry.dataset}, {entry.metric} {entry.text()} "
+                                f"[{entry.source}, {entry.protocol()}]",
+                                f"{method} · {dataset} · {condition}",
+                                f"not matched (protocol differs: {'; '.join(why)})",
+                            )
+                        )
                 continue
             matched.update(i for i, _ in hits)
             values = part[metric].dropna()
@@ -312,28 +328,10 @@ def compare(frame: pd.DataFrame, entries: list[Reported], metrics: list[str]) ->
                 )
                 row[f"gap ({label})"] = "; ".join(f"{mean - e.value:+.3f}" for e in mine)
             rows.append(row)
-    not_matched, other_rates, unrelated = [], 0, 0
-    for i, entry in enumerate(entries):
-        if i in matched or entry.metric not in metrics:
-            continue
-        candidates = [g for g in groups if (g[3].method, g[3].dataset) == (entry.method, entry.dataset)]
-        if not candidates:
-            unrelated += 1
-            continue
-        same_rate = [g for g in candidates if math.isclose(g[3].missing_rate, entry.missing_rate, abs_tol=1e-9)]
-        if not same_rate:
-            other_rates += 1
-            continue
-        for condition, dataset, method, group, _ in same_rate:
-            why = "; ".join(group.differences(entry, pinned(group.dataset))) or "metric not logged"
-            not_matched.append(
-                (
-                    f"{entry.method} on {entry.dataset}, {entry.metric} {entry.text()} "
-                    f"[{entry.source}, {entry.protocol()}]",
-                    f"{method} · {dataset} · {condition}",
-                    f"not matched (protocol differs: {why})",
-                )
-            )
+    studied = {(g.method, g.dataset) for *_, g, _ in groups}
+    left = [e for i, e in enumerate(entries) if i not in matched | listed and e.metric in metrics]
+    unrelated = sum((e.method, e.dataset) not in studied for e in left)
+    other_rates = len(left) - unrelated
     return Comparison(pd.DataFrame(rows, columns=COLUMNS), not_matched, other_rates, unrelated)
 
 
@@ -357,7 +355,8 @@ def render_comparison(comparison: Comparison, fmt: str = "table") -> str:
         lines += [f"  {entry}\n    vs {cells}: {why}" for entry, cells, why in comparison.not_matched]
     if comparison.other_rates or comparison.unrelated:
         lines.append(
-            f"({comparison.other_rates} registry entries are at missing rates these cells did not run; "
+            f"({comparison.other_rates} registry entries of these methods and datasets are at rates or "
+            f"settings these cells did not run; "
             f"{comparison.unrelated} concern methods or datasets not in this experiment)"
         )
     return "\n".join(lines)
