@@ -41,7 +41,8 @@ class CellTask:
 
 
 _DATASETS: dict[Path, MultiViewDataset] = {}
-_SPACE: dict[tuple, np.ndarray] = {}  # the common space of the latest (dataset, views, condition, repetition)
+#: The common space (sample rows, coordinates) of the latest (dataset, views, condition, repetition).
+_SPACE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def cached_dataset(path: Path) -> MultiViewDataset:
@@ -144,7 +145,8 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
         metrics.update(oracle_scores(result.label_history, y_true))
-        metrics.update(internal_indices(cell_space(cell, data), labels, cell.data_seed))
+        rows, space = cell_space(cell, data)
+        metrics.update(internal_indices(space, labels[rows], cell.data_seed))
         return CellResult(
             cell,
             DONE,
@@ -163,7 +165,7 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
 
 
-def cell_space(cell: Cell, data: MultiViewDataset) -> np.ndarray:
+def cell_space(cell: Cell, data: MultiViewDataset) -> tuple[np.ndarray, np.ndarray]:
     """The label-free common space of the cell's data (:func:`mvbench.run.scoring.common_space`),
     computed once per (dataset, views, condition, repetition) in a process."""
     key = (cell.dataset_sha256, cell.dataset_label, cell.condition.key(), cell.repetition)

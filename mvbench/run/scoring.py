@@ -7,7 +7,8 @@
 - :func:`internal_indices`: label-free indices of the partition (silhouette, Calinski-Harabasz) in
   one common space shared by every method and setting of a (dataset, condition, repetition): the
   views z-scored on their observed rows (missing rows at the mean), concatenated, and reduced by PCA
-  to at most 100 dimensions. Selecting settings by these never reads a label.
+  to at most 100 dimensions, on a fixed sample of at most 10,000 samples (the same for every method
+  of the repetition, so the cost stays bounded on large sets). Selecting by these never reads a label.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mvbench.metrics import evaluate
 from mvbench.record.schema import INTERNAL_PREFIX, ORACLE_PREFIX
 
 COMMON_DIMS = 100  # PCA dimensions of the common space
+COMMON_SAMPLE = 10_000  # the common space holds at most this many samples
 SILHOUETTE_SAMPLE = 3000  # silhouette on at most this many samples (the same ones for every method)
 
 
@@ -43,16 +45,21 @@ def oracle_scores(label_history: Sequence[np.ndarray], y_true: np.ndarray) -> di
     return out
 
 
-def common_space(data: MultiViewDataset, dims: int = COMMON_DIMS, seed: int = 0) -> np.ndarray:
-    """The views z-scored on their observed rows (missing rows at 0, the mean), concatenated, and
-    projected on their first ``dims`` principal components (reads views and mask, never labels)."""
+def common_space(data: MultiViewDataset, dims: int = COMMON_DIMS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a fixed sample (all samples up to :data:`COMMON_SAMPLE`, drawn from ``seed``
+    beyond) and their coordinates: the views z-scored on their observed rows (missing rows at 0, the
+    mean), concatenated, projected on their first ``dims`` principal components (reads views and
+    mask, never labels)."""
     from sklearn.decomposition import PCA
 
+    n = data.n_samples
+    rows = np.arange(n) if n <= COMMON_SAMPLE else np.sort(np.random.default_rng(seed).choice(n, COMMON_SAMPLE, False))
     blocks = []
     for v in range(data.n_views):
-        view = data.view(v)
-        x = np.asarray(view.toarray() if hasattr(view, "toarray") else view, dtype=np.float64)
-        observed = data.mask[:, v]
+        x = np.asarray(data.view(v)[rows], dtype=np.float32)
+        observed = data.mask[rows, v]
+        if not observed.any():
+            continue
         mean = x[observed].mean(axis=0)
         std = x[observed].std(axis=0)
         z = (x - mean) / np.where(std > 0, std, 1.0)
@@ -62,7 +69,7 @@ def common_space(data: MultiViewDataset, dims: int = COMMON_DIMS, seed: int = 0)
     k = min(dims, x.shape[1], x.shape[0] - 1)
     if k < x.shape[1]:
         x = PCA(n_components=k, random_state=seed).fit_transform(x)
-    return x
+    return rows, x
 
 
 def internal_indices(space: np.ndarray, labels: np.ndarray, seed: int) -> dict[str, float]:
