@@ -428,3 +428,21 @@ def test_report_reported_through_the_cli_with_a_registry_folder(tmp_path):
     (folder / "bad.yaml").write_text("source: bad\n")
     result = runner.invoke(cli, ["report", "--reported", "--reported-dir", str(folder)])
     assert result.exit_code != 0 and "bad.yaml" in str(result.exception)
+
+
+def test_protocol_presets_name_registered_methods_datasets_and_valid_settings():
+    from mvbench.run.grid import expand_params, load_config, resolve_method
+
+    presets = sorted((Path(__file__).resolve().parents[1] / "benchmarks" / "protocols").glob("*.yaml"))
+    assert {p.stem for p in presets} >= {"dcp_scene15", "mflvc_family"}
+    for path in presets:
+        spec = spec_from_config(load_config(path))
+        for entry in spec.methods:
+            method_cls = registry.methods().get(entry.name)
+            for params in expand_params(method_cls.Config, entry.params):
+                resolve_method(entry.name, params, method_cls)
+        assert all(d.name in registry.datasets().names() for d in spec.datasets)
+        assert spec.conditions()
+    dcp = spec_from_config(load_config(presets[0]))
+    assert dcp.datasets[0].params == {"views": ["gist", "lbp"]} and dcp.repetitions == 5
+    assert [c.missing_rate for c in dcp.conditions()] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
