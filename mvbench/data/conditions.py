@@ -31,6 +31,7 @@ The method's own seed adds the method name to that hash.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -223,16 +224,22 @@ def missing_per_view_mask(mask: np.ndarray, rate: float, seed: int) -> np.ndarra
     for v, order in enumerate(orders):
         new[order[:per_view], v] = False
     cursor = [per_view] * n_views
-    while True:
-        empty = np.flatnonzero(~new.any(axis=1))
-        if not len(empty):
-            return new
-        sample = empty[0]
+    left = new.sum(axis=1)
+    empty = list(np.flatnonzero(left == 0))  # a heap: the lowest-numbered empty sample is repaired first
+    heapq.heapify(empty)
+    while empty:
+        sample = heapq.heappop(empty)
         v = int(rng.choice(np.flatnonzero(mask[sample])))  # restore one of the views it had
         if cursor[v] >= len(orders[v]):
             raise ConditionError(
                 f"missing rate {rate} (per_view) leaves samples without any view: lower --missing-rate"
             )
         new[sample, v] = True
-        new[orders[v][cursor[v]], v] = False
+        left[sample] += 1
+        moved = orders[v][cursor[v]]  # the next sample of that view's permutation loses it instead
         cursor[v] += 1
+        new[moved, v] = False
+        left[moved] -= 1
+        if left[moved] == 0:
+            heapq.heappush(empty, moved)
+    return new
