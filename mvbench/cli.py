@@ -1,7 +1,8 @@
 """The ``mvbench`` command line.
 
 Usage errors (unknown names, bad values, unusable stores) print one line naming the problem and
-the fix, and exit with status 2; a grid with failed cells exits with status 1.
+the fix, and exit with status 2; a grid with failed cells exits with status 1; a tracking store that
+stays unreachable for the whole retry budget (``--tracking-retry-seconds``) exits with status 3.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from mvbench.record.schema import DEFAULT_METRICS, FORMATS
 
 class CliError(click.ClickException):
     exit_code = 2
+
+
+#: Exit status when the tracking store stayed unreachable for the whole retry budget (grid resumable).
+EXIT_STORE_UNAVAILABLE = 3
 
 
 def _data_paths(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -77,6 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:
+        from mvbench.record.resilience import TrackingUnavailable
+
+        if isinstance(exc, TrackingUnavailable):
+            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(EXIT_STORE_UNAVAILABLE)
         if not isinstance(exc, usage_errors()):
             raise
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
@@ -173,6 +183,16 @@ def choose_executor(
     return kind, (str(address) if address else None)
 
 
+def config_timeout(config: dict[str, Any]) -> float | None:
+    """The grid YAML's ``cell_timeout`` (seconds a cell may run), checked; None when absent."""
+    value = config.get("cell_timeout")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise CliError(f"cell_timeout in the config must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 def apply_param(config: dict[str, Any], item: str) -> None:
     """Apply ``NAME.KEY=VALUE`` to every entry of the grid's methods or datasets named NAME, labelled
     entries (``{name: NAME, params: ..., label: ...}``) included (VALUE is YAML: a list sweeps a
@@ -217,6 +237,14 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 )
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
+@click.option(
+    "--tracking-retry-seconds",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="How long to wait out an unreachable tracking store (finished cells wait in memory) before "
+    "stopping with exit status 3.",
+)
 @click.option("--workers", type=click.IntRange(min=1), help="Parallel worker processes (default 1).")
 @click.option(
     "--executor",
@@ -239,6 +267,11 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option(
     "--memory-limit", type=click.FloatRange(min=0.1), help="GiB a cell may use (default: this machine's RAM)."
 )
+@click.option(
+    "--cell-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a cell may run; a cell over it is stopped and logged as failed (default: no limit).",
+)
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @click.option(
@@ -257,6 +290,7 @@ def run(
     model_seeds,
     experiment,
     tracking_uri,
+    tracking_retry_seconds,
     workers,
     executor,
     ray_address,
@@ -265,6 +299,7 @@ def run(
     imputation,
     paths,
     memory_limit,
+    cell_timeout,
     force,
     no_progress,
     allow_variant,
@@ -295,9 +330,11 @@ def run(
     kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
-    runner = make_executor(workers, crashed_result, kind, ray_address)  # joins Ray here: bad address logs nothing
+    cell_timeout = cell_timeout or config_timeout(config)
+    # joins Ray here: a bad address logs nothing
+    runner = make_executor(workers, crashed_result, kind, ray_address, cell_timeout=cell_timeout)
     grid = plan(spec, paths, limit, allow_variant=allow_variant)
-    tracker = Tracker(tracking_uri, spec.experiment)
+    tracker = Tracker(tracking_uri, spec.experiment, retry_seconds=tracking_retry_seconds)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = run_grid(
         grid,
@@ -331,8 +368,8 @@ def run(
         )
     if outcome.leases_lost:
         click.echo(
-            f"warning: {len(outcome.leases_lost)} cells outlived their lease and may have been computed "
-            f"twice: raise MVBENCH_LEASE_SECONDS",
+            f"warning: {len(outcome.leases_lost)} cells outlived their lease (taken over by another invocation, "
+            f"which logs them; their work here was not logged): raise MVBENCH_LEASE_SECONDS",
             err=True,
         )
     uri = resolve_uri(tracking_uri)

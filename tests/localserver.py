@@ -120,10 +120,18 @@ class PostgresCluster:
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self.start()
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "mlflow")
         return f"postgresql://postgres@127.0.0.1:{self.port}/mlflow"
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`stop`: same port, same data)."""
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the server, closing every client connection (``pg_ctl stop -m fast``)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def __exit__(self, *exc) -> None:
         try:
@@ -158,6 +166,10 @@ class MlflowServer:
         self.log = tempfile.TemporaryFile()
 
     def __enter__(self) -> str:
+        return self.start()
+
+    def start(self) -> str:
+        """Start the server (again, on the same port after :meth:`stop`); its URL once it answers."""
         env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}  # no GenAI job runner: fewer processes
         self.process = subprocess.Popen(
             self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, env=env
@@ -178,10 +190,20 @@ class MlflowServer:
         raise RuntimeError(f"mlflow server did not answer within {self.timeout} s")
 
     def __exit__(self, *exc) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)  # the server and its workers
+        self.stop()
+        self.log.close()
+
+    def stop(self) -> None:
+        """Stop the server and its workers (SIGTERM, then SIGKILL after 3 s); a no-op when stopped."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        self.log.close()
+        try:  # workers that outlived the leader
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

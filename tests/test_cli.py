@@ -31,7 +31,9 @@ def mvbench(*args, env=None, check=None):
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=600,
+        # Not a speed limit (the default run took 10+ minutes on a machine at load 14-28): only a guard
+        # that a hung command fails the test instead of the whole suite.
+        timeout=3 * 3600,
     )
     if check is not None:
         assert proc.returncode == check, proc.stdout + proc.stderr
@@ -57,7 +59,7 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
         (["run", "--methods", "km", "--missing-rate", "abc"], "--missing-rate takes numbers"),
         (["run", "--methods", "km", "--param", "km.nnit=3"], "unknown hyper-parameter 'nnit'"),
         (["run", "--config", "nope.yaml"], "config file nope.yaml does not exist"),
-        (["run", "--methods", "km", "--tracking-uri", "http://127.0.0.1:9"], "cannot use tracking URI"),
+        (["run", "--methods", "km", "--tracking-uri", "nosuch://store"], "cannot use tracking URI 'nosuch://store'"),
         (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
         (["report", "--experiment", "never"], "no experiment named 'never'"),
         (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),

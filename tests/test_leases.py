@@ -183,3 +183,13 @@ def test_a_bad_lease_lifetime_is_refused_in_one_line(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--methods", "km", "--datasets", "synthetic", "--seeds", "1", "--no-progress"])
     assert exit_.value.code == 2
+
+
+def test_after_a_long_outage_a_result_is_logged_only_while_its_lease_is_still_held(tracker):
+    a, b = board(tracker, ttl=0.5), board(tracker, ttl=60)
+    assert a.claim("kept") is not None and a.claim("taken") is not None
+    time.sleep(0.6)  # no heartbeat, as while the store was away: both leases expired
+    assert b.claim("taken") is not None  # another invocation took one over when the store returned
+    assert a.confirm("kept") and a.held["kept"].expires > time.time()  # renewed: still ours, logged
+    assert not a.confirm("taken") and "taken" not in a.held and a.lost == ["taken"]  # left to b
+    assert b.confirm("taken")  # a fresh lease costs no call

@@ -38,6 +38,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from mvbench.record.resilience import gave_up, is_transient, single_attempt
 from mvbench.record.schema import LEASE_EXPIRES_TAG as EXPIRES_TAG
 from mvbench.record.schema import LEASE_HOLDER_TAG as HOLDER_TAG
 from mvbench.record.schema import LEASE_PREFIX as PREFIX
@@ -187,31 +188,77 @@ class LeaseBoard:
             lease = self.held.pop(key, None)
         return lease is not None and self._delete(lease.experiment_id)
 
-    def release_all(self) -> None:
+    def release_all(self, wait: bool = True) -> None:
+        """Release every held lease; ``wait=False``: one attempt each, errors ignored (leaving on an
+        error: a lease left behind goes stale, at once for this host's next invocation)."""
         for key in list(self.held):
-            self.release(key)
+            if wait:
+                self.release(key)
+                continue
+            lease = self.held.pop(key, None)
+            try:
+                if lease is not None and not gave_up(self.client):
+                    single_attempt(self.client).delete_experiment(lease.experiment_id)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
 
     def renew(self) -> None:
         """Push every held lease's expiry ``ttl`` into the future; a lease found deleted (taken over
-        by another claimant after it went stale) is dropped and listed in ``lost``."""
-        from mlflow.exceptions import MlflowException
-
+        by another claimant after it went stale) is dropped and listed in ``lost``. One attempt per
+        lease, never waiting: an unreachable store is tried again on the next beat."""
         with self._lock:
             leases = list(self.held.values())
         for lease in leases:
-            expires = time.time() + self.ttl
-            try:
-                self.client.set_experiment_tag(lease.experiment_id, EXPIRES_TAG, repr(expires))
-                lease.expires = expires
-            except MlflowException as exc:
-                if exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):  # deleted
-                    with self._lock:
-                        if self.held.get(lease.key) is lease:
-                            del self.held[lease.key]
-                            self.lost.append(lease.key)
-                    log.warning("lease on cell %s was taken over by another claimant", lease.key)
-                else:
-                    log.warning("cannot renew the lease on cell %s: %s", lease.key, exc)
+            self._renew(lease, single_attempt(self.client))
+
+    def _renew(self, lease: Lease, client: Any) -> bool:
+        """Renew one lease through ``client``; False if it was lost (or the store did not answer)."""
+        from mlflow.exceptions import MlflowException
+
+        expires = time.time() + self.ttl
+        try:
+            client.set_experiment_tag(lease.experiment_id, EXPIRES_TAG, repr(expires))
+            lease.expires = expires
+            return True
+        except MlflowException as exc:
+            if exc.error_code in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):  # deleted
+                self._drop_lost(lease)
+                log.warning("lease on cell %s was taken over by another claimant", lease.key)
+            elif is_transient(exc):  # the store is away: the runner's retry says so, once
+                log.debug("cannot renew the lease on cell %s: %s", lease.key, exc)
+            else:
+                log.warning("cannot renew the lease on cell %s: %s", lease.key, exc)
+            return False
+
+    def _drop_lost(self, lease: Lease) -> None:
+        with self._lock:
+            if self.held.get(lease.key) is lease:
+                del self.held[lease.key]
+                self.lost.append(lease.key)
+
+    def confirm(self, key: str) -> bool:
+        """Whether this process still holds ``key``'s lease, checked before its result is logged.
+
+        A lease renewed on time (the heartbeat keeps it at least ``3/4 ttl`` ahead) costs nothing. One
+        that went unrenewed for long (the store was away) may have expired and been taken over once
+        the store returned: it is renewed and read back, and a lease another claimant now holds is
+        dropped (listed in ``lost``), so that the cell is logged by the holder alone."""
+        lease = self.held.get(key)
+        if lease is None:
+            return False
+        if lease.expires - time.time() > self.ttl / 2:
+            return True
+        state = self.state(key)
+        if state is None or state.generation != lease.generation or not state.active:
+            self._drop_lost(lease)
+            return False
+        if not self._renew(lease, self.client):
+            return False
+        state = self.state(key)  # a claimant that read the expired lease before the renewal has taken over
+        if state is None or state.generation != lease.generation or not state.active:
+            self._drop_lost(lease)
+            return False
+        return True
 
     def _delete(self, experiment_id: str) -> bool:
         from mlflow.exceptions import MlflowException
@@ -229,18 +276,18 @@ class LeaseBoard:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.release_all()
+        self.release_all(wait=exc_type is None)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl / 4):
             try:
                 self.renew()
             except Exception as exc:  # the store is briefly unreachable: try again next beat
-                log.warning("lease heartbeat failed: %s", exc)
+                (log.debug if is_transient(exc) else log.warning)("lease heartbeat failed: %s", exc)
 
 
 __all__ = ["LeaseBoard", "Lease", "LeaseState", "lease_ttl", "DEFAULT_TTL", "EXPIRES_TAG"]

@@ -22,6 +22,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mvbench.record.resilience import (
+    DEFAULT_RETRY_SECONDS,
+    RetryingClient,
+    StoreRetry,
+    TrackingUnavailable,
+    configure_http_client,
+    single_attempt,
+)
 from mvbench.record.schema import (
     CELL,
     DEFAULT_METRICS,
@@ -113,22 +121,30 @@ def store_creation_lock(uri: str) -> Iterator[None]:
 
 
 class Tracker:
-    """Reads and writes mvbench runs of one MLflow experiment."""
+    """Reads and writes mvbench runs of one MLflow experiment.
 
-    def __init__(self, uri: str | None, experiment: str, create: bool = True) -> None:
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    ``client`` is an ``MlflowClient`` whose every call waits out an unreachable store (``retry``, see
+    :mod:`mvbench.record.resilience`), raising :class:`TrackingUnavailable` once its budget is spent."""
+
+    def __init__(
+        self, uri: str | None, experiment: str, create: bool = True, retry_seconds: float = DEFAULT_RETRY_SECONDS
+    ) -> None:
+        """``retry_seconds``: how long every call waits out an unreachable store before giving up with
+        :class:`TrackingUnavailable` (:mod:`mvbench.record.resilience`); start-up included."""
+        configure_http_client()
         from mlflow.exceptions import MlflowException
         from mlflow.tracking import MlflowClient
 
         for name in ("mlflow", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # MLflow's retries: no line each
 
         self.uri = resolve_uri(uri)
         self.experiment_name = experiment
+        self.retry = StoreRetry(self.uri, retry_seconds)
         try:
             with store_creation_lock(self.uri):  # two processes creating one new store: one migrates
-                self.client = MlflowClient(tracking_uri=self.uri)
+                self.client = RetryingClient(self.retry.call(MlflowClient, tracking_uri=self.uri), self.retry)
                 exp = self.client.get_experiment_by_name(experiment)
                 if exp is None and create:
                     try:
@@ -139,6 +155,8 @@ class Tracker:
                     exp = self.client.get_experiment_by_name(experiment)
                 elif exp is not None and create and EXPERIMENT_KIND_TAG not in exp.tags:  # made by an older mvbench
                     self._set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        except TrackingUnavailable:  # the right URI, but the store stayed away for the whole budget
+            raise
         except Exception as exc:  # MLflow raises many types for an unusable store
             raise TrackingError(
                 f"cannot use tracking URI {self.uri!r}: {first_line(exc)}; check --tracking-uri or MLFLOW_TRACKING_URI"
@@ -261,12 +279,14 @@ class Tracker:
         self.client.log_artifacts(run_id, str(folder), REPORT_DIR)
         self.client.set_tag(run_id, NOTE_TAG, note)
 
-    def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED") -> None:
+    def end_grid(self, run_id: str, counts: dict[str, int], status: str = "FINISHED", wait: bool = True) -> None:
+        """Log the grid's cell counts and end its run; ``wait=False``: one attempt, not waiting out an outage."""
         from mlflow.entities import Metric
 
+        client = self.client if wait else single_attempt(self.client)
         now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric(f"cells_{k}", float(v), now, 0) for k, v in counts.items()])
-        self.client.set_terminated(run_id, status)
+        client.log_batch(run_id, metrics=[Metric(f"cells_{k}", float(v), now, 0) for k, v in counts.items()])
+        client.set_terminated(run_id, status)
 
     def log_cell(self, parent_id: str, result: CellResult) -> str:
         """Log one cell as a child run; the status tag, the "done" marker, is written last.
@@ -301,10 +321,13 @@ class Tracker:
         return run_id
 
     def _end_killed(self, run_id: str, why: str) -> None:
-        """Best effort: mark a run this process abandons as KILLED (never deleted)."""
+        """Best effort: mark a run this process abandons as KILLED (never deleted); one attempt, no wait."""
+        if self.retry.gave_up:  # the store is away: the next invocation ends the run (reap_dead_runs)
+            return
         try:
-            self.client.set_tag(run_id, ENDED_TAG, why)
-            self.client.set_terminated(run_id, "KILLED")
+            client = single_attempt(self.client)
+            client.set_tag(run_id, ENDED_TAG, why)
+            client.set_terminated(run_id, "KILLED")
         except BaseException:  # the store may be unreachable, or the user pressed Ctrl-C again
             pass
 
@@ -342,9 +365,11 @@ def find_experiment(uri: str | None, name: str | None = None) -> Any | None:
     from mlflow.tracking import MlflowClient
 
     uri = resolve_uri(uri)
+    configure_http_client()
+    retry = StoreRetry(uri)
     try:
         with store_creation_lock(uri):
-            client = MlflowClient(tracking_uri=uri)
+            client = RetryingClient(retry.call(MlflowClient, tracking_uri=uri), retry)
             if name is None:
                 ids = [e.experiment_id for e in client.search_experiments(max_results=1000)]
                 latest = (
@@ -355,6 +380,8 @@ def find_experiment(uri: str | None, name: str | None = None) -> Any | None:
                 if latest:
                     return client.get_experiment(latest[0].info.experiment_id)
             return client.get_experiment_by_name(name or "mvbench")
+    except TrackingUnavailable:
+        raise
     except Exception as exc:  # MLflow raises many types for an unusable store
         raise TrackingError(
             f"cannot use tracking URI {uri!r}: {first_line(exc)}; check --tracking-uri or MLFLOW_TRACKING_URI"

@@ -357,8 +357,12 @@ def attach(tracker: Tracker, run_id: str, report: Report) -> None:
 def publish_quietly(tracker: Tracker, run_id: str, keys: Iterable[str]) -> None:
     """Attach the report on cells ``keys`` to a grid run that just ended: a report that cannot be built
     is a warning, never a lost grid (``mvbench report --log`` attaches it later)."""
+    from mvbench.record.resilience import TrackingUnavailable
+
     try:
         attach(tracker, run_id, collect(tracker, DEFAULT_METRICS, keys))
+    except TrackingUnavailable:  # the store is away: say so once (the caller's exit), not as a warning
+        raise
     except Exception as exc:  # noqa: BLE001 - the cells are logged; the report is a convenience
         logging.getLogger("mvbench").warning(
             "could not attach the report to grid run %s: %s: %s", run_id, type(exc).__name__, exc

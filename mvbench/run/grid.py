@@ -23,6 +23,7 @@ YAML config::
     seeds: 5                           # repetitions: each draws its own masks and subsamples
     model_seeds: 1                     # model seeds per repetition, all on the repetition's mask
     imputation: mean
+    cell_timeout: 600                  # optional: seconds a cell may run (stopped and failed beyond)
 
 A list given for a parameter whose type is itself a list (e.g. layer sizes) is one value; a list of
 such lists is a sweep.
@@ -239,6 +240,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         "workers",
         "executor",
         "ray_address",
+        "cell_timeout",
     }
     unknown = set(config) - known
     if unknown:

@@ -9,7 +9,10 @@ cell), so the caller can decide about each cell just before it is submitted.
 Reliability: a task whose worker or node dies is re-executed by Ray (``max_retries``); the driver
 logs a cell only when its result arrives, so a retried cell is logged once. A task that still fails
 becomes a FAILED cell through ``on_crash``. Ctrl-C (or the consumer stopping) cancels every task in
-flight; the finished cells stay logged and the same command completes the rest.
+flight; the finished cells stay logged and the same command completes the rest. A cell over the time
+limit (``timeout``, counted from its submission: at most ``capacity`` are in flight, so a submitted
+cell starts at once) is cancelled (its worker is killed) and handed to ``on_crash`` as a
+:class:`~mvbench.run.executors.CellTimeout`.
 
 Ray is an optional dependency: ``pip install 'mvbench[ray]'``.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -28,7 +32,7 @@ from mvbench.config import build_config
 from mvbench.data import store
 from mvbench.record.schema import CellResult
 from mvbench.run.cell import CellTask
-from mvbench.run.executors import limit_threads
+from mvbench.run.executors import CellTimeout, limit_threads
 from mvbench.run.grid import GridError
 
 T = TypeVar("T")
@@ -67,6 +71,7 @@ class RayExecutor:
         cpus_per_cell: int = 1,
         max_retries: int = 3,
         num_cpus: int | None = None,
+        timeout: float | None = None,
     ) -> None:
         try:
             import ray
@@ -76,6 +81,7 @@ class RayExecutor:
         self.on_crash = on_crash
         self.cpus_per_cell = cpus_per_cell
         self.max_retries = max_retries
+        self.timeout = timeout
         if not ray.is_initialized():
             local = address is None
             try:
@@ -111,6 +117,7 @@ class RayExecutor:
         gpus = ray.cluster_resources().get("GPU", 0)
         datasets: dict[Path, Any] = {}  # dataset file -> its object ref: each put once per grid
         in_flight: dict[Any, CellTask] = {}
+        submitted: dict[Any, float] = {}  # ref -> when it was submitted (for the time limit)
         pending = (cast(CellTask, task) for task in tasks)
         cell_fn = cast(Callable[..., CellResult], fn)
         exhausted = False
@@ -127,23 +134,40 @@ class RayExecutor:
                     ref = self._remote.options(
                         **resources, max_retries=self.max_retries, retry_exceptions=False, name=task.cell.run_name[:100]
                     ).remote(cell_fn, task, datasets[task.dataset_path], max(1, int(resources["num_cpus"])))
-                    in_flight[ref] = task
+                    in_flight[ref], submitted[ref] = task, time.monotonic()
                 if not in_flight:
                     return
-                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=self._next_check(submitted))
+                if self.timeout is not None:
+                    now = time.monotonic()
+                    for ref in [r for r in in_flight if r not in ready and now - submitted[r] >= self.timeout]:
+                        ray.cancel(ref, force=True)  # kills the worker running it
+                        submitted.pop(ref)
+                        yield self._failed(in_flight.pop(ref), CellTimeout(self.timeout))
                 for ref in ready:
                     task = in_flight.pop(ref)
+                    submitted.pop(ref, None)
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayError as exc:  # retries spent: the cell fails, the grid goes on
-                        if self.on_crash is None:
-                            raise
-                        result = self.on_crash(task, exc)
+                        result = self._failed(task, exc)
                     yield result
         except BaseException:  # Ctrl-C or the consumer stopped: cancel what is still outstanding
             for ref in in_flight:
                 ray.cancel(ref, force=True)
             raise
+
+    def _next_check(self, submitted: dict[Any, float]) -> float | None:
+        """Seconds until the earliest cell in flight reaches the time limit (None: no limit)."""
+        if self.timeout is None:
+            return None
+        now = time.monotonic()
+        return max(0.05, min(start + self.timeout - now for start in submitted.values()))
+
+    def _failed(self, task: CellTask, exc: BaseException) -> Any:
+        if self.on_crash is None:
+            raise exc
+        return self.on_crash(task, exc)
 
 
 __all__ = ["RayExecutor", "cell_resources"]

@@ -13,10 +13,11 @@ from functools import partial
 from typing import Any
 
 from mvbench.record.leases import LeaseBoard
+from mvbench.record.resilience import TrackingUnavailable
 from mvbench.record.schema import FAILED, CellResult, count_statuses
 from mvbench.record.tracking import Tracker
 from mvbench.run.cell import CellTask, run_cell
-from mvbench.run.executors import Executor, make_executor
+from mvbench.run.executors import CellTimeout, Executor, make_executor
 from mvbench.run.faults import fault_point
 from mvbench.run.grid import Cell
 from mvbench.run.planning import PlannedGrid
@@ -41,6 +42,9 @@ class GridOutcome:
 
 
 def crashed_result(task: CellTask, exc: BaseException) -> CellResult:
+    """The FAILED result of a cell the executor had to stop (over ``--cell-timeout``) or lost (a crash)."""
+    if isinstance(exc, CellTimeout):
+        return CellResult(task.cell, FAILED, error=str(exc))
     return CellResult(
         task.cell, FAILED, error=f"worker process died ({type(exc).__name__}): out of memory or a crash in native code"
     )
@@ -55,18 +59,26 @@ def run_grid(
     config: dict[str, Any] | None = None,
     show_progress: bool = True,
     executor: Executor | None = None,
+    cell_timeout: float | None = None,
 ) -> GridOutcome:
     """Run the cells not yet done in the experiment and log each as soon as it completes.
 
     Runs left RUNNING by a dead earlier invocation are first ended as KILLED; failed and skipped
     cells are retried; only done cells are skipped (all of them again with ``force``). A grid that
     was not interrupted gets the comparison report of all its cells on its parent run. ``executor``
-    (default: by ``workers``, see :func:`make_executor`) computes the cells; it draws them lazily.
+    (default: by ``workers`` and ``cell_timeout``, see :func:`make_executor`) computes the cells; it
+    draws them lazily.
 
     Each cell is claimed (:mod:`mvbench.record.leases`) just before it is handed to the executor and
     released once its result is logged, so invocations sharing a store compute every cell once: a
     cell another live invocation holds is left to it (``outcome.left_to_others``); a cell whose
     earlier lease was released is first checked for a result logged meanwhile.
+
+    An unreachable store is waited for (``tracker.retry``) while finished results wait in memory;
+    before a result is logged, the cell's lease is confirmed (after a long outage another invocation
+    may have taken it over: the cell is then left to it). When the wait's budget runs out,
+    :class:`TrackingUnavailable` propagates and the grid stays resumable: its run is left RUNNING
+    (the next invocation ends it as KILLED) and its unlogged cells are computed again by the next run.
     """
     outcome = GridOutcome(grid.cells)
     board = LeaseBoard(tracker.client, tracker.experiment_id)
@@ -78,7 +90,7 @@ def run_grid(
     if not todo:
         return outcome
     outcome.parent_run_id = tracker.start_grid(grid.cells, command, config or {})
-    executor = executor or make_executor(workers, on_crash=crashed_result)
+    executor = executor or make_executor(workers, on_crash=crashed_result, cell_timeout=cell_timeout)
 
     def claimed() -> Iterator[CellTask]:  # drawn lazily by the executor: each claim just in time
         for task in todo:
@@ -92,12 +104,15 @@ def run_grid(
             else:
                 yield task
 
-    status = "FINISHED"
+    status, store_lost = "FINISHED", False
     try:
         with board, grid_progress(len(todo), enabled=show_progress) as progress:
             # Cells computed in this process show their training loops under the grid's bar.
             compute = partial(run_cell, progress=progress.track) if executor.in_process else run_cell
             for result in executor.map_unordered(compute, claimed()):
+                if not board.confirm(result.cell.key):  # taken over while the store was away
+                    outcome.left_to_others.append(result.cell)
+                    continue
                 tracker.log_cell(outcome.parent_run_id, result)
                 board.release(result.cell.key)
                 outcome.ran.append(result)
@@ -105,13 +120,20 @@ def run_grid(
                 fault_point("between_cells")
     except KeyboardInterrupt:
         status, outcome.interrupted = "KILLED", True
+    except TrackingUnavailable:
+        store_lost = True
+        raise
     finally:
         if outcome.ran and any(r.status == FAILED for r in outcome.ran) and status == "FINISHED":
             status = "FAILED"
         outcome.leases_lost = list(board.lost)
-        tracker.end_grid(
-            outcome.parent_run_id, {**outcome.counts, "left_to_others": len(outcome.left_to_others)}, status
-        )
+        if not store_lost:  # the first error stands: nothing more is sent to a store that is away
+            counts = {**outcome.counts, "left_to_others": len(outcome.left_to_others)}
+            try:  # after Ctrl-C: one attempt (the user wants out; the next invocation ends a run left RUNNING)
+                tracker.end_grid(outcome.parent_run_id, counts, status, wait=not outcome.interrupted)
+            except Exception:
+                if not outcome.interrupted:
+                    raise
     if not outcome.interrupted:  # the comparison of the whole grid, on its run (Ctrl-C: out at once)
         from mvbench.report.html import publish_quietly
 
