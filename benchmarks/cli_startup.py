@@ -1,7 +1,10 @@
 """Start-up time of the command line: medians of N runs and the ratio to a bare interpreter.
 
 Targets (issue 12; idle 2-core machine): ``mvbench --help`` < 0.3 s, ``mvbench list methods`` < 1.0 s,
-``mvbench status`` < 1.5 s. ``status`` reads a small store this script fills first (one tiny grid).
+``mvbench status`` < 1.5 s (issue 27: of CPU, which a loaded machine does not inflate as it does wall
+time; the verdict is on CPU). ``status`` reads a small store this script fills first (one tiny grid);
+"status via MLflow's client" reads the same through MLflow's client, as ``status`` did before issue 27
+(and still does for stores other than a local sqlite file).
 
     python benchmarks/cli_startup.py [--repeat 5]
 """
@@ -18,6 +21,7 @@ import tempfile
 import time
 
 TARGETS = {"--help": 0.3, "list methods": 1.0, "status": 1.5}
+VIA_MLFLOW = "from mvbench.record.status import _read_mlflow, resolve_uri; _read_mlflow(resolve_uri(None), 'mvbench')"
 
 
 def timed(args: list[str], cwd: str) -> tuple[float, float]:
@@ -46,6 +50,7 @@ def main() -> None:
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             **{name: [*mvbench, *name.split()] for name in TARGETS},
+            "status via MLflow's client": [sys.executable, "-c", VIA_MLFLOW],
         }
         results = {}
         for name, args in commands.items():
@@ -53,11 +58,11 @@ def main() -> None:
             runs = [timed(args, cwd) for _ in range(repeat)]
             results[name] = (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
     bare = results["python -c pass"][0]
-    print(f"{'command':22s} {'wall s':>7s} {'cpu s':>7s} {'x bare':>7s} {'target':>7s}")
+    print(f"{'command':26s} {'wall s':>7s} {'cpu s':>7s} {'x bare':>7s} {'target (cpu)':>12s}")
     for name, (wall, cpu) in results.items():
         target = TARGETS.get(name)
-        verdict = "" if target is None else f"< {target:g}  {'met' if wall < target else 'MISSED'}"
-        print(f"{name:22s} {wall:7.3f} {cpu:7.3f} {wall / bare:7.1f}  {verdict}")
+        verdict = "" if target is None else f"< {target:g}  {'met' if cpu < target else 'MISSED'}"
+        print(f"{name:26s} {wall:7.3f} {cpu:7.3f} {wall / bare:7.1f}  {verdict}")
     print(f"(median of {repeat}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
 
 

@@ -161,8 +161,8 @@ class _Coco(DatasetSource):
             ensure_annotations(raw, splits, params.annotations_url, params.annotations_sha256)
         except DownloadError as exc:
             raise DatasetUnavailableError(
-                f"{exc}; or pass --raw DIR holding annotations/captions_<split>.json "
-                "and annotations/instances_<split>.json"
+                f"{exc}; or, from a local copy: mvbench datasets prepare {self.name} --raw DIR (a folder holding "
+                "annotations/captions_<split>.json and annotations/instances_<split>.json)"
             ) from None
         records, candidates = select(raw, params)
         if not records:

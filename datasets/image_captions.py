@@ -34,7 +34,10 @@ class ImageCaptions(DatasetSource):
         return raw is not None and any((raw / n).exists() for n in CAPTION_FILES)
 
     def raw_hint(self) -> str:
-        return "pass --raw DIR, a folder holding captions.json or captions.csv and the images"
+        return (
+            f"run mvbench datasets prepare {self.name} --raw DIR, a folder holding captions.json or captions.csv "
+            f"and the images"
+        )
 
     def build(self, raw: Path | None, params: ImageCaptionsParams) -> MultiViewDataset:
         raw = Path(raw)

@@ -297,7 +297,8 @@ class MatCollectionSource(DatasetSource):
 
     def raw_hint(self) -> str:
         return (
-            f"download {self.spec.url} and pass --raw FILE, or set MVBENCH_RAW_DIR to a folder holding "
+            f"download {self.spec.url} and run mvbench datasets prepare {self.name} --raw FILE, "
+            f"or set MVBENCH_RAW_DIR to a folder holding "
             f"mat/{self.spec.file}"
         )
 

@@ -128,7 +128,8 @@ class PascalSentences(DatasetSource):
                 fetch_official(raw, params.url)
             except DownloadError as exc:
                 raise DatasetUnavailableError(
-                    f"{exc}; or pass --raw DIR holding pascal_sentences.json or index.html"
+                    f"{exc}; or, from a local copy: mvbench datasets prepare {self.name} --raw DIR "
+                    f"(a folder holding pascal_sentences.json or index.html)"
                 ) from None
         card = DatasetCard(
             name="pascal",

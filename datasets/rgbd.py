@@ -112,7 +112,8 @@ class NyuRgbd(DatasetSource):
             descriptions = read_descriptions(raw)
         except (DownloadError, FileNotFoundError) as exc:
             raise DatasetUnavailableError(
-                f"{exc} (raw folder {raw}; pass --raw DIR holding {MAT_NAME} and descriptions/)"
+                f"{exc} (raw folder {raw}); from a local copy: mvbench datasets prepare {self.name} --raw DIR "
+                f"(a folder holding {MAT_NAME} and descriptions/)"
             ) from None
         with h5py.File(raw / MAT_NAME, "r") as f:
             scenes = mat_strings(f, "sceneTypes")

@@ -62,7 +62,8 @@ class WebNews(DatasetSource):
 
     def raw_hint(self) -> str:
         return (
-            "get github.com/1599421259/Web_News_Datasets and pass --raw DIR (the folder holding texts/, "
+            f"get github.com/1599421259/Web_News_Datasets and run mvbench datasets prepare {self.name} --raw DIR "
+            "(the folder holding texts/, "
             "images/ and categories.list), or set MVBENCH_RAW_DIR to a folder containing web_news/"
         )
 

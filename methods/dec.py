@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mvbench.data import MultiViewDataset
+from mvbench.data.degenerate import check_not_constant
 from mvbench.method import Capabilities, FitResult
 
 from ._deep_base import DeepClusteringMethod
@@ -46,6 +47,10 @@ class DEC(DeepClusteringMethod):
 
     def chosen_views(self, data: MultiViewDataset) -> list[int]:
         return data.view_indices("all" if self.config.view == "concat" else self.config.view)
+
+    def check_data(self, data: MultiViewDataset) -> None:
+        super().check_data(data)
+        check_not_constant(data, self.chosen_views(data), self.name or "dec")
 
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         cfg = self.config

@@ -4,12 +4,15 @@ A recurrent process alternates a forward pass (agglomerative clustering on the c
 and a backward pass (the representation learns from the current clusters), "partially unrolled" into
 periods, until K clusters remain.
 
-Forward pass, on row-L2-normalised features x_i (as in the reference code):
+Forward pass, on features x_i whose rows of norm above 1 are scaled to norm 1 (the reference's
+``renorm(2, 1, 1)``, :func:`renorm_rows`; rows already shorter stay as they are; the embedding's rows
+have norm 1 anyway):
 
 - K_s-NN graph (exact, computed in row blocks; stored as n x K_s arrays, never n x n):
   W_ij = exp(-||x_i - x_j||^2 / sigma^2) if x_j is among the K_s = 20 nearest neighbours of x_i, else 0,
   sigma^2 = the mean squared distance to those neighbours over all samples (GDL's rule with a = 1, which
-  JULE adopts; the reference code takes the mean of its k-NN distances).
+  JULE adopts; the reference takes the mean of what lua-knn returns, and lua-knn returns squared
+  distances: its square-root kernel is commented out, so the two agree).
 - Cluster affinity (GDL's product affinity, as the paper defines it):
   A(C_i, C_j) = 1/|C_i|^2 1^T W_{Ci,Cj} W_{Cj,Ci} 1 + 1/|C_j|^2 1^T W_{Cj,Ci} W_{Ci,Cj} 1.
   With u_S(q) = sum_{p in S} W_pq and v_S(q) = sum_{r in S} W_qr, the first product is
@@ -23,10 +26,14 @@ Forward pass, on row-L2-normalised features x_i (as in the reference code):
 - Schedule: the first period's forward pass is the initial over-segmentation; period p > 1 merges
   min(ceil(eta * n_c), n_c - K) times (eta = 0.9), n_c the number of clusters it starts from.
 
-Backward pass: ``epochs_per_period`` (20) epochs of SGD (lr 0.01 with the reference's inverse decay
-lr * (1 + 1e-4 t)^-0.75 over iterations t, momentum 0.9, weight decay 5e-5, batches of 100) on the
-weighted triplet loss (in the reference code's form): for every pair (i, j) of one cluster inside a
-batch and up to 20 distinct negatives k of other clusters in the batch,
+Backward pass: ``epochs_per_period`` (20) epochs of Torch 7's ``optim.sgd`` as the reference calls it
+(:func:`torch7_sgd`: lr 0.01 with the reference's inverse decay lr * (1 + 1e-4 t)^-0.75 over
+iterations t, weight decay 5e-5 added to the gradient, momentum 0.9 with Torch 7's default dampening,
+equal to the momentum: v <- 0.9 v + 0.1 g, v = g at the first step; batches of 100; a batch without
+triplets still steps, applying momentum and weight decay, as Torch 7 does) on the weighted triplet
+loss (in the reference code's form): for every pair (i, j), i before j, of one cluster inside a batch
+and min(20, C_b - 1) distinct random negatives k from the other clusters of the batch, C_b the number
+of clusters present in the batch (the reference's rule),
   L = mean max(0, gamma ||z_i - z_j||^2 - ||z_i - z_k||^2 + margin), margin 0.2, gamma 1,
 on L2-normalised outputs z. The loop ends when K clusters remain (``converged``) or after
 ``max_epochs`` (1000); then, as in the reference code, the final labels come from a fresh forward
@@ -35,6 +42,20 @@ pass run to K clusters on the learned representation (initial over-segmentation 
 Initial over-segmentation (the paper's and reference's): every sample is linked to its nearest
 neighbour and the connected components of these links are the initial clusters (GDL's rule; the
 reference's chain-following walk gives the same components except that it caps a chain at 50 steps).
+
+Unrolling rate: ``eta`` = 0.9. ``train.lua``'s default is 0.2, but its README recommends 0.2 for face
+sets and 0.9 for the others (its example commands all pass ``-eta 0.9``); none of the benchmark's sets
+is a face set except orl, where ``eta=0.2`` follows the README.
+
+The reference's triplet backward (``criterions/TripletEmbedding.lua``) scales the anchor and the
+positive *in place* (``a:mul(gamma - 1)``, ``p:mul(gamma)``) while computing the anchor's gradient,
+then reuses them for the other two: the positive gets 2 gamma (gamma p - (gamma - 1) a) / N and the
+negative 2 ((gamma - 1) a - n) / N instead of 2 gamma (p - a) / N and 2 (a - n) / N. Through the
+network's final L2 normalisation (whose Jacobian removes the component along each output) what is
+left of them is (gamma - 1) times the true gradient: at the default gamma = 1 only anchors learn. This
+is a bug, not the paper's loss, so the default back-propagates the loss as written;
+``reference_backward=True`` reproduces the reference (positives' and negatives' gradients times
+gamma - 1, :func:`triplet_loss`).
 
 Deviations:
 
@@ -52,8 +73,10 @@ Deviations:
   while n_c > 20 K, each is merged with the cluster of nearest mean before the scheduled merges; if no
   positive affinity remains during the merges, the smallest cluster merges with the one of nearest
   mean (the reference would pick an arbitrary pair).
-- Features are extracted in eval mode (BatchNorm running statistics); a batch without triplets makes
-  no update. No missing-view handling: the runner imputes.
+- Features are extracted in eval mode (BatchNorm running statistics); the reference's periodic
+  extractions run in training mode (batch statistics over its batches of 100, in index order) and
+  only its final pass in evaluation mode: a labelling should not depend on the batch order. A
+  batch of one sample is skipped (BatchNorm needs two). No missing-view handling: the runner imputes.
 
 Memory (``memory_estimate``): the views and their normalised concatenation, one distance block of at
 most 64 MiB, the K_s-NN arrays, the cluster-affinity dictionaries (at most 3 n K_s entries of ~120
@@ -66,6 +89,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -108,10 +132,12 @@ class JULEConfig:
     lr_gamma: float = 1e-4  # inverse decay: lr * (1 + lr_gamma * t)^-lr_power
     lr_power: float = 0.75
     momentum: float = 0.9
+    dampening: float = 0.9  # Torch 7's optim.sgd: dampening defaults to the momentum (v <- m v + (1 - d) g)
     weight_decay: float = 5e-5
     margin: float = 0.2
     positive_weight: float = 1.0  # gamma of the weighted triplet loss
-    n_negatives: int = 20
+    n_negatives: int = 20  # per positive pair, at most (clusters in the batch - 1), as in the reference
+    reference_backward: bool = False  # reproduce the reference's in-place triplet backward (module doc)
     device: Device = "auto"  # where the embedder trains (the sample graph and agglomeration stay on the CPU)
 
     constraints: ClassVar[Constraints] = {
@@ -125,6 +151,8 @@ class JULEConfig:
         "batch_size": Interval(2),
         "n_negatives": AT_LEAST_ONE,
         "lr": POSITIVE,
+        "momentum": Interval(0, 1, "left"),
+        "dampening": Interval(0, 1),
         "margin": NON_NEGATIVE,
         "positive_weight": POSITIVE,
         "hidden": AT_LEAST_ONE,
@@ -379,22 +407,39 @@ def embedder(in_dim: int, hidden: list[int], out_dim: int, gen: torch.Generator)
 
 
 def triplet_loss(
-    z: torch.Tensor, y: torch.Tensor, n_negatives: int, margin: float, gamma: float, gen: torch.Generator
+    z: torch.Tensor,
+    y: torch.Tensor,
+    n_negatives: int,
+    margin: float,
+    gamma: float,
+    gen: torch.Generator,
+    reference_backward: bool = False,
 ) -> tuple[torch.Tensor, int] | None:
-    """Weighted triplet loss over a batch (module doc); None when the batch has no triplet."""
+    """Weighted triplet loss over a batch (module doc); None when the batch has no triplet.
+
+    Each pair (i, j), i before j, of one cluster gets min(``n_negatives``, C_b - 1) distinct random
+    negatives from the other clusters of the batch, C_b the number of clusters in the batch (the
+    reference's rule). ``reference_backward``: the positives' and negatives' gradients are scaled by
+    gamma - 1 (zero at gamma = 1), what the reference's in-place backward leaves of them (module doc).
+    """
     import torch
 
     same = y[:, None] == y[None, :]
     anchor, positive = torch.triu(same, diagonal=1).nonzero(as_tuple=True)
     if len(anchor) == 0:
         return None
+    clusters_in_batch = len(torch.unique(y))
     candidates = ~same[anchor]  # negatives allowed for each pair
     keys = torch.rand(candidates.shape, generator=gen).to(z.device).masked_fill(~candidates, 2.0)
-    negative = keys.topk(min(n_negatives, len(y)), dim=1, largest=False).indices  # random distinct picks
+    picks = min(n_negatives, clusters_in_batch - 1)
+    negative = keys.topk(picks, dim=1, largest=False).indices  # random distinct picks
     valid = candidates.gather(1, negative)
     if not valid.any():
         return None
-    dist = (2 - 2 * z @ z.T).clamp_min(0)  # squared distances of unit vectors
+    other = z
+    if reference_backward:  # value z, gradient (gamma - 1) times z's
+        other = z.detach() + (gamma - 1.0) * (z - z.detach())
+    dist = (2 - 2 * z @ other.T).clamp_min(0)  # squared distances of unit vectors, rows: anchors
     terms = gamma * dist[anchor, positive][:, None] - dist[anchor[:, None], negative] + margin
     return terms.clamp_min(0)[valid].mean(), int(valid.sum())
 
@@ -428,23 +473,40 @@ def train_period(
             for group in opt.param_groups:
                 group["lr"] = cfg.lr * (1 + cfg.lr_gamma * step) ** -cfg.lr_power
             step += 1
-            if len(idx) < 2:
+            if len(idx) < 2:  # BatchNorm needs two samples
                 continue
-            out = triplet_loss(net(x[idx]), y[idx], cfg.n_negatives, cfg.margin, cfg.positive_weight, gen)
-            if out is None:
-                continue
-            loss, count = out
-            opt.zero_grad()
-            loss.backward()
+            out = triplet_loss(
+                net(x[idx]), y[idx], cfg.n_negatives, cfg.margin, cfg.positive_weight, gen, cfg.reference_backward
+            )
+            opt.zero_grad(set_to_none=False)
+            if out is not None:  # without triplets the step still applies momentum and weight decay (Torch 7)
+                loss, count = out
+                loss.backward()
+                losses.append(float(loss.detach()))
+                counts.append(count)
             opt.step()
-            losses.append(float(loss.detach()))
-            counts.append(count)
     mean = lambda v: float(np.mean(v)) if v else 0.0  # noqa: E731
     return mean(losses), mean(counts), step
 
 
-def _l2_rows(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+def renorm_rows(x: np.ndarray) -> np.ndarray:
+    """Rows of L2 norm above 1 scaled to norm 1, shorter rows unchanged (Torch 7's ``renorm(2, 1, 1)``)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1.0)
+
+
+def torch7_sgd(params: Iterable[torch.Tensor], cfg: JULEConfig) -> torch.optim.SGD:
+    """Torch 7's ``optim.sgd`` as the reference configures it: g <- g + wd x; v <- g at the first step,
+    then v <- m v + (1 - dampening) g; x <- x - lr v. torch.optim.SGD applies the same three lines in
+    the same order (weight decay into the gradient, then the buffer, no Nesterov), so only the
+    dampening, which Torch 7 defaults to the momentum, has to be passed."""
+    import torch
+
+    params = list(params)
+    for p in params:  # Torch 7 steps every parameter even when the loss gave it no gradient
+        p.grad = torch.zeros_like(p)
+    return torch.optim.SGD(
+        params, lr=cfg.lr, momentum=cfg.momentum, dampening=cfg.dampening, weight_decay=cfg.weight_decay
+    )
 
 
 class JULE(Method):
@@ -482,10 +544,10 @@ class JULE(Method):
         x = torch.from_numpy(x_np).to(device)
         gen = torch.Generator().manual_seed(int(seed))
         net = embedder(x.shape[1], cfg.hidden, cfg.embedding_dim, gen).to(device)
-        opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        opt = torch7_sgd(net.parameters(), cfg)
 
         # period p: forward pass (clusters), then backward pass (loss); the last period has no backward pass
-        labels, facts = forward_pass(_l2_rows(x_np), None, n_clusters, cfg)
+        labels, facts = forward_pass(renorm_rows(x_np), None, n_clusters, cfg)
         initial = facts["n_clusters"]
         history: list[dict[str, float]] = []
         periods, epochs, step = 1, 0, 0

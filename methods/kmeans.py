@@ -17,6 +17,7 @@ import numpy as np
 
 from mvbench.config import AT_LEAST_ONE, Constraints
 from mvbench.data import MultiViewDataset
+from mvbench.data.degenerate import check_not_constant
 from mvbench.data.preprocessing import Normalization, normalize_view
 from mvbench.method import Capabilities, FitResult, Method
 
@@ -70,7 +71,7 @@ class KMeansSingleView(Method):
 
     def check_data(self, data: MultiViewDataset) -> None:
         super().check_data(data)
-        self.view_index(data)
+        check_not_constant(data, [self.view_index(data)], self.name or "km")
 
     def view_index(self, data: MultiViewDataset) -> int:
         view = self.config.view

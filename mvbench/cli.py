@@ -8,6 +8,7 @@ stays unreachable for the whole retry budget (``--tracking-retry-seconds``) exit
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -35,7 +36,21 @@ def _data_paths(ctx: click.Context, param: click.Parameter, value: str | None) -
     """``--data-dir`` (else the environment, else the default) as the invocation's :class:`DataPaths`."""
     from mvbench.data.sources import DataPaths
 
-    return DataPaths.resolve(value)
+    paths = DataPaths.resolve(value)
+    keep_caches_in(paths)
+    return paths
+
+
+def keep_caches_in(paths: Any) -> None:
+    """Libraries' caches go under the invocation's cache dir, not the home directory (matplotlib's
+    font cache), unless the user chose a place."""
+    os.environ.setdefault("MPLCONFIGDIR", str(paths.cache_dir / "matplotlib"))
+
+
+def offline_defaults() -> None:
+    """MLflow's telemetry off (it would send a request on every run), unless the user set it."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 def data_dir_option(
@@ -50,6 +65,7 @@ def usage_errors() -> tuple[type[BaseException], ...]:
     from mvbench.data.conditions import ConditionError
     from mvbench.data.model import DataValidationError
     from mvbench.data.sources import DatasetNameError, DatasetUnavailableError
+    from mvbench.places import UnwritablePlaceError
     from mvbench.record.tracking import TrackingError
     from mvbench.registry import BrokenPluginError, UnknownNameError
     from mvbench.report.reported import RegistryError
@@ -68,11 +84,13 @@ def usage_errors() -> tuple[type[BaseException], ...]:
         TrackingError,
         RegistryError,
         SelectionError,
+        UnwritablePlaceError,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, turning known errors into one-line messages."""
+    offline_defaults()
     try:
         code = cli.main(args=argv, prog_name="mvbench", standalone_mode=False)
     except click.exceptions.Abort:
@@ -305,6 +323,7 @@ def run(
     allow_variant,
 ) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
+    from mvbench.places import check_store
     from mvbench.record.tracking import Tracker, resolve_uri
     from mvbench.report.tables import aggregate, render, runs_frame
     from mvbench.run.executors import make_executor
@@ -330,10 +349,13 @@ def run(
     kind, ray_address = choose_executor(config, executor, ray_address, workers)
     workers = workers or int(config.get("workers", 1))
     limit = int(memory_limit * 2**30) if memory_limit else None
+    check_store(resolve_uri(tracking_uri))  # before Ray starts and datasets are prepared: nothing logged
     cell_timeout = cell_timeout or config_timeout(config)
     # joins Ray here: a bad address logs nothing
     runner = make_executor(workers, crashed_result, kind, ray_address, cell_timeout=cell_timeout)
     grid = plan(spec, paths, limit, allow_variant=allow_variant)
+    for warning in grid.warnings:
+        click.echo(f"warning: {warning}", err=True)
     tracker = Tracker(tracking_uri, spec.experiment, retry_seconds=tracking_retry_seconds)
     command = "mvbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = run_grid(
@@ -455,10 +477,12 @@ def report(
     select_rule,
 ) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
+    from mvbench.data.sources import DataPaths
     from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
     from mvbench.record.tracking import Tracker
     from mvbench.report.tables import aggregate, render, runs_frame, significance_text
 
+    keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
     frame = runs_frame(tracker)
@@ -499,7 +523,7 @@ def report(
         from mvbench.report.diagnostics import diagnostics as diagnose
         from mvbench.report.diagnostics import render_diagnostics
 
-        text += "\n" + render_diagnostics(diagnose(frame)) + "\n"
+        text += "\n" + render_diagnostics(diagnose(frame), fmt) + "\n"
     if output:
         Path(output).write_text(text)
         click.echo(f"wrote {output}")
@@ -551,32 +575,22 @@ def extra_sections(
 @click.option("--tracking-uri")
 def status(experiment, tracking_uri) -> None:
     """Show which cells of the experiment's latest grid are done, failed, skipped or missing."""
-    from mvbench.record.schema import DONE, cell_error, cell_key, cell_status
-    from mvbench.record.tracking import Tracker
+    from mvbench.record.status import read_status
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small JSON: no bar
-
-    tracker = Tracker(tracking_uri, experiment, create=False)
-    parents = tracker.parent_runs()
-    if not parents:
+    found = read_status(tracking_uri, experiment)
+    if found.cells is None:
         raise CliError(f"experiment {experiment!r} has no grid runs yet: start one with mvbench run")
-    grid = tracker.grid_cells(parents[0].info.run_id)
-    latest = tracker.latest_by_key()
-    done_keys = {cell_key(r) for r in tracker.cell_runs(DONE)}
     counts: dict[str, int] = {}
     lines = []
-    for cell in grid:
-        run = latest.get(cell["key"])
-        state = "done" if cell["key"] in done_keys else ((cell_status(run) or "missing") if run else "missing")
+    for cell, state, error in found.states():
         counts[state] = counts.get(state, 0) + 1
         if state != "done":
-            error = cell_error(run) if run else ""
             lines.append(
                 f"  {state:8s} {cell['method']} | {cell['dataset']} | {cell['condition']} | "
                 f"rep {cell['repetition']}" + (f": {error}" if error else "")
             )
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "failed", "skipped", "missing"))
-    click.echo(f"experiment {experiment!r}, latest grid ({len(grid)} cells): {summary}")
+    click.echo(f"experiment {experiment!r}, latest grid ({len(found.cells)} cells): {summary}")
     for line in lines:
         click.echo(line)
 
@@ -678,8 +692,7 @@ def list_(what, verbose) -> None:
             click.echo(f"{info.name:22s} BROKEN  {info.error}")
             continue
         obj = reg.get(info.name)
-        doc = (obj.__doc__ or "").strip().splitlines()
-        summary = getattr(obj, "description", "") or (doc[0] if doc else "")
+        summary = getattr(obj, "description", "") or first_sentence(obj.__doc__ or "")
         extra = ""
         if what == "methods":
             caps = obj.capabilities
@@ -692,6 +705,12 @@ def list_(what, verbose) -> None:
             config_cls = obj.Config
             for name, type_name, default in describe_config(config_cls):
                 click.echo(f"    {name}: {type_name} = {default}")
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, unwrapped (a wrapped line is not cut)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return re.split(r"(?<=[.;])\s+(?=[A-Z])", paragraph)[0]
 
 
 # -- datasets -------------------------------------------------------------------------------------------
@@ -827,10 +846,13 @@ def datasets_info(name, paths) -> None:
 def datasets_import(file, name, views_key, labels_key, orientation, view_names, mask_key, paths, force) -> None:
     """Import a community multi-view MATLAB .mat FILE as dataset NAME (validated HDF5)."""
     from mvbench.data import sources, store
+    from mvbench.data.degenerate import check_clusterable, constant_views
     from mvbench.data.download import sha256_file
     from mvbench.data.matlab import import_mat
+    from mvbench.places import check_folder
 
     sources.check_new_name(name)
+    check_folder(paths.data_dir, "the data dir", "pass --data-dir DIR or set MVBENCH_DATA_DIR to a writable folder")
     path = paths.prepared_path(name)
     if path.exists() and not force:
         raise CliError(f"{path} already exists: pass --force to replace it, or choose another --name")
@@ -843,8 +865,11 @@ def datasets_import(file, name, views_key, labels_key, orientation, view_names, 
         view_names=split_list(view_names) if view_names else None,
         mask_key=mask_key,
     )
+    check_clusterable(data.mask, data.labels, data.view_names)
     data.card.extra["imported"] = {"file": Path(file).name, "sha256": sha256_file(file)}
     store.save(data, path)
+    for view in constant_views(data):
+        click.echo(f"warning: view {view!r} has zero variance (all observed rows identical)", err=True)
     extra = data.card.extra
     dims = ", ".join(f"{n}:{d}" for n, d in zip(data.view_names, data.view_dims))
     nonfinite = extra.get("nonfinite_rows_marked_missing")

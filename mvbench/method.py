@@ -46,7 +46,9 @@ class RunContext:
 
     - ``data_seed``: a seed shared by every method of one (dataset, condition, repetition); methods
       use it for work they share, e.g. cached pretraining. None outside a grid.
-    - ``cache_dir``: a folder where methods may cache such shared work; None: do not cache.
+    - ``cache_dir``: a folder where methods may cache such shared work; None: do not cache. A method
+      that writes there has a ``cache`` setting (true by default): the planner then refuses an
+      unwritable cache dir before the grid starts.
     - ``progress``: wraps long loops, see :meth:`track`.
     """
 

@@ -52,6 +52,19 @@ def test_a_collapsed_labelling_is_flagged_and_a_healthy_one_is_not(collapsed):
     assert ("†" in text) == collapsed and ("degenerate" in render_diagnostics(table)) == collapsed
 
 
+def test_one_cluster_over_twice_the_largest_class_is_flagged_even_with_every_cluster_used():
+    # four balanced classes; three of them poured into one cluster (75 %), the fourth split over three
+    y = np.repeat(np.arange(4), 25)
+    merged = np.concatenate([np.zeros(75, dtype=int), np.repeat([1, 2, 3], [9, 8, 8])])
+    shape = partition_shape(merged, y)
+    assert shape["clusters_used"] == 4 and shape["largest_cluster_share"] == 0.75
+    row = {"method": "m", "group": "", "dataset": "d", "condition": "complete", "acc": 0.5}
+    assert degenerate_cells(pd.DataFrame([{**row, **shape}])).all()
+    # two classes merged (50 % = twice the 25 % class) is still not flagged: only strictly more is
+    half = partition_shape(np.concatenate([np.zeros(50, dtype=int), np.repeat([1, 2, 3], [17, 17, 16])]), y)
+    assert not degenerate_cells(pd.DataFrame([{**row, **half}])).any()
+
+
 def test_one_degenerate_seed_of_five_does_not_flag_the_group():
     frame = pd.concat([planted_frame(False, 4), planted_frame(True, 1).assign(repetition=4, start=4)])
     assert not diagnostics(frame)["degenerate"].iloc[0]
@@ -93,3 +106,17 @@ def test_a_view_subset_is_a_dataset_setting_in_the_key_and_params(tmp_path):
 def test_a_bad_view_subset_is_refused_up_front(views, message):
     with pytest.raises(GridError, match=message):
         plan(GridSpec([Entry("km")], [Entry("synthetic", {"n_samples": 90, "views": views})], repetitions=1))
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv", "latex"])
+def test_diagnostics_follow_the_report_format(fmt):
+    text = render_diagnostics(diagnostics(planted_frame(True)), fmt)
+    lines = text.splitlines()
+    if fmt == "markdown":
+        assert lines[0] == "**Diagnostics**" and lines[2].startswith("| condition | dataset | method | n | K |")
+        assert set(lines[3].strip("|").split("|")) == {"---"}
+        assert all(line.startswith("| ") and line.endswith(" |") for line in lines[4:]) and "degenerate" in lines[4]
+    elif fmt == "csv":
+        assert lines[0].startswith("condition,dataset,method,n,K,clusters used,")
+    else:
+        assert lines[1].startswith("\\begin{tabular}") and lines[-1] == "\\end{tabular}"

@@ -15,9 +15,11 @@ from mvbench.methods.dxmc import (
     DXMCConfig,
     cluster_contrastive,
     dxmc_terms,
+    epochs_for,
     instance_contrastive,
     mean_entropy,
     nearest_neighbors,
+    unit_rows,
 )
 from mvbench.metrics import evaluate
 
@@ -96,7 +98,9 @@ def test_nearest_neighbors_exclude_self_and_rank_by_inner_product():
 
 def test_entropy_term_prevents_collapse_on_planted_clusters():
     data = blobs(n=160, k=4, dims=(12, 8), names=("image", "text"))
-    params = dict(instance_dim=32, n_neighbors=5, batch_size=32, epochs=40)
+    # z-scored input (the planted blobs collapse without the entropy term there; L2 rows of the raw blobs keep
+    # them apart by direction alone)
+    params = dict(instance_dim=32, n_neighbors=5, batch_size=32, epochs=40, normalization="zscore")
     used = {}
     for weight in (5.0, 0.0):
         runs = [DXMC(entropy_weight=weight, **params).fit_predict(data, 4, seed).labels for seed in range(3)]
@@ -123,6 +127,23 @@ def test_views_roles_info_and_history():
     unnamed = MultiViewDataset(base.views, ["a", "b", "c"], labels=base.labels)
     auto = DXMC(**quick).fit_predict(unnamed, 3, 0)
     assert (auto.info["image_view"], auto.info["text_view"]) == (0.0, 1.0)
+
+
+def test_min_steps_adds_epochs_on_small_sets_only():
+    cfg = DXMCConfig(min_steps=500)
+    assert epochs_for(210, cfg) == 500  # one batch per epoch
+    assert epochs_for(2000, cfg) == 167  # 3 batches per epoch: ceil(500 / 3)
+    assert epochs_for(60_000, cfg) == 20  # 117 batches per epoch: the reference's 20 epochs already exceed it
+    assert epochs_for(210, DXMCConfig()) == 20  # min_steps 0: the reference's budget
+    data = blobs(n=60, k=3, dims=(6, 5), names=("image", "text"))
+    result = DXMC(**dict(DXMC.quick_params, epochs=2, batch_size=32, min_steps=9)).fit_predict(data, 3, 0)
+    assert result.info["steps"] == 9 and result.info["iterations"] == len(result.history) == 9  # 1 batch an epoch
+
+
+def test_default_input_is_the_references_l2_rows_of_the_raw_features():
+    assert DXMCConfig().normalization == "none"  # unit_rows then L2-normalises every row, as the reference
+    x = unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(x.numpy(), [[0.6, 0.8], [0.0, 0.0]])
 
 
 def test_same_seed_same_run_other_seed_differs():

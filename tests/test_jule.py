@@ -19,7 +19,9 @@ from mvbench.methods.jule import (
     initial_clusters,
     knn,
     merges_scheduled,
+    renorm_rows,
     sample_affinity,
+    torch7_sgd,
     triplet_loss,
 )
 from mvbench.metrics import evaluate
@@ -142,16 +144,69 @@ def test_fit_history_follows_the_schedule():
 
 def test_triplet_loss_hand_computed():
     z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]], requires_grad=True)
-    y = torch.tensor([0, 0, 1, 1])
+    y = torch.tensor([0, 0, 1, 2])
     gen = torch.Generator().manual_seed(0)
-    # pairs (0,1) and (2,3), negatives the other two points; squared distances 2 (pos), 4 and 2 (neg)
+    # one pair (0, 1), squared distance 2; C_b = 3 clusters: 2 negatives, points 2 (distance 4) and 3 (2)
     loss, count = triplet_loss(z, y, 20, 0.2, 1.0, gen)
-    assert count == 4 and float(loss.detach()) == pytest.approx((0 + 0.2 + 0 + 0.2) / 4)
+    assert count == 2 and float(loss.detach()) == pytest.approx((0 + 0.2) / 2)
     loss2, _ = triplet_loss(z, y, 20, 0.2, 2.0, gen)  # gamma = 2: max(0, 4 - 4 + .2), max(0, 4 - 2 + .2)
-    assert float(loss2.detach()) == pytest.approx((0.2 + 2.2) * 2 / 4)
+    assert float(loss2.detach()) == pytest.approx((0.2 + 2.2) / 2)
     loss2.backward()
     assert z.grad is not None and z.grad.abs().sum() > 0
+    assert triplet_loss(z, y, 1, 0.2, 1.0, gen)[1] == 1  # n_negatives caps the draw
     assert triplet_loss(z, torch.tensor([0, 1, 2, 3]), 20, 0.2, 1.0, gen) is None
+
+
+def test_negatives_per_pair_are_capped_by_the_clusters_in_the_batch():
+    y = torch.tensor([0, 0, 0, 1, 1, 1, 1, 2, 2, 2])  # 3 + 6 + 3 = 12 pairs, C_b - 1 = 2 negatives each
+    z = torch.nn.functional.normalize(torch.randn(10, 4, generator=torch.Generator().manual_seed(1)), dim=1)
+    assert triplet_loss(z, y, 20, 0.2, 1.0, torch.Generator().manual_seed(0))[1] == 12 * 2
+
+
+@pytest.mark.parametrize("gamma", [1.0, 1.5, 2.0])
+def test_reference_backward_scales_the_positive_and_negative_gradients_by_gamma_minus_one(gamma):
+    # one triplet: anchor 0, positive 1, negative 2; the hinge is active
+    base = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
+    y = torch.tensor([0, 0, 1])
+    grads = []
+    for reference in (False, True):
+        z = base.clone().requires_grad_(True)
+        loss, _ = triplet_loss(z, y, 20, 0.2, gamma, torch.Generator().manual_seed(0), reference)
+        loss.backward()
+        grads.append(z.grad)
+    correct, reference = grads
+    # anchor: d/dz0 [gamma (2 - 2 z0.z1) - (2 - 2 z0.z2)] = -2 gamma z1 + 2 z2, unchanged by the option
+    torch.testing.assert_close(correct[0], torch.tensor([1.2, 1.6 - 2 * gamma]))
+    torch.testing.assert_close(reference[0], correct[0])
+    torch.testing.assert_close(reference[1:], (gamma - 1) * correct[1:])
+
+
+def test_sgd_step_is_torch7s_hand_computed():
+    # Torch 7 optim.sgd, weightDecay 0.01, momentum 0.9, dampening = momentum, lr 0.1, x = (1, -2):
+    # step 1, grad (.5, .5): g = grad + .01 x = (.51, .48); v = g; x = (.949, -2.048)
+    # step 2, grad (1, -1): g = (1.00949, -1.02048); v = .9 v + .1 g = (.559949, .329952);
+    #                       x = (.8930051, -2.0809952)
+    x = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+    opt = torch7_sgd([x], JULEConfig(lr=0.1, weight_decay=0.01))
+    for grad, expected in (([0.5, 0.5], [0.949, -2.048]), ([1.0, -1.0], [0.8930051, -2.0809952])):
+        x.grad = torch.tensor(grad, dtype=torch.float64)
+        opt.step()
+        torch.testing.assert_close(x.detach(), torch.tensor(expected, dtype=torch.float64))
+    # without dampening (torch.optim.SGD's default) the second step would give v = (1.46849, -.58848)
+    assert opt.param_groups[0]["dampening"] == 0.9
+
+
+def test_a_parameter_without_gradient_still_decays_and_keeps_its_momentum():
+    x = torch.nn.Parameter(torch.tensor([1.0], dtype=torch.float64))
+    opt = torch7_sgd([x], JULEConfig(lr=0.1, weight_decay=0.5))
+    opt.step()  # gradient 0 (no triplet): g = .5 x = .5, v = .5, x = 1 - .05
+    torch.testing.assert_close(x.detach(), torch.tensor([0.95], dtype=torch.float64))
+
+
+def test_renorm_rows_clips_norms_at_one():
+    np.testing.assert_allclose(
+        renorm_rows(np.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])), [[0.6, 0.8], [0.3, 0.4], [0, 0]]
+    )
 
 
 def test_agglomeration_alone_recovers_planted_clusters():

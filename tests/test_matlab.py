@@ -229,6 +229,29 @@ def test_real_file_imports_without_options(name):
     assert data.mask.all()  # all ten are complete
 
 
+def test_side_variables_and_structs_do_not_hide_views_and_labels(tmp_path):
+    # synthetic3d.mat's layout: X (3 x 1 cell), Y, two protocol index matrices named like a train/test
+    # split (rand_num_train, rand_num_test) and MATLAB structs (random-number generator states)
+    x = np.empty((3, 1), dtype=object)
+    for v in range(3):
+        x[v, 0] = RNG.standard_normal((N, 3))
+    rng_state = {"Type": "twister", "Seed": 8.0, "State": np.arange(625, dtype=np.uint32)[:, None]}
+    index = RNG.integers(1, N, size=(6, 10)).astype(np.uint16)
+    variables = {"X": x, "Y": Y1[:, None], "rand_num_train": index, "rand_num_test": index, "seedCV": rng_state}
+    path = save(tmp_path, "s3d.mat", variables)
+    for labels_key in (None, "Y"):
+        data = import_mat(path, labels_key=labels_key)
+        assert (data.n_samples, data.view_dims, data.n_clusters) == (N, [3, 3, 3], 3)
+        assert data.card.extra["views_from"] == "cell 'X'" and data.card.extra["label_key"] == "Y"
+
+
+@needs_real
+def test_synthetic3d_imports_without_options_and_with_labels_key():
+    for labels_key in (None, "Y"):
+        data = import_mat(RAW / "mat" / "synthetic3d.mat", labels_key=labels_key)
+        assert (data.n_samples, data.view_dims, data.n_clusters) == (600, [3, 3, 3], 3)
+
+
 @needs_real
 def test_prepare_and_validate_via_cli(tmp_path, monkeypatch):
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(RAW))
@@ -280,5 +303,8 @@ def test_missing_raw_file_hint(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MVBENCH_RAW_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setenv("MVBENCH_DATA_DIR", str(tmp_path))
-    with pytest.raises(DatasetUnavailableError, match=r"raw.githubusercontent.com.*--raw FILE.*MVBENCH_RAW_DIR"):
+    with pytest.raises(
+        DatasetUnavailableError,
+        match=r"raw.githubusercontent.com.*mvbench datasets prepare handwritten --raw FILE.*MVBENCH_RAW_DIR",
+    ):
         prepare("handwritten", DataPaths.resolve())

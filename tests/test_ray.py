@@ -3,8 +3,10 @@ cell logged exactly once, also when a node is removed mid-grid or the driver get
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -194,6 +196,32 @@ def test_ctrl_c_or_sigterm_cancels_and_the_same_command_completes_the_rest(sig):
     runs, _ = assert_each_cell_done_once("intr", 6)
     grids = [r for r in runs if r.data.tags.get("mvbench.kind") == "grid"]
     assert sorted(g.info.status for g in grids) == ["FINISHED", "KILLED"]
+
+
+@needs_ray
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find leftover processes")
+def test_a_private_instance_ends_with_its_driver_even_on_kill_9_and_leaves_no_temp_folder():
+    """The issue's check: kill -9 of the driver, and no Ray process of that run is left 10 s later
+    (the reaper, :mod:`mvbench.run.ray_reaper`); the instance's session folder goes too, also after a
+    normal exit."""
+    from test_records import wait_until_gone
+
+    temp = Path(tempfile.mkdtemp(prefix="mvbr-"))  # short: Ray's socket paths must fit 107 bytes
+    try:
+        command = "run --methods km --datasets synthetic --seeds 3 --experiment k9 --executor ray --no-progress"
+        env = {"TMPDIR": str(temp), "MVBENCH_TEST_TAG": uuid.uuid4().hex}
+        killed = mvbench(*command.split(), env={**env, "MVBENCH_FAULT": "between_cells:KILL:2"})
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+        left = wait_until_gone(env["MVBENCH_TEST_TAG"], 10)
+        assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left]
+        assert list(temp.iterdir()) == []
+        env["MVBENCH_TEST_TAG"] = uuid.uuid4().hex
+        finished = mvbench(*command.split(), env=env)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        assert wait_until_gone(env["MVBENCH_TEST_TAG"], 10) == []
+        assert list(temp.iterdir()) == []  # no session_* folder left behind
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 @dataclass

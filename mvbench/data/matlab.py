@@ -581,6 +581,14 @@ def _split_groups(variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s: groups[s] for s in ("train", "val", "test") if s in groups}
 
 
+def _labels_outside_splits(variables: dict[str, Any], labels_key: str | None) -> bool:
+    """Whether the labels are a variable of their own (``labels_key``, or a usual label name) that no
+    train/test pattern matches: then variables such as ``rand_num_train`` and ``rand_num_test`` are
+    side data (index lists of a protocol), not split views."""
+    outside = {k: v for k, v in variables.items() if not SPLIT_RE.match(k.split(".")[0])}
+    return (labels_key is not None and labels_key in outside) or bool(_key_lookup(outside, LABEL_KEYS))
+
+
 def _dense_float32(x: Any, observed: np.ndarray) -> np.ndarray:
     """One dense float32 copy of a view (sparse converted once), unobserved rows zeroed."""
     if sp.issparse(x):
@@ -619,7 +627,7 @@ def import_mat(
     options = dict(views_key=views_key, labels_key=labels_key, orientation=orientation, mask_key=mask_key)
     # split files (x1_train, x1_test...) unless the views were named by their full keys
     named = views_key is not None and all(k in variables for k in views_key)
-    splits = {} if named else _split_groups(variables)
+    splits = {} if named or _labels_outside_splits(variables, labels_key) else _split_groups(variables)
     try:
         if splits:
             parts = [_parse_part(group, options) for group in splits.values()]

@@ -27,6 +27,7 @@ from mvbench import registry
 from mvbench.config import NoConfig, build_config, config_to_dict
 from mvbench.data import store
 from mvbench.data.model import DatasetCard, DataValidationError, MultiViewDataset
+from mvbench.places import check_folder
 
 
 @dataclass(frozen=True)
@@ -218,9 +219,11 @@ def prepare(
         return path
     raw_path = Path(raw).expanduser() if raw else source.default_raw()
     if not source.raw_available(raw_path):
-        raise DatasetUnavailableError(
-            f"dataset {name!r} is not prepared and its raw source is missing: {source.raw_hint() or 'give --raw DIR'}"
-        )
+        hint = source.raw_hint() or f"mvbench datasets prepare {name} --raw DIR"
+        raise DatasetUnavailableError(f"dataset {name!r} is not prepared and its raw source is missing: {hint}")
+    check_folder(
+        paths.data_dir, "the data dir", f"{name!r} must be prepared there: pass --data-dir DIR or set MVBENCH_DATA_DIR"
+    )
     data = source.build(raw_path, config)
     data.card.name = name
     if params:

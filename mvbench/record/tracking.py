@@ -80,6 +80,15 @@ def resolve_uri(uri: str | None) -> str:
     return uri
 
 
+def require_store(uri: str) -> None:
+    """Refuse to read a local sqlite store that does not exist (MLflow would create an empty one)."""
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        raise TrackingError(
+            f"no tracking store at {uri[len('sqlite:///') :]}: run mvbench from the folder of your mlflow.db, "
+            f"or pass --tracking-uri"
+        )
+
+
 @lru_cache(maxsize=1)
 def mvbench_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -111,8 +120,15 @@ def store_creation_lock(uri: str) -> Iterator[None]:
     import fcntl
 
     lock_path = Path(uri[len("sqlite:///") :] + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "a")
+    except OSError:
+        if not lock_path.with_suffix("").exists():
+            raise
+        yield  # a store that exists on a read-only place: read it, there is nothing to create
+        return
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -141,6 +157,8 @@ class Tracker:
 
         self.uri = resolve_uri(uri)
         self.experiment_name = experiment
+        if not create:
+            require_store(self.uri)
         self.retry = StoreRetry(self.uri, retry_seconds)
         try:
             with store_creation_lock(self.uri):  # two processes creating one new store: one migrates

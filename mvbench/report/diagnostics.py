@@ -1,8 +1,9 @@
 """Degenerate partitions, flagged from the per-cell metrics every run logs.
 
 A cell is degenerate when its method used fewer than half of the K clusters, or put more than
-three times the largest class's share of the samples into one cluster (e.g. > 30 % on ten balanced
-classes). A method × dataset × condition group is flagged when most of its seeds are degenerate.
+twice the largest class's share of the samples into one cluster (``ONE_BIG_FACTOR``; e.g. > 20 % on
+ten balanced classes, > 50 % on four: a run that keeps every cluster but pours three classes into
+one is caught). A method × dataset × condition group is flagged when most of its seeds are degenerate.
 Convergence is what the method reports in ``FitResult.info`` (``iterations``, ``max_iterations``,
 ``converged``), where it iterates.
 """
@@ -15,6 +16,7 @@ import pandas as pd
 GROUP = ["condition", "dataset", "group", "method"]
 SHAPE = ("clusters_used", "largest_cluster_share", "largest_class_share", "n_clusters")
 DEGENERATE_MARK = "†"
+ONE_BIG_FACTOR = 2.0  # largest cluster over this times the largest class's share: degenerate
 
 
 def degenerate_cells(frame: pd.DataFrame) -> pd.Series:
@@ -22,7 +24,7 @@ def degenerate_cells(frame: pd.DataFrame) -> pd.Series:
     if not set(SHAPE) <= set(frame.columns):
         return pd.Series(False, index=frame.index)
     too_few = frame["clusters_used"] < frame["n_clusters"] / 2
-    one_big = frame["largest_cluster_share"] > 3 * frame["largest_class_share"]
+    one_big = frame["largest_cluster_share"] > ONE_BIG_FACTOR * frame["largest_class_share"]
     return too_few | one_big
 
 
@@ -62,8 +64,8 @@ def degenerate_groups(frame: pd.DataFrame) -> set[tuple[str, str, str, str]]:
     return {tuple(row) for row in table.loc[table["degenerate"], GROUP].itertuples(index=False)}
 
 
-def render_diagnostics(table: pd.DataFrame) -> str:
-    """The diagnostics as a plain-text table, one line per group."""
+def render_diagnostics(table: pd.DataFrame, fmt: str = "table") -> str:
+    """The diagnostics, one line per group, as a plain-text table or in ``fmt`` (markdown, csv, latex)."""
     if table.empty:
         return "no finished runs to diagnose"
     shown = pd.DataFrame(
@@ -89,4 +91,15 @@ def render_diagnostics(table: pd.DataFrame) -> str:
             ],
         }
     )
+    if fmt == "csv":
+        return shown.to_csv(index=False)
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(shown.columns) + " |", "|" + "---|" * len(shown.columns)]
+        lines += ["| " + " | ".join(map(str, row)) + " |" for row in shown.itertuples(index=False)]
+        return "**Diagnostics**\n\n" + "\n".join(lines)
+    if fmt == "latex":
+        lines = [f"% diagnostics\n\\begin{{tabular}}{{{'l' * len(shown.columns)}}}\n\\toprule"]
+        lines.append(" & ".join(shown.columns) + r" \\ \midrule")
+        lines += [" & ".join(map(str, row)).replace("_", r"\_") + r" \\" for row in shown.itertuples(index=False)]
+        return "\n".join([*lines, "\\bottomrule\n\\end{tabular}"])
     return shown.to_string(index=False)

@@ -139,6 +139,12 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
         labels = np.asarray(result.labels)
         if labels.shape != (data.n_samples,):
             raise ValueError(f"{cell.method} returned labels of shape {labels.shape}, expected ({data.n_samples},)")
+        if labels.dtype.kind in "fc" and not np.isfinite(labels).all():
+            bad = int((~np.isfinite(labels)).sum())
+            raise ValueError(
+                f"{cell.method} returned {bad} NaN or infinite labels in FitResult.labels (of {len(labels)}): "
+                f"a method must assign every sample a cluster"
+            )
         # Scored after the fit: the method has returned and never saw y_true.
         metrics = {**evaluate(y_true, labels), **partition_shape(labels, y_true)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mvbench import registry
 from mvbench.config import ConfigError, build_config
 from mvbench.data import sources, store
 from mvbench.data.conditions import ConditionError
+from mvbench.data.degenerate import check_clusterable, constant_views
 from mvbench.data.model import DataValidationError
 from mvbench.data.sources import DataPaths
 from mvbench.method import Method
+from mvbench.places import check_folder
 from mvbench.run.cell import CellTask
 from mvbench.run.code_identity import code_identity
 from mvbench.run.grid import (
@@ -33,6 +35,10 @@ from mvbench.run.grid import (
     swept_keys,
 )
 
+#: A method setting that, when true, means the method caches shared work under the cache dir
+#: (``RunContext.cache_dir``), which must then be writable.
+CACHE_SETTING = "cache"
+
 
 @dataclass
 class PlannedGrid:
@@ -41,6 +47,7 @@ class PlannedGrid:
     spec: GridSpec
     cells: list[Cell]
     tasks: dict[str, CellTask]
+    warnings: list[str] = field(default_factory=list)
 
 
 def total_memory_bytes() -> int:
@@ -70,7 +77,16 @@ def plan(
         for params in expand_params(method_cls.Config, entry.params):
             resolved = tuple((k, freeze(v)) for k, v in resolve_method(entry.name, params, method_cls))
             methods.append((entry.name, entry.variant_label(params, swept), resolved, method_cls, entry.group))
+    caching = [label for _, label, params, _, _ in methods if dict(params).get(CACHE_SETTING) is True]
+    if caching:
+        check_folder(
+            paths.cache_dir,
+            "the cache dir",
+            f"{caching[0]} caches shared work there: set MVBENCH_CACHE_DIR to a writable folder "
+            f"(or --param {caching[0].split('(')[0]}.{CACHE_SETTING}=false)",
+        )
     datasets = []
+    warnings = []
     for entry in spec.datasets:
         source = sources.get_source(entry.name, paths)
         builder_params, view_subsets = split_views(entry.params)
@@ -82,6 +98,12 @@ def plan(
                 data = data.select_views(resolve_views(data, views, entry.name))
                 params = {**params, VIEWS_SETTING: ",".join(data.view_names)}
             ds_label = label(entry.name, params) + (f"[variant {variant[:12]}]" if variant else "")
+            check_degenerate(data, None, data.mask, ds_label, "")
+            warnings += [
+                f"dataset {ds_label!r}: view {name!r} has zero variance (all observed rows identical); methods "
+                f"that cluster it alone refuse it, the others get no information from it"
+                for name in constant_views(data)
+            ]
             for condition in conditions:
                 if condition.missing_view is not None and condition.missing_view not in data.view_names:
                     raise GridError(
@@ -90,9 +112,10 @@ def plan(
                     )
                 for rep in range(spec.repetitions):
                     try:
-                        condition.select(data, rep)
+                        index, mask = condition.select(data, rep)
                     except ConditionError as exc:
                         raise GridError(f"dataset {ds_label!r}, condition {condition.label()}: {exc}") from None
+                    check_degenerate(data, index, mask, ds_label, f", condition {condition.label()}")
             for method_name, method_label, method_params, method_cls, _ in methods:
                 check_method(method_cls, method_name, method_label, method_params, data, ds_label)
             ds_params = tuple((k, freeze(v)) for k, v in params.items())
@@ -122,7 +145,17 @@ def plan(
                     if cell.key not in tasks:
                         cells.append(cell)
                         tasks[cell.key] = CellTask(cell, path, method_cls, limit, paths.cache_dir)
-    return PlannedGrid(spec, cells, tasks)
+    return PlannedGrid(spec, cells, tasks, warnings)
+
+
+def check_degenerate(data: Any, index: Any, mask: Any, ds_label: str, where: str) -> None:
+    """Refuse (GridError) a dataset, or its samples under a condition (``index``, ``mask``), on which no
+    clustering score means anything (:func:`~mvbench.data.degenerate.check_clusterable`)."""
+    labels = data.labels if index is None or data.labels is None else data.labels[index]
+    try:
+        check_clusterable(mask, labels, data.view_names)
+    except DataValidationError as exc:
+        raise GridError(f"dataset {ds_label!r}{where}: {exc}") from None
 
 
 def resolve_views(data: Any, views: list[Any], dataset: str) -> list[int]:

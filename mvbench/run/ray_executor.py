@@ -20,9 +20,12 @@ Ray is an optional dependency: ``pip install 'mvbench[ray]'``.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -34,6 +37,7 @@ from mvbench.record.schema import CellResult
 from mvbench.run.cell import CellTask
 from mvbench.run.executors import CellTimeout, limit_threads
 from mvbench.run.grid import GridError
+from mvbench.run.ray_reaper import MARKER, start_reaper
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +56,20 @@ def _run_on_worker(fn: Callable[..., CellResult], task: CellTask, data: Any, n_t
     """The body of a cell's Ray task: cap threads to the task's CPUs, then run the cell."""
     limit_threads(n_threads)
     return fn(task, data=data)
+
+
+def private_instance() -> str:
+    """Prepare a private local Ray instance to end with this process: a temporary folder of its own
+    (removed at the end) and a reaper that ends its processes when this process ends, even by
+    ``kill -9`` (:mod:`mvbench.run.ray_reaper`). Returns the folder, for ``ray.init(_temp_dir=...)``."""
+    temp_dir = Path(tempfile.mkdtemp(prefix="mvbench-ray-"))
+    instance = uuid.uuid4().hex
+    _REAPERS.append(start_reaper(instance, temp_dir))  # kept referenced: its pipe closes when we exit
+    os.environ[MARKER] = instance  # inherited by every process of the instance
+    return str(temp_dir)
+
+
+_REAPERS: list[Any] = []
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -84,6 +102,7 @@ class RayExecutor:
         self.timeout = timeout
         if not ray.is_initialized():
             local = address is None
+            temp_dir = private_instance() if local else None
             try:
                 ray.init(
                     address="local" if local else address,
@@ -91,6 +110,7 @@ class RayExecutor:
                     include_dashboard=False if local else None,
                     log_to_driver=False,
                     logging_level=logging.WARNING,
+                    _temp_dir=temp_dir,
                 )
             except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
