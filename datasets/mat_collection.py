@@ -2,8 +2,10 @@
 
 Each dataset's raw source is one published .mat file, looked up as ``<raw root>/mat/<file>``
 (``$MVBENCH_RAW_DIR``) or given with ``mvbench datasets prepare NAME --raw FILE``. Preparing
-checks the file's sha256 against the published one, imports it with :func:`mvbench.data.matlab.import_mat`
-(view names fixed here, since most files carry none) and checks n, view dims and K.
+checks the file's sha256 against the pinned one (a different file is refused, naming both hashes,
+unless ``--allow-variant``: then the card records the variant's hash and every cell shows it),
+imports it with :func:`mvbench.data.matlab.import_mat` (view names fixed here, since most files
+carry none) and checks n, view dims and K.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, ClassVar
 from mvbench.data import DataValidationError, MultiViewDataset
 from mvbench.data.download import sha256_file
 from mvbench.data.matlab import import_mat
-from mvbench.data.sources import DatasetSource
+from mvbench.data.sources import VARIANT_KEY, DatasetSource
 
 CHUANBIN = ("ChuanbinZhang/Multi-view-datasets", "03ead31e6538322e4e0701c3c28a01595c1a015d")
 ZSKONG_ORL = ("zskong/Multi-view-data", "fbaac6703994982ea37da6a7e6414c60dc6eb869")
@@ -306,10 +308,11 @@ class MatCollectionSource(DatasetSource):
         if path is None:
             raise DataValidationError(f"{raw} is not a file: {self.raw_hint()}")
         digest = sha256_file(path)
-        if digest != spec.sha256:
+        if digest != spec.sha256 and not self.allow_variant:
             raise DataValidationError(
-                f"{path} has sha256 {digest[:16]}..., expected {spec.sha256[:16]}... "
-                f"(a different or corrupted file): download {spec.url} again"
+                f"{self.name}: {path.name} has sha256 {digest}, not the pinned {spec.sha256} (a different or "
+                f"modified file): get the pinned file from {spec.url}, or pass --allow-variant to run this one "
+                f"as a recorded variant"
             )
         data = import_mat(path, name=self.name, view_names=list(spec.views), **spec.import_options)
         dims = [d for d, _ in spec.views.values()]
@@ -325,6 +328,9 @@ class MatCollectionSource(DatasetSource):
         card.description = spec.description
         card.feature_extractors = {name: f"{kind} ({dim}-d)" for name, (dim, kind) in spec.views.items()}
         card.extra = {**card.extra, "raw_sha256": digest, **({"notes": spec.notes} if spec.notes else {})}
+        if digest != spec.sha256:
+            card.extra.update({VARIANT_KEY: digest, "pinned_sha256": spec.sha256})
+            card.description += f" [VARIANT: sha256 {digest}, not the pinned {spec.sha256}]"
         return data
 
 
@@ -337,6 +343,7 @@ def _source(key: str) -> type[MatCollectionSource]:
             "spec": spec,
             "description": f"{spec.description} [{spec.file}]",
             "n_clusters": spec.n_clusters,
+            "pinned_sha256": spec.sha256,
             "__doc__": f"{spec.description} ({spec.file}; {spec.citation.split('.')[0]})",
         },
     )

@@ -68,6 +68,8 @@ def usage_errors() -> tuple[type[BaseException], ...]:
     from mvbench.places import UnwritablePlaceError
     from mvbench.record.tracking import TrackingError
     from mvbench.registry import BrokenPluginError, UnknownNameError
+    from mvbench.report.reported import RegistryError
+    from mvbench.report.selection import SelectionError
     from mvbench.run.grid import GridError
 
     return (
@@ -80,6 +82,8 @@ def usage_errors() -> tuple[type[BaseException], ...]:
         DatasetUnavailableError,
         DatasetNameError,
         TrackingError,
+        RegistryError,
+        SelectionError,
         UnwritablePlaceError,
     )
 
@@ -137,11 +141,15 @@ def grid_config(
     experiment: str | None,
     imputation: str | None,
     params: tuple[str, ...],
+    missing_protocol: str | None = None,
+    model_seeds: int | None = None,
 ) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
     from mvbench.run.grid import DEFAULT_CONFIG, load_config
 
-    grid_options = any(v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds))
+    grid_options = any(
+        v is not None for v in (methods, datasets, missing_rate, missing_view, subsample, seeds, missing_protocol)
+    )
     if config_file:
         config = load_config(config_file)
     elif grid_options:
@@ -160,8 +168,15 @@ def grid_config(
         conditions["missing_view"] = split_list(missing_view)
     if subsample is not None:
         conditions["subsample"] = parse_floats(subsample, "--subsample")
+    if missing_protocol is not None:
+        conditions["missing_protocol"] = split_list(missing_protocol)
     config["conditions"] = conditions
-    for key, value in (("seeds", seeds), ("experiment", experiment), ("imputation", imputation)):
+    for key, value in (
+        ("seeds", seeds),
+        ("model_seeds", model_seeds),
+        ("experiment", experiment),
+        ("imputation", imputation),
+    ):
         if value is not None:
             config[key] = value
     config.setdefault("experiment", "mvbench")
@@ -226,8 +241,18 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 @click.option("--datasets", help="Comma-separated dataset names (see `mvbench datasets list`).")
 @click.option("--missing-rate", help="Fraction(s) in [0, 1) of samples that lose a view, e.g. 0,0.1,0.3.")
 @click.option("--missing-view", help="View to remove (name); default: a random view per incomplete sample.")
+@click.option(
+    "--missing-protocol",
+    help="What a missing rate means: paired (share of incomplete samples, COMPLETER/DCP; default), pairs "
+    "(share of sample-view pairs, PolyClustX), per_view (share per view, splitDigitData.m); commas sweep.",
+)
 @click.option("--subsample", help="Per-class fraction(s) (<= 1) or count(s) (> 1) of samples to keep.")
 @click.option("--seeds", type=click.IntRange(min=1), help="Repetitions per cell (default 5).")
+@click.option(
+    "--model-seeds",
+    type=click.IntRange(min=1),
+    help="Model seeds per repetition, all on the repetition's mask (default 1).",
+)
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option(
@@ -267,13 +292,20 @@ def apply_param(config: dict[str, Any], item: str) -> None:
 )
 @click.option("--force", is_flag=True, help="Re-run cells that already finished (old runs are kept).")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--allow-variant",
+    is_flag=True,
+    help="Run a dataset file whose sha256 differs from the pinned one (its cells record the variant).",
+)
 def run(
     methods,
     datasets,
     missing_rate,
     missing_view,
+    missing_protocol,
     subsample,
     seeds,
+    model_seeds,
     experiment,
     tracking_uri,
     tracking_retry_seconds,
@@ -288,6 +320,7 @@ def run(
     cell_timeout,
     force,
     no_progress,
+    allow_variant,
 ) -> int:
     """Run a grid of methods x datasets x conditions x seeds and log every cell to MLflow."""
     from mvbench.places import check_store
@@ -299,7 +332,18 @@ def run(
     from mvbench.run.runner import crashed_result, run_grid
 
     config = grid_config(
-        config_file, methods, datasets, missing_rate, missing_view, subsample, seeds, experiment, imputation, params
+        config_file,
+        methods,
+        datasets,
+        missing_rate,
+        missing_view,
+        subsample,
+        seeds,
+        experiment,
+        imputation,
+        params,
+        missing_protocol,
+        model_seeds,
     )
     spec = spec_from_config(config)
     kind, ray_address = choose_executor(config, executor, ray_address, workers)
@@ -309,7 +353,7 @@ def run(
     cell_timeout = cell_timeout or config_timeout(config)
     # joins Ray here: a bad address logs nothing
     runner = make_executor(workers, crashed_result, kind, ray_address, cell_timeout=cell_timeout)
-    grid = plan(spec, paths, limit)
+    grid = plan(spec, paths, limit, allow_variant=allow_variant)
     for warning in grid.warnings:
         click.echo(f"warning: {warning}", err=True)
     tracker = Tracker(tracking_uri, spec.experiment, retry_seconds=tracking_retry_seconds)
@@ -404,8 +448,33 @@ def run(
     is_flag=True,
     help="Attach the rebuilt report (HTML, markdown, plots) to the experiment's latest grid run, for the MLflow UI.",
 )
+@click.option(
+    "--reported",
+    is_flag=True,
+    help="Add published figures (benchmarks/reported/*.yaml) beside the reproduced ones, under the same protocol only.",
+)
+@click.option("--reported-dir", type=click.Path(file_okay=False), help="Folder of reported-figure YAML files.")
+@click.option(
+    "--select",
+    "select_rule",
+    type=click.Choice(["last", "min_loss", "silhouette", "calinski_harabasz", "oracle"]),
+    help="Add a selection track (first metric): last epoch; label-free min_loss, silhouette, calinski_harabasz; "
+    "or oracle (uses the labels).",
+)
 def report(
-    experiment, tracking_uri, fmt, metrics, output, significance, diagnostics, plot_x, plot_dir, log_report
+    experiment,
+    tracking_uri,
+    fmt,
+    metrics,
+    output,
+    significance,
+    diagnostics,
+    plot_x,
+    plot_dir,
+    log_report,
+    reported,
+    reported_dir,
+    select_rule,
 ) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
     from mvbench.data.sources import DataPaths
@@ -432,6 +501,9 @@ def report(
         from mvbench.report.html import collect
 
         full = collect(tracker, metric_list)
+    sections = extra_sections(frame, metric_list, reported, reported_dir, select_rule)
+    if full is not None:
+        full.sections.extend(sections)
     if fmt == "html":
         from mvbench.report.html import to_html
 
@@ -445,6 +517,8 @@ def report(
             text += "\n" + significance_text(*summary(frame, metric_list[0]))
         except ValueError as exc:
             raise CliError(f"--significance: {exc}") from None
+    if fmt != "html":
+        text += "".join(f"\n{section.text(fmt)}\n" for section in sections)
     if diagnostics and fmt != "html":
         from mvbench.report.diagnostics import diagnostics as diagnose
         from mvbench.report.diagnostics import render_diagnostics
@@ -475,6 +549,25 @@ def report(
         if parents:
             tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
+
+
+def extra_sections(
+    frame: Any, metrics: list[str], reported: bool, reported_dir: str | None, select_rule: str | None
+) -> list[Any]:
+    """The report's optional sections: published figures beside reproduced ones, a selection track."""
+    from mvbench.report.html import Section
+
+    sections = []
+    if reported or reported_dir:
+        from mvbench.report.reported import DEFAULT_DIR, compare, load_registry
+
+        comparison = compare(frame, load_registry(reported_dir or DEFAULT_DIR), metrics)
+        sections.append(Section.of_comparison(comparison))
+    if select_rule:
+        from mvbench.report.selection import select
+
+        sections.append(Section.of_selection(select(frame, select_rule, metrics[0]), select_rule))
+    return sections
 
 
 @cli.command()
@@ -649,6 +742,8 @@ def datasets_list(paths) -> None:
         click.echo(
             f"{info.name:16s} {n!s:>7s} {v!s:>3s} {k!s:>4s}  {'yes' if path.exists() else 'no':8s} {source.description}"
         )
+        if source.pinned_sha256:
+            click.echo(f"{'':16s} raw file sha256 {source.pinned_sha256} (pinned)")
     for name, imported in sources.imported_datasets(paths).items():
         data = store.load(paths.prepared_path(name))
         click.echo(
@@ -684,12 +779,18 @@ def parse_yaml_value(raw: str, where: str) -> Any:
 @click.option("--param", "params", multiple=True, help="Builder option KEY=VALUE.")
 @data_dir_option()
 @click.option("--force", is_flag=True, help="Rebuild even if a prepared file exists.")
-def datasets_prepare(name, raw, params, paths, force) -> None:
+@click.option(
+    "--allow-variant", is_flag=True, help="Accept a raw file whose sha256 differs from the pinned one (recorded)."
+)
+def datasets_prepare(name, raw, params, paths, force, allow_variant) -> None:
     """Build dataset NAME from its raw source into the data directory."""
     from mvbench.data import sources, store
 
-    path = sources.prepare(name, paths, parse_kv(params, "--param"), raw, force=force)
+    path = sources.prepare(name, paths, parse_kv(params, "--param"), raw, force=force, allow_variant=allow_variant)
     data = store.load(path)
+    variant = sources.check_variant(name, data.card, allow_variant)
+    if variant:
+        click.echo(f"note: {name} is a variant: raw sha256 {variant}, recorded on its card and in its cells", err=True)
     click.echo(f"{name}: {path} (n={data.n_samples}, views={data.n_views}, K={data.n_clusters})")
 
 

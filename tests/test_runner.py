@@ -96,7 +96,10 @@ def test_one_child_run_per_cell_with_params_metrics_tags_and_artifacts(tmp_path)
     assert tags["mvbench.status"] == "done" and len(tags["mvbench.dataset_sha256"]) == 64
     assert tags["mlflow.parentRunId"] == outcome.parent_run_id and tags["mvbench.version"]
     artifacts = {a.path for a in tracker.client.list_artifacts(run.info.run_id)}
-    assert artifacts == {"config.json", "labels.csv"}
+    assert artifacts == {"config.json", "labels.csv", "mask.csv"}  # the mask, since views are missing
+    complete = [r for r in runs if r.data.params["condition.missing_rate"] == "0.0"][0]
+    assert {a.path for a in tracker.client.list_artifacts(complete.info.run_id)} == {"config.json", "labels.csv"}
+    assert len(tags["mvbench.mask_sha256"]) == 64 != complete.data.tags["mvbench.mask_sha256"]
     curve = tracker.client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in curve] == [0, 1, 2] and curve[-1].value == pytest.approx(1 / 3)
     assert len(tracker.client.get_metric_history(run.info.run_id, "train/acc")) == 3

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from mvbench import registry
 from mvbench.config import NoConfig, build_config, config_to_dict
 from mvbench.data import store
-from mvbench.data.model import DatasetCard, MultiViewDataset
+from mvbench.data.model import DatasetCard, DataValidationError, MultiViewDataset
 from mvbench.places import check_folder
 
 
@@ -73,6 +73,23 @@ class DatasetUnavailableError(RuntimeError):
     """The dataset is not prepared and its raw source is not at hand (message says how to get it)."""
 
 
+#: The card key of a dataset built from an unpinned variant of its raw file: that file's sha256.
+VARIANT_KEY = "variant_sha256"
+
+
+def check_variant(name: str, card: DatasetCard, allow_variant: bool) -> str:
+    """The raw sha256 of a prepared dataset built from a variant file ('' for the pinned file); a
+    variant is refused in one line unless ``allow_variant``."""
+    variant = str(card.extra.get(VARIANT_KEY, ""))
+    if variant and not allow_variant:
+        raise DataValidationError(
+            f"dataset {name!r} was prepared from a variant file (sha256 {variant}), not the pinned "
+            f"{card.extra.get('pinned_sha256', '?')}: pass --allow-variant to run it as that variant, or "
+            f"`mvbench datasets prepare {name} --force` from the pinned file"
+        )
+    return variant
+
+
 class DatasetSource(ABC):
     """A named dataset that knows how to build itself from its raw source.
 
@@ -86,10 +103,15 @@ class DatasetSource(ABC):
     description: str = ""
     n_clusters: int | None = None
     Config: ClassVar[type] = NoConfig
+    #: The sha256 of the one raw file this dataset is built from, when it is pinned ('' otherwise).
+    pinned_sha256: ClassVar[str] = ""
 
-    def __init__(self, name: str, paths: DataPaths) -> None:
+    def __init__(self, name: str, paths: DataPaths, allow_variant: bool = False) -> None:
         self.name = name
         self.paths = paths
+        #: Build from a raw file whose sha256 differs from ``pinned_sha256`` (recorded on the card
+        #: as ``extra["variant_sha256"]``) instead of refusing it.
+        self.allow_variant = allow_variant
 
     def default_raw(self) -> Path | None:
         """Where the raw source is looked for when no ``--raw`` is given."""
@@ -184,9 +206,12 @@ def prepare(
     params: dict[str, Any] | None = None,
     raw: str | os.PathLike | None = None,
     force: bool = False,
+    allow_variant: bool = False,
 ) -> Path:
-    """Build ``name`` from its raw source and store it; returns the file (kept if already there)."""
+    """Build ``name`` from its raw source and store it; returns the file (kept if already there).
+    ``allow_variant``: build from a raw file whose sha256 differs from the pinned one (recorded)."""
     source = get_source(name, paths)
+    source.allow_variant = allow_variant
     params = params or {}
     config = build_config(source.Config, params, owner=f"dataset {name}")
     path = paths.prepared_path(name, params)

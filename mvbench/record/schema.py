@@ -38,6 +38,10 @@ COMMAND_TAG, N_CELLS_TAG = "mvbench.command", "mvbench.n_cells"
 METHOD_LABEL_TAG, METHOD_CODE_TAG = "mvbench.method_label", "mvbench.method_code"
 DATASET_LABEL_TAG, DATASET_SHA_TAG = "mvbench.dataset_label", "mvbench.dataset_sha256"
 CONDITION_TAG, GROUP_TAG = "mvbench.condition", "mvbench.group"
+#: sha256 of the observed mask a cell's method saw (after its condition): equal hashes, same mask.
+MASK_SHA_TAG = "mvbench.mask_sha256"
+#: The raw file's sha256 of a dataset prepared from an unpinned variant (--allow-variant).
+DATASET_VARIANT_TAG = "mvbench.dataset_variant"
 PARENT_TAG = "mlflow.parentRunId"
 #: Cell leases (mvbench.record.leases): experiments named LEASE_PREFIX + "<experiment id>/<cell key>/<generation>".
 LEASE_PREFIX = "mvbench.lease/"
@@ -53,10 +57,16 @@ VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"
 # -- artifacts --------------------------------------------------------------------------------------
 GRID_CELLS_ARTIFACT = "grid.json"  # the cells a grid planned
 GRID_CONFIG_ARTIFACT = "config.yaml"
+MASK_ARTIFACT = "mask.csv"  # a cell's observed mask (id, one 0/1 column per view), when not all observed
 REPORT_DIR = "report"  # the grid run's folder holding the comparison report
 
 # -- metrics ----------------------------------------------------------------------------------------
 DEFAULT_METRICS = ("acc", "nmi", "ari")
+#: Scores of the epoch with the best ACC against the labels, computed by the harness after the fit
+#: from the method's ``label_history`` (the method never sees labels): a selection that USES LABELS.
+ORACLE_PREFIX = "oracle/"
+#: Label-free internal indices of a cell's partition in one common space (mvbench.run.selection).
+INTERNAL_PREFIX = "internal/"
 FORMATS = ("table", "csv", "markdown", "latex")
 #: Which way is better, for every metric the harness logs; tables bold the best and rank tests
 #: rank by it. A metric not listed here (e.g. a method's own info) has no best and is never ranked.
@@ -69,11 +79,25 @@ DIRECTIONS: dict[str, Direction] = {
     "peak_memory_mb": "lower",
     "memory_increase_mb": "lower",
     "memory_estimate_mb": "lower",
+    **{f"{ORACLE_PREFIX}{m}_best_epoch": "higher" for m in ("acc", "nmi", "ari")},
+    **{f"{INTERNAL_PREFIX}{m}": "higher" for m in ("silhouette", "calinski_harabasz")},
 }
 CURVE_PREFIX = "train/"  # per-epoch curves: train/<history key>, train/acc, train/nmi
 PARAM_PREFIX = "param:"  # params in a runs frame row
 #: Columns of a runs frame row (:func:`read_cell`) that describe a run rather than measure it.
-RUN_COLUMNS = ("key", "method", "group", "dataset", "condition", "start", "repetition", "mvbench_version", "git_commit")
+RUN_COLUMNS = (
+    "key",
+    "method",
+    "group",
+    "dataset",
+    "condition",
+    "start",
+    "repetition",
+    "mvbench_version",
+    "git_commit",
+    "mask_sha256",
+    "dataset_variant",
+)
 
 
 def direction(metric: str) -> Direction | None:
@@ -102,6 +126,9 @@ class CellResult:
     error: str = ""
     traceback: str = ""
     imputed: bool = False
+    mask_sha256: str = ""  # of the mask the method saw
+    mask: np.ndarray | None = None  # that mask, kept only when some view is missing (logged as an artifact)
+    view_names: list[str] = field(default_factory=list)
 
 
 def count_statuses(results: Iterable[CellResult]) -> dict[str, int]:
@@ -142,6 +169,10 @@ def cell_tags(result: CellResult, parent_id: str, owner: str, version: str, comm
     }
     if result.error:
         tags[ERROR_TAG] = result.error[:4000]
+    if result.mask_sha256:
+        tags[MASK_SHA_TAG] = result.mask_sha256
+    if cell.dataset_variant:
+        tags[DATASET_VARIANT_TAG] = cell.dataset_variant
     return tags
 
 
@@ -154,8 +185,11 @@ def cell_settings(result: CellResult) -> dict[str, Any]:
         "dataset": cell.dataset,
         "dataset_params": dict(cell.dataset_params),
         "dataset_sha256": cell.dataset_sha256,
+        "dataset_variant": cell.dataset_variant or None,
         "condition": cell.condition.as_params(),
         "repetition": cell.repetition,
+        "model_seed": cell.model_seed,
+        "mask_sha256": result.mask_sha256,
         "seed": cell.seed,
         "imputation": cell.imputation if result.imputed else "none",
         "cell_key": cell.key,
@@ -170,6 +204,7 @@ def cell_params(result: CellResult) -> dict[str, Any]:
         "method_code": cell.method_code,
         "dataset": cell.dataset,
         "repetition": cell.repetition,
+        "model_seed": cell.model_seed,
         "seed": cell.seed,
         "imputation": cell.imputation if result.imputed else "none",
         **{f"condition.{k}": v for k, v in cell.condition.as_params().items()},
@@ -226,6 +261,8 @@ def read_cell(run: Any) -> dict[str, Any]:
         "repetition": int(params.get("repetition", 0)),
         "mvbench_version": tags.get(VERSION_TAG, ""),
         "git_commit": tags.get(COMMIT_TAG, ""),
+        "mask_sha256": tags.get(MASK_SHA_TAG, ""),
+        "dataset_variant": tags.get(DATASET_VARIANT_TAG, ""),
         **{f"{PARAM_PREFIX}{k}": v for k, v in params.items()},
         **run.data.metrics,
     }

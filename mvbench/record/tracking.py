@@ -41,6 +41,7 @@ from mvbench.record.schema import (
     GRID_CONFIG_ARTIFACT,
     KEY_TAG,
     KIND_TAG,
+    MASK_ARTIFACT,
     MLFLOW_STATUS,
     NOTE_TAG,
     OWNER_TAG,
@@ -370,6 +371,10 @@ class Tracker:
                 (tmp_path / "labels.csv").write_text(buf.getvalue())
             if result.traceback:
                 (tmp_path / "traceback.txt").write_text(result.traceback)
+            if result.mask is not None and result.ids is not None:
+                rows = [",".join(["id", *result.view_names])]
+                rows += [f"{i}," + ",".join("1" if o else "0" for o in row) for i, row in zip(result.ids, result.mask)]
+                (tmp_path / MASK_ARTIFACT).write_text("\n".join(rows) + "\n")
             self.client.log_artifacts(run_id, tmp)
 
 

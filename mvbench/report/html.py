@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,55 @@ class Plot:
 
 
 @dataclass
+class Section:
+    """An optional part of a report: a titled table with notes (published figures, a selection track)."""
+
+    id: str
+    title: str
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    rendered: dict[str, str] = field(default_factory=dict)  # text by format, for the text reports
+
+    def text(self, fmt: str) -> str:
+        return self.rendered.get(fmt) or self.rendered["table"]
+
+    @classmethod
+    def of_comparison(cls, comparison: Any) -> Section:
+        from mvbench.report.reported import render_comparison
+
+        notes = [f"{entry} — vs {cells}: {why}" for entry, cells, why in comparison.not_matched]
+        if comparison.other_rates or comparison.unrelated:
+            notes.append(
+                f"{comparison.other_rates} registry entries of these methods and datasets are at rates or "
+                f"settings these cells did not run; "
+                f"{comparison.unrelated} concern methods or datasets not in this experiment."
+            )
+        return cls(
+            "reported",
+            "Reported figures beside reproduced ones (same protocol only; gap = reproduced − reported)",
+            comparison.table,
+            notes,
+            {f: render_comparison(comparison, f) for f in (*FORMATS_TEXT,)},
+        )
+
+    @classmethod
+    def of_selection(cls, table: pd.DataFrame, rule: str) -> Section:
+        from mvbench.report.selection import USES_LABELS, render_selection
+
+        flag = "uses the labels to choose" if rule in USES_LABELS else "label-free choice"
+        return cls(
+            f"select-{rule}",
+            f"Selection rule {rule} ({flag}); columns marked [uses labels] read the labels",
+            table,
+            [],
+            {f: render_selection(table, rule, f) for f in FORMATS_TEXT},
+        )
+
+
+FORMATS_TEXT = ("table", "csv", "markdown", "latex")
+
+
+@dataclass
 class Report:
     """The content of a report, independent of its format."""
 
@@ -90,6 +139,7 @@ class Report:
     settings: dict[str, Any]
     versions: list[str]
     method_settings: list[tuple[str, str, str]]  # (method, code identity, hyper-parameters)
+    sections: list[Section] = field(default_factory=list)  # optional parts: published figures, selection
 
     @property
     def n_seeds(self) -> str:
@@ -269,6 +319,7 @@ def to_markdown(report: Report) -> str:
     ]
     if report.significance:
         parts.append("```\n" + significance_text(*report.significance) + "\n```")
+    parts += [section.text("markdown") for section in report.sections]
     cells = ", ".join(f"{n} {status}" for status, n in report.counts.items() if n) or "none"
     parts.append(f"Cells: {cells}. Full report with plots and per-dataset tables: `report/report.html`.")
     return "\n\n".join(parts)

@@ -25,6 +25,7 @@ from mvbench.method import Method, Progress, RunContext, no_progress
 from mvbench.metrics import evaluate
 from mvbench.record.schema import CURVE_PREFIX, DONE, FAILED, SKIPPED, CellResult
 from mvbench.run.grid import Cell
+from mvbench.run.scoring import common_space, internal_indices, mask_sha256, oracle_scores
 
 
 @dataclass
@@ -40,6 +41,8 @@ class CellTask:
 
 
 _DATASETS: dict[Path, MultiViewDataset] = {}
+#: The common space (sample rows, coordinates) of the latest (dataset, views, condition, repetition).
+_SPACE: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
 def cached_dataset(path: Path) -> MultiViewDataset:
@@ -142,16 +145,40 @@ def run_cell(task: CellTask, progress: Progress = no_progress, data: MultiViewDa
                 f"{cell.method} returned {bad} NaN or infinite labels in FitResult.labels (of {len(labels)}): "
                 f"a method must assign every sample a cluster"
             )
+        # Scored after the fit: the method has returned and never saw y_true.
         metrics = {**evaluate(y_true, labels), **partition_shape(labels, y_true)}
         metrics.update(fit_seconds=fit_seconds, peak_memory_mb=memory.peak_mb, memory_increase_mb=memory.increase_mb)
         if estimate is not None:
             metrics["memory_estimate_mb"] = estimate / 2**20
+        metrics.update(oracle_scores(result.label_history, y_true))
+        rows, space = cell_space(cell, data)
+        metrics.update(internal_indices(space, labels[rows], cell.data_seed))
         return CellResult(
-            cell, DONE, metrics, training_curves(result, y_true), dict(result.info), labels, data.ids, imputed=imputed
+            cell,
+            DONE,
+            metrics,
+            training_curves(result, y_true),
+            dict(result.info),
+            labels,
+            data.ids,
+            imputed=imputed,
+            mask_sha256=mask_sha256(data.mask),
+            mask=None if data.is_complete else np.array(data.mask),
+            view_names=list(data.view_names),
         )
     except Exception as exc:  # a failure inside one cell never stops the grid
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return CellResult(cell, FAILED, error=message, traceback=traceback.format_exc())
+
+
+def cell_space(cell: Cell, data: MultiViewDataset) -> tuple[np.ndarray, np.ndarray]:
+    """The label-free common space of the cell's data (:func:`mvbench.run.scoring.common_space`),
+    computed once per (dataset, views, condition, repetition) in a process."""
+    key = (cell.dataset_sha256, cell.dataset_label, cell.condition.key(), cell.repetition)
+    if key not in _SPACE:
+        _SPACE.clear()
+        _SPACE[key] = common_space(data, seed=cell.data_seed)
+    return _SPACE[key]
 
 
 def partition_shape(labels: np.ndarray, y_true: np.ndarray) -> dict[str, float]:

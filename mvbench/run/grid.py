@@ -18,8 +18,10 @@ YAML config::
     conditions:                        # each entry may be a value or a list (a sweep)
       missing_rate: [0.0, 0.3]
       missing_view: null               # null = a random view per incomplete sample
+      missing_protocol: paired         # paired | pairs | per_view (mvbench.data.conditions)
       subsample: null                  # null = all samples
-    seeds: 5
+    seeds: 5                           # repetitions: each draws its own masks and subsamples
+    model_seeds: 1                     # model seeds per repetition, all on the repetition's mask
     imputation: mean
     cell_timeout: 600                  # optional: seconds a cell may run (stopped and failed beyond)
 
@@ -71,6 +73,11 @@ class Cell:
     imputation: Imputation
     method_code: str = ""  # the method's code identity (mvbench.run.code_identity)
     group: str = ""  # the report's row group (e.g. "Multi-view clustering"); not part of the key
+    #: Which of ``model_seeds`` model seeds run on the repetition's mask (0: the only one by default).
+    model_seed: int = 0
+    #: The raw file's sha256 when the dataset was prepared from an unpinned variant (--allow-variant);
+    #: the content sha256 already keys the cell, this makes the variant visible in its record.
+    dataset_variant: str = ""
 
     @property
     def views(self) -> list[str] | None:
@@ -80,8 +87,10 @@ class Cell:
 
     @property
     def seed(self) -> int:
-        """The method's seed: the (dataset, condition, repetition) stream plus the method."""
-        return derive_seed(self.dataset_label, self.condition.key(), self.repetition, self.method)
+        """The method's seed: the (dataset, condition, repetition) stream plus the method (and the
+        model seed beyond the first, so model seeds vary the method and never the mask)."""
+        extra = (self.model_seed,) if self.model_seed else ()
+        return derive_seed(self.dataset_label, self.condition.key(), self.repetition, self.method, *extra)
 
     @property
     def data_seed(self) -> int:
@@ -101,6 +110,8 @@ class Cell:
                 "condition": self.condition.key(),
                 "repetition": self.repetition,
                 "imputation": self.imputation,
+                # left out at 0, so cells logged before model seeds existed keep their keys
+                **({"model_seed": self.model_seed} if self.model_seed else {}),
             },
             sort_keys=True,
             default=str,
@@ -110,7 +121,8 @@ class Cell:
     @property
     def run_name(self) -> str:
         """method · dataset · condition · repetition: the MLflow runs table reads without its params."""
-        return f"{self.method_label} · {self.dataset_label} · {self.condition.label()} · rep {self.repetition}"
+        seed = f" · model seed {self.model_seed}" if self.model_seed else ""
+        return f"{self.method_label} · {self.dataset_label} · {self.condition.label()} · rep {self.repetition}{seed}"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -119,6 +131,7 @@ class Cell:
             "dataset": self.dataset_label,
             "condition": self.condition.label(),
             "repetition": self.repetition,
+            "model_seed": self.model_seed,
         }
 
 
@@ -152,12 +165,17 @@ class GridSpec:
     repetitions: int = 5  # the YAML key and CLI flag say "seeds": each repetition derives its own seeds
     imputation: Imputation = "mean"
     experiment: str = "mvbench"
+    missing_protocols: list[str] = field(default_factory=lambda: ["paired"])
+    model_seeds: int = 1  # model seeds per repetition (each repetition's mask is shared by them)
 
     def conditions(self) -> list[Condition]:
         out = []
-        for sub, view, rate in itertools.product(self.subsamples, self.missing_views, self.missing_rates):
+        for sub, protocol, view, rate in itertools.product(
+            self.subsamples, self.missing_protocols, self.missing_views, self.missing_rates
+        ):
             try:
-                out.append(Condition(float(rate), None if rate == 0 else view, sub))
+                # complete data is one condition whatever the protocol
+                out.append(Condition(float(rate), None if rate == 0 else view, sub, protocol if rate else "paired"))
             except ConditionError as exc:
                 raise GridError(str(exc)) from None
         return list(dict.fromkeys(out))
@@ -217,6 +235,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         "datasets",
         "conditions",
         "seeds",
+        "model_seeds",
         "imputation",
         "workers",
         "executor",
@@ -233,11 +252,11 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 def spec_from_config(config: dict[str, Any]) -> GridSpec:
     conditions = config.get("conditions") or {}
-    unknown = set(conditions) - {"missing_rate", "missing_view", "subsample"}
+    valid = ("missing_rate", "missing_view", "missing_protocol", "subsample")
+    unknown = set(conditions) - set(valid)
     if unknown:
-        raise GridError(
-            f"unknown condition(s) {', '.join(sorted(unknown))}; valid: missing_rate, missing_view, subsample"
-        )
+        raise GridError(f"unknown condition(s) {', '.join(sorted(unknown))}; valid: {', '.join(valid)}")
+    protocols = [str(p) for p in as_list(conditions.get("missing_protocol") or "paired")]
     views = [None if v in (None, "random") else str(v) for v in as_list(conditions.get("missing_view"))]
     subsamples = [None if s in (None, 1, 1.0) else s for s in as_list(conditions.get("subsample"))]
     rates = as_list(conditions.get("missing_rate", 0.0))
@@ -251,6 +270,9 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     repetitions = config.get("seeds", 5)
     if not isinstance(repetitions, int) or repetitions < 1:
         raise GridError(f"seeds (repetitions) must be a positive integer, got {repetitions!r}")
+    model_seeds = config.get("model_seeds", 1)
+    if not isinstance(model_seeds, int) or isinstance(model_seeds, bool) or model_seeds < 1:
+        raise GridError(f"model_seeds must be a positive integer, got {model_seeds!r}")
     imputation = config.get("imputation", "mean")
     if imputation not in ("mean", "zero"):
         raise GridError(f"unknown imputation {imputation!r}: use mean or zero")
@@ -263,6 +285,8 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
         repetitions=repetitions,
         imputation=imputation,
         experiment=str(config.get("experiment", "mvbench")),
+        missing_protocols=protocols,
+        model_seeds=model_seeds,
     )
 
 

@@ -54,16 +54,21 @@ def total_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | None = None) -> PlannedGrid:
+def plan(
+    spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | None = None, allow_variant: bool = False
+) -> PlannedGrid:
     """Resolve every name and parameter, prepare datasets, expand the cells (no logging).
 
     ``paths``: where datasets and caches live (default: :meth:`DataPaths.resolve`); ``memory_limit``:
-    bytes a cell may need by its method's estimate (default: this machine's RAM)."""
+    bytes a cell may need by its method's estimate (default: this machine's RAM); ``allow_variant``:
+    accept a dataset file whose sha256 differs from the pinned one (its cells say so)."""
     paths = paths or DataPaths.resolve()
     if spec.imputation not in ("mean", "zero"):
         raise GridError(f"unknown imputation {spec.imputation!r}: use mean or zero")
     if spec.repetitions < 1:
         raise GridError(f"--seeds (repetitions) must be at least 1, got {spec.repetitions}")
+    if spec.model_seeds < 1:
+        raise GridError(f"model_seeds must be at least 1, got {spec.model_seeds}")
     conditions = spec.conditions()
     methods = []
     for entry in spec.methods:
@@ -86,12 +91,13 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
         source = sources.get_source(entry.name, paths)
         builder_params, view_subsets = split_views(entry.params)
         for params, views in itertools.product(expand_params(source.Config, builder_params), view_subsets):
-            path = sources.prepare(entry.name, paths, params)
+            path = sources.prepare(entry.name, paths, params, allow_variant=allow_variant)
             data = store.load(path)
+            variant = sources.check_variant(entry.name, data.card, allow_variant)
             if views is not None:
                 data = data.select_views(resolve_views(data, views, entry.name))
                 params = {**params, VIEWS_SETTING: ",".join(data.view_names)}
-            ds_label = label(entry.name, params)
+            ds_label = label(entry.name, params) + (f"[variant {variant[:12]}]" if variant else "")
             check_degenerate(data, None, data.mask, ds_label, "")
             warnings += [
                 f"dataset {ds_label!r}: view {name!r} has zero variance (all observed rows identical); methods "
@@ -112,15 +118,14 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
                     check_degenerate(data, index, mask, ds_label, f", condition {condition.label()}")
             for method_name, method_label, method_params, method_cls, _ in methods:
                 check_method(method_cls, method_name, method_label, method_params, data, ds_label)
-            datasets.append(
-                (entry.name, ds_label, tuple((k, freeze(v)) for k, v in params.items()), data.card.sha256, path)
-            )
+            ds_params = tuple((k, freeze(v)) for k, v in params.items())
+            datasets.append((entry.name, ds_label, ds_params, data.card.sha256, path, variant))
     limit = memory_limit if memory_limit is not None else total_memory_bytes()
     cells, tasks = [], {}
-    for ds_name, ds_label, ds_params, sha, path in datasets:
+    for ds_name, ds_label, ds_params, sha, path, variant in datasets:
         for condition in conditions:
             for method_name, method_label, method_params, method_cls, group in methods:
-                for rep in range(spec.repetitions):
+                for rep, model_seed in itertools.product(range(spec.repetitions), range(spec.model_seeds)):
                     cell = Cell(
                         method_name,
                         method_label,
@@ -134,6 +139,8 @@ def plan(spec: GridSpec, paths: DataPaths | None = None, memory_limit: int | Non
                         spec.imputation,
                         code_identity(method_cls),
                         group,
+                        model_seed,
+                        variant,
                     )
                     if cell.key not in tasks:
                         cells.append(cell)
