@@ -212,16 +212,25 @@ def test_a_private_instance_ends_with_its_driver_even_on_kill_9_and_leaves_no_te
         env = {"TMPDIR": str(temp), "MVBENCH_TEST_TAG": uuid.uuid4().hex}
         killed = mvbench(*command.split(), env={**env, "MVBENCH_FAULT": "between_cells:KILL:2"})
         assert killed.returncode == -9, killed.stdout + killed.stderr
-        left = wait_until_gone(env["MVBENCH_TEST_TAG"], 10)
+        left = wait_until_gone(env["MVBENCH_TEST_TAG"], 10) + holding_files_under(temp)
         assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left]
         assert list(temp.iterdir()) == []
         env["MVBENCH_TEST_TAG"] = uuid.uuid4().hex
         finished = mvbench(*command.split(), env=env)
         assert finished.returncode == 0, finished.stdout + finished.stderr
-        assert wait_until_gone(env["MVBENCH_TEST_TAG"], 10) == []
+        assert wait_until_gone(env["MVBENCH_TEST_TAG"], 10) + holding_files_under(temp) == []
         assert list(temp.iterdir()) == []  # no session_* folder left behind
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def holding_files_under(folder: Path) -> list[int]:
+    """Processes with a file open under ``folder`` (a Ray process that set its title, e.g.
+    ``ray::DashboardAgent``, has overwritten the environment that would carry the test's tag)."""
+    from mvbench.run.ray_reaper import holds_file_under
+
+    prefix = os.path.realpath(folder) + os.sep
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and holds_file_under(p, prefix)]
 
 
 @dataclass
