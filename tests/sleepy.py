@@ -73,16 +73,3 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         text=True,
         env={**os.environ, "PYTHONPATH": path, **(env or {})},
     )
-
-
-def processes_tagged(tag: str) -> list[int]:
-    """Live processes whose environment carries ``MVBENCH_TEST_TAG=tag`` (the run, its workers)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if f"MVBENCH_TEST_TAG={tag}".encode() in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found

@@ -1,7 +1,6 @@
 """``--cell-timeout``: a cell over it is stopped (its worker killed, or its Ray task cancelled), logged
 as FAILED with ``timeout after N s``, and the grid goes on; nothing of the stopped cell survives."""
 
-import time
 import uuid
 from importlib.util import find_spec
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import pytest
 import sleepy
 from conftest import sqlite_store
+from test_records import wait_until_gone
 
 from mvbench.record.tracking import Tracker
 from mvbench.run.grid import Entry, GridSpec
@@ -30,13 +30,6 @@ def cells_by_method(tracker: Tracker) -> dict[str, list]:
     for run in tracker.cell_runs():
         out.setdefault(run.data.params["method"], []).append(run)
     return out
-
-
-def wait_until_gone(tag: str, seconds: float = 15.0) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while (left := sleepy.processes_tagged(tag)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
 
 
 def grid(**kw) -> GridSpec:
