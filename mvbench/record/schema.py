@@ -119,7 +119,7 @@ class CellResult:
     cell: Cell
     status: str
     metrics: dict[str, float] = field(default_factory=dict)
-    curves: dict[str, list[float]] = field(default_factory=dict)
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # name -> [(epoch, value)]
     info: dict[str, float] = field(default_factory=dict)
     labels: np.ndarray | None = None
     ids: np.ndarray | None = None
@@ -216,8 +216,8 @@ def cell_params(result: CellResult) -> dict[str, Any]:
 def cell_metrics(result: CellResult) -> list[tuple[str, float, int]]:
     """(name, value, step) of every metric of a cell: scores and method info at step 0, curves per epoch."""
     out = [(metric_name(k), float(v), 0) for k, v in {**result.metrics, **result.info}.items()]
-    for key, values in result.curves.items():
-        out.extend((metric_name(key), float(v), step) for step, v in enumerate(values))
+    for key, points in result.curves.items():
+        out.extend((metric_name(key), float(v), step) for step, v in points)
     return out
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from mvbench.record.schema import (
     DEFAULT_METRICS,
@@ -38,7 +39,7 @@ from mvbench.record.schema import (
     direction,
     grid_command,
 )
-from mvbench.record.tracking import Tracker
+from mvbench.record.tracking import Tracker, first_line
 from mvbench.report.tables import Row, aggregate, blocks, render, runs_frame, significance_text, with_group_headers
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ class Report:
 
 def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: Iterable[str] | None = None) -> Report:
     """Gather a report on the cells ``keys`` (default: every cell of the experiment)."""
+    from mvbench.report.curves import chosen_runs, curves_caption, curves_figure, run_curves
     from mvbench.report.plots import bars, figure, plot_axes
     from mvbench.report.significance import summary
 
@@ -202,6 +204,9 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
         )
         for x in plot_axes(frame, m)
     ]
+    curves = [c for c in (run_curves(tracker, run) for run in chosen_runs(tracker, keys)) if c.losses or c.scores]
+    if curves:
+        plots.append(Plot("training_curves", curves_caption(curves), curves_figure(curves)))
     significance = None
     if not frame.empty and metrics[0] in frame.columns:
         significance = (
@@ -243,7 +248,10 @@ def grid_settings(tracker: Tracker) -> dict[str, Any]:
     run = parents[0]
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file: no bar
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tracker.client.download_artifacts(run.info.run_id, "config.yaml", tmp)).read_text()
+        try:
+            config = Path(tracker.client.download_artifacts(run.info.run_id, "config.yaml", tmp)).read_text()
+        except (MlflowException, OSError) as exc:  # e.g. the store's artifact folder was moved or deleted
+            config = f"# the grid's config.yaml artifact could not be read: {first_line(exc)}\n"
     return {
         "run_id": run.info.run_id,
         "command": grid_command(run),

@@ -194,15 +194,19 @@ def partition_shape(labels: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
     }
 
 
-def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[float]]:
-    """Per-epoch curves: the method's history terms, plus ACC/NMI of its per-epoch labels."""
-    curves: dict[str, list[float]] = {}
-    for epoch in result.history:
-        for key, value in epoch.items():
-            curves.setdefault(f"{CURVE_PREFIX}{key}", []).append(float(value))
-    if y_true is not None:
-        for labels in result.label_history:
+def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[tuple[int, float]]]:
+    """Per-epoch curves as (epoch, value): the method's history terms at the epochs that report them,
+    plus ACC/NMI of its per-epoch labels. ``label_history`` may cover the last epochs only: it starts
+    at ``info["label_history_first_epoch"]`` when the method says so, else it ends with the history."""
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for epoch, terms in enumerate(result.history):
+        for key, value in terms.items():
+            curves.setdefault(f"{CURVE_PREFIX}{key}", []).append((epoch, float(value)))
+    if y_true is not None and result.label_history:
+        first = result.info.get("label_history_first_epoch")
+        start = int(first) if first is not None else max(len(result.history) - len(result.label_history), 0)
+        for epoch, labels in enumerate(result.label_history, start):
             scores = evaluate(y_true, labels)
-            curves.setdefault(f"{CURVE_PREFIX}acc", []).append(scores["acc"])
-            curves.setdefault(f"{CURVE_PREFIX}nmi", []).append(scores["nmi"])
+            curves.setdefault(f"{CURVE_PREFIX}acc", []).append((epoch, scores["acc"]))
+            curves.setdefault(f"{CURVE_PREFIX}nmi", []).append((epoch, scores["nmi"]))
     return curves
