@@ -486,6 +486,12 @@ def report(
     tracker = Tracker(tracking_uri, experiment, create=False)
     metric_list = split_list(metrics)
     frame = runs_frame(tracker)
+    if frame.attrs.get("superseded"):
+        click.echo(
+            f"note: {frame.attrs['superseded']} finished cell(s) ran an older version of their method's code and "
+            f"were re-run since; only the latest run of each counts",
+            err=True,
+        )
     logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX)))
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):

@@ -294,3 +294,19 @@ def test_methods_get_the_run_context_explicitly(tmp_path):
     assert len({seen[2] for seen in ContextProbe.seen}) == 4
     # a method used alone has no shared seed and no cache
     assert ContextProbe().context == RunContext()
+
+
+def test_a_changed_method_reruns_and_the_table_counts_only_its_new_runs(tmp_path):
+    tracker = Tracker(sqlite_store(tmp_path / "m.db"), "e")
+    run_grid(plan(spec()), tracker, show_progress=False)
+
+    class ToyEdited(Toy):  # another code identity, as after an edit of the method's module
+        version = "2"
+
+    registry.methods().register("toy", ToyEdited, replace_existing=True)
+    outcome = run_grid(plan(spec()), tracker, show_progress=False)
+    assert outcome.counts["done"] == 2  # re-run, not skipped
+    assert len(tracker.cell_runs()) == 4  # the old runs are kept in the store
+    frame = runs_frame(tracker)
+    assert len(frame) == 2 and frame.attrs["superseded"] == 2
+    assert aggregate(frame, ["acc"])["n"].tolist() == [2]  # never old and new code averaged together

@@ -13,19 +13,32 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from mvbench.record.schema import DEFAULT_METRICS, DONE, FORMATS, cell_status, direction, read_cell
+from mvbench.record.schema import DEFAULT_METRICS, DONE, FORMATS, PARAM_PREFIX, cell_status, direction, read_cell
 from mvbench.record.tracking import Tracker
 from mvbench.report.diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
 
 
 def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per cell (its latest run), finished cells only."""
+    """One row per cell (its latest run), finished cells only.
+
+    A cell's key includes its method's code identity, so after a method changed and re-ran, the store
+    holds the cell twice; only the later run counts (the same method, dataset, condition and
+    parameters), so old and new code are never averaged together. ``frame.attrs["superseded"]`` says
+    how many runs were left out that way."""
     wanted = set(keys) if keys is not None else None
     rows = []
     for key, run in tracker.latest_by_key().items():
         if cell_status(run) == DONE and (wanted is None or key in wanted):
             rows.append(read_cell(run))
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    code = f"{PARAM_PREFIX}method_code"
+    settings = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX) and c != code)
+    same_cell = ["method", "dataset", "condition", *settings]
+    latest = frame.sort_values("start", kind="stable").drop_duplicates(subset=same_cell, keep="last").sort_index()
+    latest.attrs["superseded"] = len(frame) - len(latest)
+    return latest.reset_index(drop=True)
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
