@@ -80,6 +80,7 @@ def run(out: Path, methods: list[str], dataset: str, sizes: list[int], timeout: 
                 print(f"{method} {dataset} n={n}: failed: {proc.stderr.strip().splitlines()[-1:]}", flush=True)
                 continue
             row = json.loads(proc.stdout.strip().splitlines()[-1])
+            done.add((method, dataset, row["n"]))  # a real set has one size: fit it once, not once per --sizes
             with out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
