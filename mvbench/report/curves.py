@@ -13,6 +13,7 @@ after the fit: they show what a best-epoch selection would see, never what the m
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,8 @@ def curves_figure(curves: list[RunCurves]) -> Figure:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.set_title(f"{run.method} · {run.dataset} · {run.condition} · rep {run.repetition}", fontsize=9)
+        title = f"{run.method} · {run.dataset} · {run.condition} · rep {run.repetition}"
+        ax.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=8)
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()
         if run.scores:
