@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ def sqlite_store(path: str | os.PathLike) -> str:
         from mlflow.tracking import MlflowClient
 
         folder = Path(tempfile.mkdtemp(prefix="mvbench-empty-store-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # one per test process, gone with it
         MlflowClient(f"sqlite:///{folder / 'mlflow.db'}").search_experiments()  # creates and migrates it
         _EMPTY_STORE = folder / "mlflow.db"
     path = Path(path).resolve()
