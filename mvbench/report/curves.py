@@ -46,7 +46,7 @@ class RunCurves:
 
 def chosen_runs(tracker: Tracker, keys: list[str] | None = None) -> list[Any]:
     """One finished run with curves per (dataset, method): first condition (``complete`` first),
-    then lowest repetition; in the order the pairs were first run."""
+    then lowest repetition, then the latest run; in the order the pairs were first run."""
     wanted = set(keys) if keys is not None else None
     best: dict[tuple[str, str], tuple[tuple[bool, str, int], Any]] = {}
     order: dict[tuple[str, str], int] = {}
@@ -60,7 +60,7 @@ def chosen_runs(tracker: Tracker, keys: list[str] | None = None) -> list[Any]:
         pair = (str(row["dataset"]), str(row["method"]))
         rank = (row["condition"] != "complete", str(row["condition"]), int(row["repetition"]))
         order.setdefault(pair, len(order))
-        if pair not in best or rank < best[pair][0]:
+        if pair not in best or rank <= best[pair][0]:  # ties: the later run (a re-run after a code change)
             best[pair] = (rank, run)
     return [best[pair][1] for pair in sorted(best, key=order.__getitem__)]
 
