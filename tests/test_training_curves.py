@@ -13,6 +13,7 @@ from mvbench.method import FitResult, Method
 from mvbench.record.tracking import Tracker
 from mvbench.report.curves import chosen_runs, run_curves
 from mvbench.report.html import collect
+from mvbench.report.tables import runs_frame
 from mvbench.run.grid import Entry, GridSpec
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
@@ -65,9 +66,9 @@ def test_each_curve_is_logged_at_its_epochs(tracker):
 
 
 def test_report_draws_one_run_per_method_and_dataset(tracker):
-    runs = chosen_runs(tracker)
+    runs = chosen_runs(runs_frame(tracker), tracker.latest_by_key())
     assert len(runs) == 2  # two method rows on one dataset, of 8 cells
-    curves = [run_curves(tracker, run) for run in runs]
+    curves = [run_curves(tracker, row, run) for row, run in runs]
     assert {c.method for c in curves} == {"staged", "staged (silent)"}
     for c in curves:
         assert (c.condition, c.repetition) == ("complete", 0)

@@ -3,8 +3,8 @@
 The runner logs a method's ``history`` as ``train/<term>`` metrics and the ACC/NMI of its
 ``label_history`` as ``train/acc`` and ``train/nmi``, each at the step of its epoch
 (:func:`mvbench.run.cell.training_curves`). Runs logged before the label curves carried their epochs
-start them at step 0; they are moved to ``label_history_first_epoch`` (or aligned with the last
-epochs of the history) here.
+start them at step 0; they are moved here by the same rule
+(:func:`mvbench.record.schema.label_history_start`).
 
 The run shown for a pair is its first repetition under the first condition (complete data first),
 so the curves of different methods come from comparable cells. ACC/NMI are read against the labels
@@ -17,9 +17,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mvbench.record.schema import CURVE_PREFIX, DONE, cell_status, read_cell
+from mvbench.record.schema import CURVE_PREFIX, label_history_start
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.figure import Figure
 
     from mvbench.record.tracking import Tracker
@@ -44,29 +45,27 @@ class RunCurves:
     scores: dict[str, tuple[list[int], list[float]]]
 
 
-def chosen_runs(tracker: Tracker, keys: list[str] | None = None) -> list[Any]:
-    """One finished run with curves per (dataset, method): first condition (``complete`` first),
-    then lowest repetition, then the latest run; in the order the pairs were first run."""
-    wanted = set(keys) if keys is not None else None
-    best: dict[tuple[str, str], tuple[tuple[bool, str, int], Any]] = {}
-    order: dict[tuple[str, str], int] = {}
-    runs = sorted(tracker.latest_by_key().items(), key=lambda item: item[1].info.start_time)
-    for key, run in runs:
-        if cell_status(run) != DONE or (wanted is not None and key not in wanted):
-            continue
-        if not any(name.startswith(CURVE_PREFIX) for name in run.data.metrics):
-            continue
-        row = read_cell(run)
-        pair = (str(row["dataset"]), str(row["method"]))
-        rank = (row["condition"] != "complete", str(row["condition"]), int(row["repetition"]))
-        order.setdefault(pair, len(order))
-        if pair not in best or rank <= best[pair][0]:  # ties: the later run (a re-run after a code change)
-            best[pair] = (rank, run)
-    return [best[pair][1] for pair in sorted(best, key=order.__getitem__)]
+def chosen_runs(frame: pd.DataFrame, runs_by_key: dict[str, Any]) -> list[tuple[pd.Series, Any]]:
+    """(row, run) of one finished run with curves per (dataset, method) of a runs frame
+    (:func:`mvbench.report.tables.runs_frame`, so a cell re-run after a code change counts with its
+    latest run): first condition (``complete`` first), then lowest repetition; in the order the pairs
+    were first run. ``runs_by_key``: the store's runs by cell key (:meth:`Tracker.latest_by_key`)."""
+    columns = [c for c in frame.columns if c.startswith(CURVE_PREFIX)]
+    if frame.empty or not columns:
+        return []
+    with_curves = frame[frame[columns].notna().any(axis=1)].sort_values("start", kind="stable")
+    pairs = ["dataset", "method"]
+    ranked = with_curves.assign(_later=with_curves["condition"] != "complete").sort_values(
+        ["_later", "condition", "repetition"], kind="stable"
+    )
+    best = {(row["dataset"], row["method"]): row for _, row in ranked.drop_duplicates(pairs).iterrows()}
+    order = with_curves.drop_duplicates(pairs)[pairs].itertuples(index=False)
+    return [(best[tuple(pair)], runs_by_key[best[tuple(pair)]["key"]]) for pair in order]
 
 
-def run_curves(tracker: Tracker, run: Any) -> RunCurves:
-    """The logged curves of ``run``, read from the store's metric histories (step = epoch)."""
+def run_curves(tracker: Tracker, row: pd.Series, run: Any) -> RunCurves:
+    """The logged curves of ``run`` (its runs-frame ``row`` names it), read from the store's metric
+    histories (step = epoch)."""
     losses: dict[str, tuple[list[int], list[float]]] = {}
     scores: dict[str, tuple[list[int], list[float]]] = {}
     for name in sorted(run.data.metrics):
@@ -79,10 +78,9 @@ def run_curves(tracker: Tracker, run: Any) -> RunCurves:
     n_epochs = max((steps[-1] + 1 for steps, _ in losses.values()), default=0)
     first = run.data.metrics.get("label_history_first_epoch")
     for term, (steps, values) in scores.items():
-        start = int(first) if first is not None else max(n_epochs - len(values), 0)
+        start = label_history_start(first, n_epochs, len(values))
         if steps[0] == 0 and start > 0:  # logged before the label curves carried their epochs
             scores[term] = ([step + start for step in steps], values)
-    row = read_cell(run)
     return RunCurves(
         str(row["method"]), str(row["dataset"]), str(row["condition"]), int(row["repetition"]), losses, scores
     )

@@ -204,7 +204,9 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
         )
         for x in plot_axes(frame, m)
     ]
-    curves = [c for c in (run_curves(tracker, run) for run in chosen_runs(tracker, keys)) if c.losses or c.scores]
+    latest = tracker.latest_by_key()
+    curves = [run_curves(tracker, row, run) for row, run in chosen_runs(frame, latest)]
+    curves = [c for c in curves if c.losses or c.scores]
     if curves:
         plots.append(Plot("training_curves", curves_caption(curves), curves_figure(curves)))
     significance = None
@@ -214,7 +216,6 @@ def collect(tracker: Tracker, metrics: Iterable[str] = DEFAULT_METRICS, keys: It
             if direction(metrics[0])
             else (pd.DataFrame(), f"significance: {metrics[0]!r} has no declared direction, so no ranks")
         )
-    latest = tracker.latest_by_key()
     wanted = keys if keys is not None else list(latest)
     counts = {DONE: 0, FAILED: 0, SKIPPED: 0, "missing": 0}
     left_out = []

@@ -23,7 +23,7 @@ from mvbench.data.imputation import impute
 from mvbench.data.model import MultiViewDataset
 from mvbench.method import Method, Progress, RunContext, no_progress
 from mvbench.metrics import evaluate
-from mvbench.record.schema import CURVE_PREFIX, DONE, FAILED, SKIPPED, CellResult
+from mvbench.record.schema import CURVE_PREFIX, DONE, FAILED, SKIPPED, CellResult, label_history_start
 from mvbench.run.grid import Cell
 from mvbench.run.scoring import common_space, internal_indices, mask_sha256, oracle_scores
 
@@ -203,8 +203,9 @@ def training_curves(result: Any, y_true: np.ndarray | None) -> dict[str, list[tu
         for key, value in terms.items():
             curves.setdefault(f"{CURVE_PREFIX}{key}", []).append((epoch, float(value)))
     if y_true is not None and result.label_history:
-        first = result.info.get("label_history_first_epoch")
-        start = int(first) if first is not None else max(len(result.history) - len(result.label_history), 0)
+        start = label_history_start(
+            result.info.get("label_history_first_epoch"), len(result.history), len(result.label_history)
+        )
         for epoch, labels in enumerate(result.label_history, start):
             scores = evaluate(y_true, labels)
             curves.setdefault(f"{CURVE_PREFIX}acc", []).append((epoch, scores["acc"]))
