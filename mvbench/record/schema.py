@@ -83,14 +83,6 @@ DIRECTIONS: dict[str, Direction] = {
     **{f"{INTERNAL_PREFIX}{m}": "higher" for m in ("silhouette", "calinski_harabasz")},
 }
 CURVE_PREFIX = "train/"  # per-epoch curves: train/<history key>, train/acc, train/nmi
-
-
-def label_history_start(first_epoch: float | None, n_epochs: int, n_labels: int) -> int:
-    """The epoch of a method's first per-epoch labels: ``info["label_history_first_epoch"]`` when the
-    method says so, else the labels end with the history (they may cover its last epochs only)."""
-    return int(first_epoch) if first_epoch is not None else max(n_epochs - n_labels, 0)
-
-
 PARAM_PREFIX = "param:"  # params in a runs frame row
 #: Columns of a runs frame row (:func:`read_cell`) that describe a run rather than measure it.
 RUN_COLUMNS = (
@@ -106,6 +98,12 @@ RUN_COLUMNS = (
     "mask_sha256",
     "dataset_variant",
 )
+
+
+def label_history_start(first_epoch: float | None, n_epochs: int, n_labels: int) -> int:
+    """The epoch of a method's first per-epoch labels: ``info["label_history_first_epoch"]`` when the
+    method says so, else the labels end with the history (they may cover its last epochs only)."""
+    return int(first_epoch) if first_epoch is not None else max(n_epochs - n_labels, 0)
 
 
 def direction(metric: str) -> Direction | None:

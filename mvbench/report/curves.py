@@ -60,7 +60,8 @@ def chosen_runs(frame: pd.DataFrame, runs_by_key: dict[str, Any]) -> list[tuple[
     )
     best = {(row["dataset"], row["method"]): row for _, row in ranked.drop_duplicates(pairs).iterrows()}
     order = with_curves.drop_duplicates(pairs)[pairs].itertuples(index=False)
-    return [(best[tuple(pair)], runs_by_key[best[tuple(pair)]["key"]]) for pair in order]
+    chosen = [best[tuple(pair)] for pair in order]
+    return [(row, runs_by_key[row["key"]]) for row in chosen]
 
 
 def run_curves(tracker: Tracker, row: pd.Series, run: Any) -> RunCurves:
