@@ -87,15 +87,19 @@ def reference_weights(views: list[ViewSpectrum], signs: list[np.ndarray], k: int
             cosines = np.linalg.svd(ei.T @ ej, compute_uv=False)
             cosines = np.clip(cosines / cosines.max(), 0.0, 1.0)
             phi[i, j] = phi[j, i] = np.pi - np.arccos(cosines).max()
-    c, f = np.zeros((n_views, n_views)), np.zeros(n_views)
+    f = np.zeros(n_views)
     for view, r in zip(views, row_sums):
         scaled = view.abs_spectrum / r[:, None] / r[None, :]
-        for i in range(n_views):
-            f[i] += np.vdot(views[i].laplacian, scaled)
-            for j in range(n_views):
-                c[i, j] += np.sum(views[i].laplacian * views[j].laplacian / (r * r)[None, :])
+        f += [np.vdot(other.laplacian, scaled) for other in views]
+    # C_ij = sum_m sum_ab L^i_ab L^j_ab / r_m,b^2: column sums of L^i * L^j against sum_m 1 / r_m^2
+    inv_sq = sum(1.0 / (r * r) for r in row_sums)
+    c = np.zeros((n_views, n_views))
+    for i in range(n_views):
+        for j in range(i, n_views):
+            c[i, j] = c[j, i] = (views[i].laplacian * views[j].laplacian).sum(axis=0) @ inv_sq
     q = np.diag(phi.sum(axis=1)) - phi
-    h = c + (BETA * np.linalg.norm(c) / np.linalg.norm(q) if np.linalg.norm(q) > 0 else 0.0) * q
+    q_norm = np.linalg.norm(q)
+    h = c + (BETA * np.linalg.norm(c) / q_norm if q_norm > 0 else 0.0) * q
     if not (np.isfinite(h).all() and np.isfinite(f).all()):
         return None
     return pic.simplex_qp((h + h.T) / 2, f)
@@ -132,8 +136,8 @@ def main() -> None:
             views = spectra(data)
             rng = np.random.default_rng(rep)
             accs = []
+            n = data.n_samples
             for draw in range(args.draws):
-                n = data.n_samples
                 signs = [np.ones(n) if draw == 0 else rng.choice([-1.0, 1.0], size=n) for _ in views]
                 weights = reference_weights(views, signs, k)
                 row = {"rate": rate, "rep": rep, "draw": draw}
