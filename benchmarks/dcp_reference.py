@@ -15,7 +15,10 @@ draws the mask only).
 mvbench's side is every finished ``dcp`` cell on ``scene15`` at the same missing rate in the given
 stores (``URI:EXPERIMENT``; a cell key found in several stores counts once). The script prints both
 samples, their means with the population std (``np.std``, as the DCP paper's sheet) and the sample
-std, and for ACC and NMI Welch's t-test and the two-sided Mann–Whitney U test.
+std, and for ACC and NMI Welch's t-test and the two-sided Mann–Whitney U test. First it checks that
+both sides cluster the same data: the two views ``dcp`` receives from the harness (``scene15``, views
+0 + 1, ``normalization=none``) against the reference loader's arrays (``X[0][v].astype('float32')`` of
+its ``data/Scene_15.mat``), and the labels, printing the largest difference.
 
     python benchmarks/dcp_reference.py --reference-dir /work/scratch/s6/dcpref/ref \\
         --store sqlite:////work/scratch/s2/deep/dcp_r0_extra.db:dcp_scene15_deep \\
@@ -35,8 +38,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import scipy.io
 from scipy import stats
 
+from mvbench.data import sources, store
+from mvbench.data.preprocessing import normalize_view
 from mvbench.record.schema import STATUS_TAG, cell_key
 from mvbench.record.tracking import Tracker
 
@@ -67,6 +73,21 @@ def final_result(log: Path) -> tuple[float, float] | None:
     return None
 
 
+def check_input(reference_dir: Path) -> None:
+    """Print the largest difference between the harness's scene15 views 0 + 1 (as ``dcp`` gets them) and
+    the reference loader's arrays, and whether the labels agree up to the reference's 1-based offset."""
+    data = store.load(sources.prepare("scene15", sources.DataPaths.resolve(), {}), lazy=False)
+    mat = scipy.io.loadmat(reference_dir / "data" / "Scene_15.mat")
+    diffs = []
+    for v in (0, 1):
+        ours = normalize_view(data.view(v), "none", data.mask[:, v])
+        theirs = mat["X"][0][v].astype("float32")
+        diffs.append(float(np.abs(ours - theirs).max()) if ours.shape == theirs.shape else float("inf"))
+    y = np.squeeze(mat["Y"])
+    same_labels = np.array_equal(np.asarray(data.labels), y - y.min())
+    print(f"input: views 0 + 1 differ by at most {max(diffs):g}; labels {'equal' if same_labels else 'DIFFER'}")
+
+
 def run_reference(reference_dir: Path, seed: int, missing_rate: float, threads: int, log: Path) -> None:
     """One data seed of the reference script, its output (stdout and stderr) to ``log``."""
     env = dict(os.environ, FIRST_SEED=str(seed))
@@ -91,8 +112,8 @@ def run_reference(reference_dir: Path, seed: int, missing_rate: float, threads: 
 def store_sample(stores: list[str], missing_rate: float) -> dict[str, tuple[float, float]]:
     """ACC and NMI of every finished ``dcp`` cell on scene15 at ``missing_rate``, by cell key."""
     sample: dict[str, tuple[float, float]] = {}
-    for store in stores:
-        uri, _, experiment = store.rpartition(":")
+    for location in stores:
+        uri, _, experiment = location.rpartition(":")
         for run in Tracker(uri, experiment, create=False).latest_by_key().values():
             params, metrics = run.data.params, run.data.metrics
             if (
@@ -140,6 +161,7 @@ def main() -> None:
     parser.add_argument("--no-run", action="store_true", help="only read the logs already written")
     args = parser.parse_args()
     log_dir = args.log_dir or args.reference_dir.resolve().parent / "mvbench_logs"
+    check_input(args.reference_dir)
 
     reference = []
     for seed in args.seeds:
