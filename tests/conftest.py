@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -25,6 +26,14 @@ def needs_raw(*parts: str) -> pytest.MarkDecorator:
         not path.exists() and not os.environ.get("CI"),
         reason=f"{path} absent: set MVBENCH_RAW_DIR to the shared data folder",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the commands the tests start, however the suite itself was started. A shell
+    without job control starts a background job (``cmd &`` in a script) with SIGINT ignored, and
+    children inherit that: the tests that interrupt a grid or the UI would then see it run on."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 _EMPTY_STORE: Path | None = None
