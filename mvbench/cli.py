@@ -413,10 +413,11 @@ def run(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice([*FORMATS, "html"]),
+    type=click.Choice([*FORMATS, "html", "runs"]),
     default="table",
     show_default=True,
-    help="html: one self-contained file (tables, plots, significance, settings) that opens offline.",
+    help="html: one self-contained file (tables, plots, significance, settings) that opens offline; "
+    "runs: CSV of every finished cell (settings, seed, final metrics), one row each.",
 )
 @click.option(
     "--metrics",
@@ -480,7 +481,7 @@ def report(
     from mvbench.data.sources import DataPaths
     from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
     from mvbench.record.tracking import Tracker
-    from mvbench.report.tables import aggregate, render, runs_frame, significance_text
+    from mvbench.report.tables import aggregate, render, runs_csv, runs_frame, significance_text
 
     keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
@@ -492,6 +493,23 @@ def report(
             f"were re-run since; only the latest run of each counts",
             err=True,
         )
+    if fmt == "runs":
+        extras = [
+            flag
+            for flag, on in (
+                ("--significance", significance),
+                ("--diagnostics", diagnostics),
+                ("--plot", plot_x),
+                ("--log", log_report),
+                ("--reported", reported or reported_dir),
+                ("--select", select_rule),
+            )
+            if on
+        ]
+        if extras:
+            raise CliError(f"--format runs writes the runs alone; drop {', '.join(extras)} or use another --format")
+        emit(runs_csv(frame), output)
+        return
     logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX)))
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
@@ -530,11 +548,7 @@ def report(
         from mvbench.report.diagnostics import render_diagnostics
 
         text += "\n" + render_diagnostics(diagnose(frame), fmt) + "\n"
-    if output:
-        Path(output).write_text(text)
-        click.echo(f"wrote {output}")
-    else:
-        click.echo(text)
+    emit(text, output)
     if log_report:
         from mvbench.report.html import attach
 
@@ -555,6 +569,15 @@ def report(
         if parents:
             tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write a report to ``output``, or print it."""
+    if output:
+        Path(output).write_text(text)
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
 
 
 def extra_sections(

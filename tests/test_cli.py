@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from mvbench.cli import main
@@ -102,7 +104,17 @@ def test_default_run_then_identical_rerun_logs_nothing_new():
     assert f"{n} done, 0 failed, 0 skipped, 0 missing" in status.stdout
     md = mvbench("report", "--format", "markdown", check=0).stdout
     assert "| method | digits ACC | digits NMI | digits ARI |" in md and "**" in md
-    assert mvbench("report", "--format", "csv", check=0).stdout.startswith("condition,dataset,group,method,n,")
+    csv = mvbench("report", "--format", "csv", check=0).stdout
+    assert csv.startswith("condition,dataset,group,method,n,")
+    # one row per finished cell, whose means are the table's:
+    runs = pd.read_csv(io.StringIO(mvbench("report", "--format", "runs", check=0).stdout))
+    assert len(runs) == n and {"method", "dataset", "condition", "repetition", "acc", "nmi"} <= set(runs.columns)
+    assert not [c for c in runs.columns if c.startswith("train/")]
+    table = pd.read_csv(io.StringIO(csv)).set_index(["condition", "dataset", "method"])["acc_mean"]
+    means = runs.groupby(["condition", "dataset", "method"])["acc"].mean()
+    assert np.allclose(means.sort_index(), table.sort_index(), atol=5e-4)
+    _, _, stderr = mvbench_in_process("report", "--format", "runs", "--significance", check=2)
+    assert "drop --significance" in stderr and stderr.count("\n") == 1
 
 
 def test_config_file_with_sweep_and_dataset_override(tmp_path):

@@ -13,7 +13,16 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from mvbench.record.schema import DEFAULT_METRICS, DONE, FORMATS, PARAM_PREFIX, cell_status, direction, read_cell
+from mvbench.record.schema import (
+    CURVE_PREFIX,
+    DEFAULT_METRICS,
+    DONE,
+    FORMATS,
+    PARAM_PREFIX,
+    cell_status,
+    direction,
+    read_cell,
+)
 from mvbench.record.tracking import Tracker
 from mvbench.report.diagnostics import DEGENERATE_MARK, GROUP, degenerate_groups
 
@@ -39,6 +48,17 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
     latest = frame.sort_values("start", kind="stable").drop_duplicates(subset=same_cell, keep="last").sort_index()
     latest.attrs["superseded"] = len(frame) - len(latest)
     return latest.reset_index(drop=True)
+
+
+def runs_csv(frame: pd.DataFrame) -> str:
+    """The finished cells one row each (a :func:`runs_frame`), as CSV: what describes the run, its
+    ``param:`` settings and its final metrics; per-epoch curves stay in the store. A portable record of
+    every number behind a table, e.g. to keep beside a paper or a benchmark's write-up."""
+    if frame.empty:
+        return ""
+    columns = [c for c in frame.columns if not c.startswith(CURVE_PREFIX)]
+    order = [c for c in ("condition", "dataset", "method", "repetition") if c in frame.columns]
+    return frame[columns].sort_values(order, kind="stable").to_csv(index=False)
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
