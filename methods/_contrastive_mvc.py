@@ -33,8 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mvbench.accelerator import resolve_device
 from mvbench.data import MultiViewDataset
 from mvbench.data.preprocessing import normalize_view
+from mvbench.method import FitResult
 
 #: Hidden widths of the MFLVC-family autoencoder (encoder; the decoder mirrors it).
 MFLVC_HIDDEN = (500, 500, 2000)
@@ -56,6 +58,16 @@ def resolve_preset(cfg: Any, presets: dict[str, dict[str, Any]], dataset: str) -
 
 
 # -- data and networks ------------------------------------------------------------------------------
+def prepare(
+    config: Any, presets: dict[str, dict[str, Any]], data: MultiViewDataset
+) -> tuple[Any, torch.device, list[torch.Tensor]]:
+    """A method's settings with its preset filled in (:func:`resolve_preset`), its device, and the views
+    on that device (:func:`device_views`): the start of every fit in the family."""
+    cfg, _ = resolve_preset(config, presets, data.card.name)
+    device = resolve_device(cfg.device)
+    return cfg, device, device_views(data, cfg.normalization, device)
+
+
 def device_views(data: MultiViewDataset, normalization: str, device: torch.device) -> list[torch.Tensor]:
     """Every view normalised (``none`` or ``minmax`` in the references' loaders), float32, on ``device``, once."""
     return [
@@ -228,6 +240,19 @@ def pretrain_step(xs: list[torch.Tensor], reconstruct: Callable[[list[torch.Tens
         return {"reconstruction": loss, "loss": loss}
 
     return step
+
+
+def eval_labels(model: nn.Module, read_labels: Callable[[], np.ndarray]) -> np.ndarray:
+    """The labels read out from ``model`` in eval mode, without gradients."""
+    model.eval()
+    with torch.no_grad():
+        return read_labels()
+
+
+def fit_result(trainer: Trainer, settings: Any, labels: np.ndarray) -> FitResult:
+    """The fit's labels with the trainer's per-epoch record and :func:`fit_info`."""
+    info = fit_info(trainer, settings, settings.pretrain_epochs)
+    return FitResult(labels=labels, history=trainer.history, label_history=trainer.label_history, info=info)
 
 
 def fit_info(trainer: Trainer, settings: Any, readout_from: int) -> dict[str, float]:

@@ -189,14 +189,10 @@ class CVCL(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
 
-        from mvbench.accelerator import resolve_device
-
-        from ._contrastive_mvc import Trainer, device_views, fit_info, pretrain_step, reconstruction, resolve_preset
+        from ._contrastive_mvc import Trainer, eval_labels, fit_result, prepare, pretrain_step, reconstruction
         from ._torch_ops import seeded
 
-        cfg, _ = resolve_preset(self.config, PRESETS, data.card.name)
-        device = resolve_device(cfg.device)
-        xs = device_views(data, cfg.normalization, device)
+        cfg, device, xs = prepare(self.config, PRESETS, data)
         n, n_views = data.n_samples, data.n_views
         with seeded(seed) as gen:
             model = build_network(
@@ -222,12 +218,5 @@ class CVCL(Method):
             batches = trainer.shuffled(n, cfg.batch_size)
             trainer.run(0, cfg.pretrain_epochs, batches, pretrain_step(xs, model.reconstruct), None, "cvcl pretrain")
             trainer.run(1, cfg.contrastive_epochs, batches, contrastive, read_labels, "cvcl contrastive")
-            model.eval()
-            with torch.no_grad():
-                labels = read_labels()
-        return FitResult(
-            labels=labels,
-            history=trainer.history,
-            label_history=trainer.label_history,
-            info=fit_info(trainer, cfg, cfg.pretrain_epochs),
-        )
+            labels = eval_labels(model, read_labels)
+        return fit_result(trainer, cfg, labels)

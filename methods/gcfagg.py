@@ -191,22 +191,18 @@ class GCFAgg(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
 
-        from mvbench.accelerator import resolve_device
-
         from ._contrastive_mvc import (
             Trainer,
-            device_views,
-            fit_info,
+            eval_labels,
+            fit_result,
             kmeans_labels,
+            prepare,
             pretrain_step,
             reconstruction,
-            resolve_preset,
         )
         from ._torch_ops import seeded
 
-        cfg, _ = resolve_preset(self.config, PRESETS, data.card.name)
-        device = resolve_device(cfg.device)
-        xs = device_views(data, cfg.normalization, device)
+        cfg, device, xs = prepare(self.config, PRESETS, data)
         n = data.n_samples
         with seeded(seed) as gen:
             model = build_network(
@@ -237,13 +233,5 @@ class GCFAgg(Method):
             trainer.run(0, cfg.pretrain_epochs, batches, pretrain_step(xs, model.reconstruct), None, "gcfagg pretrain")
             trainer.run(1, cfg.contrastive_epochs, batches, contrastive, read_labels, "gcfagg contrastive")
             if not trainer.label_history:
-                model.eval()
-                with torch.no_grad():
-                    trainer.label_history.append(read_labels())
-        labels = trainer.label_history[-1]
-        return FitResult(
-            labels=labels,
-            history=trainer.history,
-            label_history=trainer.label_history,
-            info=fit_info(trainer, cfg, cfg.pretrain_epochs),
-        )
+                trainer.label_history.append(eval_labels(model, read_labels))
+        return fit_result(trainer, cfg, trainer.label_history[-1])

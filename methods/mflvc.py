@@ -180,24 +180,20 @@ class MFLVC(Method):
         import torch
         import torch.nn.functional as F
 
-        from mvbench.accelerator import resolve_device
-
         from ._contrastive_mvc import (
             Trainer,
             cluster_contrastive,
-            device_views,
             entropy_gap,
-            fit_info,
+            eval_labels,
+            fit_result,
             paired_contrastive,
+            prepare,
             pretrain_step,
             reconstruction,
-            resolve_preset,
         )
         from ._torch_ops import seeded
 
-        cfg, _ = resolve_preset(self.config, PRESETS, data.card.name)
-        device = resolve_device(cfg.device)
-        xs = device_views(data, cfg.normalization, device)
+        cfg, device, xs = prepare(self.config, PRESETS, data)
         n, n_views = data.n_samples, data.n_views
         with seeded(seed) as gen:
             model = build_network(
@@ -240,11 +236,8 @@ class MFLVC(Method):
                 return {"cross_entropy": ce, "loss": ce}
 
             trainer.run(2, cfg.tune_epochs, lambda: [everyone], tune, read_labels, "mflvc fine-tune")
-            model.eval()
-            with torch.no_grad():
-                labels = read_labels()
-        info = fit_info(trainer, cfg, cfg.pretrain_epochs)
-        return FitResult(labels=labels, history=trainer.history, label_history=trainer.label_history, info=info)
+            labels = eval_labels(model, read_labels)
+        return fit_result(trainer, cfg, labels)
 
     @staticmethod
     def _pseudo_labels(model: Any, xs: list[Any], n_clusters: int, n_init: int, seed: int) -> list[np.ndarray]:

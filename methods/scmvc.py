@@ -158,24 +158,20 @@ class SCMVC(Method):
     def fit_predict(self, data: MultiViewDataset, n_clusters: int, seed: int) -> FitResult:
         import torch
 
-        from mvbench.accelerator import resolve_device
-
         from ._contrastive_mvc import (
             Trainer,
-            device_views,
-            fit_info,
+            eval_labels,
+            fit_result,
             kmeans_labels,
+            prepare,
             pretrain_step,
             reconstruction,
-            resolve_preset,
             self_weighted_contrastive,
             view_weights,
         )
         from ._torch_ops import seeded
 
-        cfg, _ = resolve_preset(self.config, PRESETS, data.card.name)
-        device = resolve_device(cfg.device)
-        xs = device_views(data, cfg.normalization, device)
+        cfg, device, xs = prepare(self.config, PRESETS, data)
         n, n_views = data.n_samples, data.n_views
         with seeded(seed) as gen:
             model = build_network(
@@ -202,12 +198,5 @@ class SCMVC(Method):
             trainer.run(0, cfg.pretrain_epochs, batches, pretrain_step(xs, model.reconstruct), None, "scmvc pretrain")
             trainer.run(1, cfg.contrastive_epochs, batches, contrastive, read_labels, "scmvc contrastive")
             if not trainer.label_history:
-                model.eval()
-                with torch.no_grad():
-                    trainer.label_history.append(read_labels())
-        return FitResult(
-            labels=trainer.label_history[-1],
-            history=trainer.history,
-            label_history=trainer.label_history,
-            info=fit_info(trainer, cfg, cfg.pretrain_epochs),
-        )
+                trainer.label_history.append(eval_labels(model, read_labels))
+        return fit_result(trainer, cfg, trainer.label_history[-1])
