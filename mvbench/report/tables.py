@@ -19,6 +19,7 @@ from mvbench.record.schema import (
     DONE,
     FORMATS,
     PARAM_PREFIX,
+    RUN_COLUMNS,
     cell_status,
     direction,
     read_cell,
@@ -51,14 +52,16 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
 
 
 def runs_csv(frame: pd.DataFrame) -> str:
-    """The finished cells one row each (a :func:`runs_frame`), as CSV: what describes the run, its
-    ``param:`` settings and its final metrics; per-epoch curves stay in the store. A portable record of
+    """The finished cells one row each (a :func:`runs_frame`), as CSV: what describes the run, its final
+    metrics, then its ``param:`` settings; per-epoch curves stay in the store. A portable record of
     every number behind a table, e.g. to keep beside a paper or a benchmark's write-up."""
     if frame.empty:
         return ""
-    columns = [c for c in frame.columns if not c.startswith(CURVE_PREFIX)]
+    described = [c for c in RUN_COLUMNS if c in frame.columns]
+    settings = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
+    measured = [c for c in frame.columns if c not in described and c not in settings and not c.startswith(CURVE_PREFIX)]
     order = [c for c in ("condition", "dataset", "method", "repetition") if c in frame.columns]
-    return frame[columns].sort_values(order, kind="stable").to_csv(index=False)
+    return frame[described + measured + settings].sort_values(order, kind="stable").to_csv(index=False)
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
