@@ -479,9 +479,8 @@ def report(
 ) -> None:
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
     from mvbench.data.sources import DataPaths
-    from mvbench.record.schema import CURVE_PREFIX, PARAM_PREFIX, RUN_COLUMNS
     from mvbench.record.tracking import Tracker
-    from mvbench.report.tables import aggregate, render, runs_csv, runs_frame, significance_text
+    from mvbench.report.tables import aggregate, metric_columns, render, runs_csv, runs_frame, significance_text
 
     keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
@@ -510,7 +509,7 @@ def report(
             raise CliError(f"--format runs writes the runs alone; drop {', '.join(extras)} or use another --format")
         emit(runs_csv(frame), output)
         return
-    logged = sorted(c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX)))
+    logged = sorted(metric_columns(frame))
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
         raise CliError(

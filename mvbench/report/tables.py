@@ -51,6 +51,12 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
     return latest.reset_index(drop=True)
 
 
+def metric_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of a runs frame that its runs measured: not what describes a run, its ``param:``
+    settings or its per-epoch curves."""
+    return [c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX))]
+
+
 def runs_csv(frame: pd.DataFrame) -> str:
     """The finished cells one row each (a :func:`runs_frame`), as CSV: what describes the run, its final
     metrics, then its ``param:`` settings; per-epoch curves stay in the store. A portable record of
@@ -59,9 +65,8 @@ def runs_csv(frame: pd.DataFrame) -> str:
         return ""
     described = [c for c in RUN_COLUMNS if c in frame.columns]
     settings = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
-    measured = [c for c in frame.columns if c not in described and c not in settings and not c.startswith(CURVE_PREFIX)]
     order = [c for c in ("condition", "dataset", "method", "repetition") if c in frame.columns]
-    return frame[described + measured + settings].sort_values(order, kind="stable").to_csv(index=False)
+    return frame[described + metric_columns(frame) + settings].sort_values(order, kind="stable").to_csv(index=False)
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
