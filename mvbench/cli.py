@@ -421,9 +421,8 @@ def run(
 )
 @click.option(
     "--metrics",
-    default=",".join(DEFAULT_METRICS),
-    show_default=True,
-    help="Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb.",
+    help=f"Comma-separated: acc, nmi, ari, purity, fit_seconds, peak_memory_mb. "
+    f"[default: {','.join(DEFAULT_METRICS)}; every logged metric with --format runs]",
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
 @click.option(
@@ -480,11 +479,10 @@ def report(
     """Rebuild the comparison table of an experiment from MLflow (and plots, significance, an HTML report)."""
     from mvbench.data.sources import DataPaths
     from mvbench.record.tracking import Tracker
-    from mvbench.report.tables import aggregate, metric_columns, render, runs_csv, runs_frame, significance_text
+    from mvbench.report.tables import aggregate, render, runs_csv, runs_frame, significance_text
 
     keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
-    metric_list = split_list(metrics)
     frame = runs_frame(tracker)
     if frame.attrs.get("superseded"):
         click.echo(
@@ -507,15 +505,9 @@ def report(
         ]
         if extras:
             raise CliError(f"--format runs writes the runs alone; drop {', '.join(extras)} or use another --format")
-        emit(runs_csv(frame), output)
+        emit(runs_csv(frame, checked_metrics(frame, metrics, experiment) if metrics is not None else None), output)
         return
-    logged = sorted(metric_columns(frame))
-    unknown = [m for m in metric_list if m not in frame.columns]
-    if not metric_list or (unknown and not frame.empty):
-        raise CliError(
-            f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
-            f"logged metrics: {', '.join(logged)}"
-        )
+    metric_list = checked_metrics(frame, ",".join(DEFAULT_METRICS) if metrics is None else metrics, experiment)
     parents = tracker.parent_runs()
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
@@ -568,6 +560,20 @@ def report(
         if parents:
             tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
+
+
+def checked_metrics(frame: Any, metrics: str, experiment: str) -> list[str]:
+    """``--metrics`` as a list, each logged in the experiment (any name passes while it has no finished cell)."""
+    from mvbench.report.tables import metric_columns
+
+    metric_list = split_list(metrics)
+    unknown = [m for m in metric_list if m not in frame.columns]
+    if not metric_list or (unknown and not frame.empty):
+        raise CliError(
+            f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
+            f"logged metrics: {', '.join(sorted(metric_columns(frame)))}"
+        )
+    return metric_list
 
 
 def emit(text: str, output: str | None) -> None:

@@ -115,6 +115,11 @@ def test_default_run_then_identical_rerun_logs_nothing_new():
     assert np.allclose(means.sort_index(), table.sort_index(), atol=5e-4)
     _, _, stderr = mvbench_in_process("report", "--format", "runs", "--significance", check=2)
     assert "drop --significance" in stderr and stderr.count("\n") == 1
+    # --metrics picks the metric columns; the run's description and settings stay:
+    chosen = pd.read_csv(io.StringIO(mvbench("report", "--format", "runs", "--metrics", "nmi", check=0).stdout))
+    assert "nmi" in chosen and "acc" not in chosen and list(chosen["key"]) == list(runs["key"])
+    _, _, stderr = mvbench_in_process("report", "--format", "runs", "--metrics", "bogus", check=2)
+    assert "--metrics: bogus not logged" in stderr and stderr.count("\n") == 1
 
 
 def test_config_file_with_sweep_and_dataset_override(tmp_path):

@@ -57,16 +57,18 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in RUN_COLUMNS and not c.startswith((PARAM_PREFIX, CURVE_PREFIX))]
 
 
-def runs_csv(frame: pd.DataFrame) -> str:
+def runs_csv(frame: pd.DataFrame, metrics: Iterable[str] | None = None) -> str:
     """The finished cells one row each (a :func:`runs_frame`), as CSV: what describes the run, its final
-    metrics, then its ``param:`` settings; per-epoch curves stay in the store. A portable record of
-    every number behind a table, e.g. to keep beside a paper or a benchmark's write-up."""
+    metrics (``metrics``, or every logged one), then its ``param:`` settings; per-epoch curves stay in
+    the store. A portable record of every number behind a table, e.g. to keep beside a paper or a
+    benchmark's write-up."""
     if frame.empty:
         return ""
     described = [c for c in RUN_COLUMNS if c in frame.columns]
     settings = sorted(c for c in frame.columns if c.startswith(PARAM_PREFIX))
     order = [c for c in ("condition", "dataset", "method", "repetition") if c in frame.columns]
-    return frame[described + metric_columns(frame) + settings].sort_values(order, kind="stable").to_csv(index=False)
+    chosen = metric_columns(frame) if metrics is None else [m for m in metrics if m in frame.columns]
+    return frame[described + chosen + settings].sort_values(order, kind="stable").to_csv(index=False)
 
 
 def aggregate(frame: pd.DataFrame, metrics: Iterable[str] = DEFAULT_METRICS) -> pd.DataFrame:
