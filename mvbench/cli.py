@@ -483,6 +483,7 @@ def report(
 
     keep_caches_in(DataPaths.resolve())
     tracker = Tracker(tracking_uri, experiment, create=False)
+    named = split_list(metrics) if metrics is not None else None
     frame = runs_frame(tracker)
     if frame.attrs.get("superseded"):
         click.echo(
@@ -505,9 +506,9 @@ def report(
         ]
         if extras:
             raise CliError(f"--format runs writes the runs alone; drop {', '.join(extras)} or use another --format")
-        emit(runs_csv(frame, checked_metrics(frame, metrics, experiment) if metrics is not None else None), output)
+        emit(runs_csv(frame, checked_metrics(frame, named, experiment) if named is not None else None), output)
         return
-    metric_list = checked_metrics(frame, ",".join(DEFAULT_METRICS) if metrics is None else metrics, experiment)
+    metric_list = checked_metrics(frame, list(DEFAULT_METRICS) if named is None else named, experiment)
     parents = tracker.parent_runs()
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
@@ -562,11 +563,11 @@ def report(
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
 
 
-def checked_metrics(frame: Any, metrics: str, experiment: str) -> list[str]:
-    """``--metrics`` as a list, each logged in the experiment (any name passes while it has no finished cell)."""
+def checked_metrics(frame: Any, metric_list: list[str], experiment: str) -> list[str]:
+    """``metric_list``, once it is checked to be non-empty and logged in the experiment (any name passes
+    while the experiment has no finished cell); a usage error otherwise."""
     from mvbench.report.tables import metric_columns
 
-    metric_list = split_list(metrics)
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
         raise CliError(
