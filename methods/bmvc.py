@@ -47,8 +47,9 @@ which are the ones that change results (figures: ``benchmarks/baselines_matrix.m
 
 On DCP's Scene-15 protocol (views 0 + 1) this code lands 6 ACC points under the figure DCP's sheet
 reports for BMVC (3.4 at missing rate 0.5); a reading of ``demo.m`` and a sweep of input scaling, code
-length, lambda, anchor choice and the reference setting did not find the cause (``benchmarks/results.md``,
-"BMVC on DCP's Scene-15 protocol").
+length, lambda, anchor choice and the reference setting did not find the cause, and the authors' ``demo.m``
+itself, run under GNU Octave on the same arrays, gives 26.0 (14.5 under the sheet), so the sheet's figure
+comes from a configuration DCP does not state (``benchmarks/results.md``, "BMVC on DCP's Scene-15 protocol").
 
 ``history`` holds the objective after the U-step, after the B-step and at the end of each outer
 iteration; the U-, B- and G-steps and the weight step (r > 1) are exact minimisers, the DPLM C-step is
