@@ -426,6 +426,13 @@ def run(
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report to this file.")
 @click.option(
+    "--records",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Rebuild the tables from these --format runs files instead of a store (repeat for several; "
+    "a cell in several files counts once, its latest run).",
+)
+@click.option(
     "--significance",
     is_flag=True,
     help="Add average ranks, Friedman and Wilcoxon tests (first metric; always in html).",
@@ -467,6 +474,7 @@ def report(
     fmt,
     metrics,
     output,
+    records,
     significance,
     diagnostics,
     plot_x,
@@ -482,14 +490,18 @@ def report(
     from mvbench.report.tables import aggregate, render, runs_csv, runs_frame, significance_text
 
     keep_caches_in(DataPaths.resolve())
-    tracker = Tracker(tracking_uri, experiment, create=False)
     named = split_list(metrics) if metrics is not None else None
-    frame = runs_frame(tracker)
+    tracker = None if records else Tracker(tracking_uri, experiment, create=False)
+    if tracker is None:
+        frame = frame_of_records(records, tracking_uri, fmt, log_report)
+        source, rerun = f"records {', '.join(records)}", "have a later run in these records"
+    else:
+        frame = runs_frame(tracker)
+        source = f"experiment {experiment!r}"
+        rerun = "ran an older version of their method's code and were re-run since"
     if frame.attrs.get("superseded"):
         click.echo(
-            f"note: {frame.attrs['superseded']} finished cell(s) ran an older version of their method's code and "
-            f"were re-run since; only the latest run of each counts",
-            err=True,
+            f"note: {frame.attrs['superseded']} finished cell(s) {rerun}; only the latest run of each counts", err=True
         )
     if fmt == "runs":
         extras = [
@@ -506,14 +518,14 @@ def report(
         ]
         if extras:
             raise CliError(f"--format runs writes the runs alone; drop {', '.join(extras)} or use another --format")
-        emit(runs_csv(frame, checked_metrics(frame, named, experiment) if named is not None else None), output)
+        emit(runs_csv(frame, checked_metrics(frame, named, source) if named is not None else None), output)
         return
-    metric_list = checked_metrics(frame, list(DEFAULT_METRICS) if named is None else named, experiment)
-    parents = tracker.parent_runs()
+    metric_list = checked_metrics(frame, list(DEFAULT_METRICS) if named is None else named, source)
+    parents = tracker.parent_runs() if tracker is not None else []
     if log_report and not parents:
         raise CliError(f"--log: experiment {experiment!r} has no grid run to attach the report to")
     full: Any = None
-    if fmt == "html" or log_report:
+    if tracker is not None and (fmt == "html" or log_report):  # --records refused both
         from mvbench.report.html import collect
 
         full = collect(tracker, metric_list)
@@ -541,7 +553,7 @@ def report(
 
         text += "\n" + render_diagnostics(diagnose(frame), fmt) + "\n"
     emit(text, output)
-    if log_report:
+    if log_report and tracker is not None:
         from mvbench.report.html import attach
 
         attach(tracker, parents[0].info.run_id, full)
@@ -558,20 +570,37 @@ def report(
             )
         except ValueError as exc:
             raise CliError(str(exc)) from None
-        if parents:
+        if parents and tracker is not None:
             tracker.client.log_artifact(parents[0].info.run_id, str(path), "plots")
         click.echo(f"plot: {path}" + (f" (logged to grid run {parents[0].info.run_id})" if parents else ""))
 
 
-def checked_metrics(frame: Any, metric_list: list[str], experiment: str) -> list[str]:
-    """``metric_list``, once it is checked to be non-empty and logged in the experiment (any name passes
-    while the experiment has no finished cell); a usage error otherwise."""
+def frame_of_records(records: tuple[str, ...], tracking_uri: str | None, fmt: str, log_report: bool) -> Any:
+    """The runs frame of ``--records`` files; a usage error for the options that need a store."""
+    from mvbench.report.tables import records_frame
+
+    needs_store = [
+        flag
+        for flag, on in (("--tracking-uri", tracking_uri), ("--format html", fmt == "html"), ("--log", log_report))
+        if on
+    ]
+    if needs_store:
+        raise CliError(f"--records reads the runs from files, without a store; drop {', '.join(needs_store)}")
+    try:
+        return records_frame(records)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def checked_metrics(frame: Any, metric_list: list[str], source: str) -> list[str]:
+    """``metric_list``, once it is checked to be non-empty and logged in ``source``'s runs (any name
+    passes while it has no finished cell); a usage error otherwise."""
     from mvbench.report.tables import metric_columns
 
     unknown = [m for m in metric_list if m not in frame.columns]
     if not metric_list or (unknown and not frame.empty):
         raise CliError(
-            f"--metrics: {', '.join(unknown) or '(none given)'} not logged in experiment {experiment!r}; "
+            f"--metrics: {', '.join(unknown) or '(none given)'} not logged in {source}; "
             f"logged metrics: {', '.join(sorted(metric_columns(frame)))}"
         )
     return metric_list

@@ -120,6 +120,18 @@ def test_default_run_then_identical_rerun_logs_nothing_new():
     assert "nmi" in chosen and "acc" not in chosen and list(chosen["key"]) == list(runs["key"])
     _, _, stderr = mvbench_in_process("report", "--format", "runs", "--metrics", "bogus", check=2)
     assert "--metrics: bogus not logged" in stderr and stderr.count("\n") == 1
+    # the record alone rebuilds the table; a cell recorded twice counts once:
+    Path("runs.csv").write_text(mvbench("report", "--format", "runs", check=0).stdout)
+    assert mvbench("report", "--records", "runs.csv", "--format", "csv", check=0).stdout == csv
+    twice = mvbench("report", "--records", "runs.csv", "--records", "runs.csv", "--format", "csv", check=0)
+    assert twice.stdout == csv and f"note: {n} finished cell(s) have a later run in these records" in twice.stderr
+    Path("table.csv").write_text(csv)
+    for args, message in (
+        (["--records", "table.csv"], "table.csv is not a runs record (no column key, start, repetition)"),
+        (["--records", "runs.csv", "--format", "html"], "--records reads the runs from files, without a store"),
+    ):
+        _, _, stderr = mvbench_in_process("report", *args, check=2)
+        assert message in stderr and stderr.count("\n") == 1, stderr
 
 
 def test_config_file_with_sweep_and_dataset_override(tmp_path):

@@ -416,7 +416,9 @@ def test_report_reported_through_the_cli_with_a_registry_folder(tmp_path):
             cli, ["run", *args, "--param", "km_concat.n_init=3", "--missing-protocol", protocol, "--no-progress"]
         )
         assert result.exit_code == 0, result.output
-    result = runner.invoke(cli, ["report", "--reported", "--reported-dir", str(folder), "--format", "markdown"])
+    result = result_markdown = runner.invoke(
+        cli, ["report", "--reported", "--reported-dir", str(folder), "--format", "markdown"]
+    )
     assert result.exit_code == 0, result.output
     assert "0.500 ± 0.010 (5 runs; mean_of_n)" in result.output and "[s]" in result.output
     assert "not matched (protocol differs: missing protocol paired vs pairs)" in result.output
@@ -425,6 +427,15 @@ def test_report_reported_through_the_cli_with_a_registry_folder(tmp_path):
         cli, ["report", "--reported", "--reported-dir", str(folder), "--format", "html", "-o", str(out)]
     )
     assert result.exit_code == 0 and 'id="reported"' in out.read_text() and "protocol differs" in out.read_text()
+    # the same comparison from the runs' record alone (the store set aside): settings match as text, as logged
+    runs = tmp_path / "runs.csv"
+    assert runner.invoke(cli, ["report", "--format", "runs", "-o", str(runs)]).exit_code == 0
+    Path("mlflow.db").rename(tmp_path / "kept.db")
+    from_records = runner.invoke(
+        cli, ["report", "--records", str(runs), "--reported", "--reported-dir", str(folder), "--format", "markdown"]
+    )
+    assert from_records.exit_code == 0 and from_records.output == result_markdown.output
+    Path(tmp_path / "kept.db").rename("mlflow.db")
     (folder / "bad.yaml").write_text("source: bad\n")
     result = runner.invoke(cli, ["report", "--reported", "--reported-dir", str(folder)])
     assert result.exit_code != 0 and "bad.yaml" in str(result.exception)

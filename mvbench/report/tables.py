@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,12 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
     for key, run in tracker.latest_by_key().items():
         if cell_status(run) == DONE and (wanted is None or key in wanted):
             rows.append(read_cell(run))
-    frame = pd.DataFrame(rows)
+    return latest_runs(pd.DataFrame(rows))
+
+
+def latest_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The latest run of each cell (same method, dataset, condition and settings, whatever its code
+    identity); ``attrs["superseded"]`` counts the runs left out."""
     if frame.empty:
         return frame
     code = f"{PARAM_PREFIX}method_code"
@@ -49,6 +55,37 @@ def runs_frame(tracker: Tracker, keys: Iterable[str] | None = None) -> pd.DataFr
     latest = frame.sort_values("start", kind="stable").drop_duplicates(subset=same_cell, keep="last").sort_index()
     latest.attrs["superseded"] = len(frame) - len(latest)
     return latest.reset_index(drop=True)
+
+
+#: The columns without which a CSV is not a runs record; the text columns among the run's description.
+RECORD_COLUMNS = ("key", "method", "dataset", "condition", "start", "repetition")
+TEXT_COLUMNS = tuple(c for c in RUN_COLUMNS if c not in ("start", "repetition"))
+
+
+def records_frame(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """The runs of ``mvbench report --format runs`` files (:func:`runs_csv`) as one :func:`runs_frame`,
+    so that a table can be rebuilt from the records alone, e.g. from files kept in a repository after
+    the store is gone. Settings stay text, as the store keeps them; a cell recorded in several files
+    counts once (its latest run, as in a store). Raises ``ValueError`` naming a file that is not a
+    runs record."""
+    frames = []
+    for path in paths:
+        try:
+            frame = pd.read_csv(path, dtype=str)
+        except pd.errors.EmptyDataError:
+            continue  # runs_csv of an experiment with no finished cell
+        missing = [c for c in RECORD_COLUMNS if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"{path} is not a runs record (no column {', '.join(missing)}): "
+                f"write one with mvbench report --format runs"
+            )
+        text = [c for c in frame.columns if c in TEXT_COLUMNS or c.startswith(PARAM_PREFIX)]
+        numbers = frame.drop(columns=text).apply(pd.to_numeric, errors="coerce")
+        frame[numbers.columns] = numbers
+        frame[[c for c in TEXT_COLUMNS if c in frame]] = frame[[c for c in TEXT_COLUMNS if c in frame]].fillna("")
+        frames.append(frame.astype({"start": "int64", "repetition": "int64"}))
+    return latest_runs(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
