@@ -1,14 +1,16 @@
 """The contrastive family's table: last epoch, oracle best epoch and the reported figures side by side.
 
-For every finished cell of the given experiments: the final labels' ACC / NMI (the method's result: its
-last epoch), the *oracle* epoch (the epoch of highest ``train/acc``, the ACC of the per-epoch labels;
-computed here, afterwards, from the labels the method never saw) with its ACC / NMI, ``fit_seconds``
-and ``peak_memory_mb``. Per (method, dataset): mean ± std over repetitions, the best repetition's
-last-epoch ACC (the "best seed" a one-seed figure may be), and the figures of
-``benchmarks/reported/*.yaml`` for the same method and dataset, with their selection rule.
+For every finished cell of the given experiments or run records: the final labels' ACC / NMI (the
+method's result: its last epoch), the *oracle* epoch (the epoch of highest ACC of the per-epoch labels,
+``oracle/*_best_epoch``, which the harness computes afterwards from labels the method never saw) with
+its ACC / NMI, ``fit_seconds`` and ``peak_memory_mb``. Per (method, dataset): mean ± std over
+repetitions, the best repetition's last-epoch ACC (the "best seed" a one-seed figure may be), and the
+figures of ``benchmarks/reported/*.yaml`` for the same method and dataset, with their selection rule.
+A source is a store's experiment (``URI:EXPERIMENT``) or a ``mvbench report --format runs`` file
+(``*.csv``, e.g. ``benchmarks/records/``), so the table outlives its store.
 
     python benchmarks/contrastive_table.py sqlite:///runs/synthetic3d.db:contrastive_synthetic3d \\
-        sqlite:///runs/bdgp2v.db:contrastive_bdgp2v [--methods mflvc,gcfagg,cvcl,scmvc,km_concat]
+        benchmarks/records/contrastive_bdgp2v_session10.csv [--methods mflvc,gcfagg,cvcl,scmvc,km_concat]
 """
 
 from __future__ import annotations
@@ -16,50 +18,37 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from mvbench.record.schema import STATUS_TAG
 from mvbench.record.tracking import Tracker
+from mvbench.report.tables import records_frame, runs_frame
 
 REPORTED = Path(__file__).parent / "reported"
+COLUMNS = {
+    "acc": "last_acc",
+    "nmi": "last_nmi",
+    "oracle/acc_best_epoch": "oracle_acc",
+    "oracle/nmi_best_epoch": "oracle_nmi",
+    "oracle/best_epoch": "oracle_epoch",
+    "fit_seconds": "fit_seconds",
+    "peak_memory_mb": "peak_memory_mb",
+}
 
 
-def cells(uri: str, experiment: str, methods: set[str]) -> pd.DataFrame:
-    """One row per finished cell: last-epoch and oracle-epoch ACC/NMI, costs."""
-    tracker = Tracker(uri, experiment, create=False)
-    rows = []
-    for run in tracker.latest_by_key().values():
-        tags, params, metrics = run.data.tags, run.data.params, run.data.metrics
-        method = params.get("method")
-        if tags.get(STATUS_TAG) != "done" or method not in methods:
-            continue
-        acc = [
-            p.value
-            for p in sorted(tracker.client.get_metric_history(run.info.run_id, "train/acc"), key=lambda p: p.step)
-        ]
-        nmi = [
-            p.value
-            for p in sorted(tracker.client.get_metric_history(run.info.run_id, "train/nmi"), key=lambda p: p.step)
-        ]
-        best = int(np.argmax(acc)) if acc else None
-        rows.append(
-            {
-                "method": method,
-                "dataset": params.get("dataset"),
-                "repetition": params.get("repetition"),
-                "last_acc": metrics["acc"],
-                "last_nmi": metrics["nmi"],
-                "oracle_acc": acc[best] if best is not None else np.nan,
-                "oracle_nmi": nmi[best] if best is not None else np.nan,
-                "oracle_epoch": best if best is not None else np.nan,
-                "epochs_read": len(acc),
-                "fit_seconds": metrics.get("fit_seconds", np.nan),
-                "peak_memory_mb": metrics.get("peak_memory_mb", np.nan),
-            }
-        )
-    return pd.DataFrame(rows)
+def cells(source: str, methods: set[str]) -> pd.DataFrame:
+    """One row per finished cell of ``source`` (``URI:EXPERIMENT`` or a runs CSV): last-epoch and
+    oracle-epoch ACC/NMI, costs."""
+    if source.endswith(".csv"):
+        frame = records_frame([source])
+    else:
+        uri, experiment = source.rsplit(":", 1)
+        frame = runs_frame(Tracker(uri, experiment, create=False))
+    if frame.empty:
+        return frame
+    frame = frame.assign(method=frame["param:method"], dataset=frame["param:dataset"])
+    frame = frame[frame["method"].isin(methods)].reindex(columns=["method", "dataset", "repetition", *COLUMNS])
+    return frame.rename(columns=COLUMNS)
 
 
 def reported() -> pd.DataFrame:
@@ -103,12 +92,12 @@ def table(frame: pd.DataFrame, claims: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stores", nargs="+", help="URI:EXPERIMENT (the experiment after the last colon)")
+    parser.add_argument("sources", nargs="+", help="URI:EXPERIMENT (the experiment after the last colon) or a runs CSV")
     parser.add_argument("--methods", default="mflvc,gcfagg,cvcl,scmvc,km_concat,jule,dxmc")
     parser.add_argument("--per-run", action="store_true", help="also print one row per cell")
     args = parser.parse_args()
     methods = set(args.methods.split(","))
-    frames = [cells(*store.rsplit(":", 1), methods) for store in args.stores]
+    frames = [cells(source, methods) for source in args.sources]
     frame = (
         pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else None
     )
