@@ -83,8 +83,12 @@ def records_frame(paths: Iterable[str | Path]) -> pd.DataFrame:
         text = [c for c in frame.columns if c in TEXT_COLUMNS or c.startswith(PARAM_PREFIX)]
         numbers = frame.drop(columns=text).apply(pd.to_numeric, errors="coerce")
         frame[numbers.columns] = numbers
-        frame[[c for c in TEXT_COLUMNS if c in frame]] = frame[[c for c in TEXT_COLUMNS if c in frame]].fillna("")
-        frames.append(frame.astype({"start": "int64", "repetition": "int64"}))
+        described = [c for c in TEXT_COLUMNS if c in frame]
+        frame[described] = frame[described].fillna("")
+        try:
+            frames.append(frame.astype({"start": "int64", "repetition": "int64"}))
+        except ValueError:
+            raise ValueError(f"{path}: start and repetition must be whole numbers in every row") from None
     return latest_runs(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
 
 
