@@ -130,6 +130,13 @@ def parse_floats(value: str, option: str) -> list[float]:
         raise CliError(f"{option} takes numbers separated by commas, got {value!r}") from None
 
 
+def parse_ints(value: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in split_list(value)]
+    except ValueError:
+        raise CliError(f"{option} takes whole numbers separated by commas, got {value!r}") from None
+
+
 def grid_config(
     config_file: str | None,
     methods: str | None,
@@ -143,6 +150,7 @@ def grid_config(
     params: tuple[str, ...],
     missing_protocol: str | None = None,
     model_seeds: int | None = None,
+    only_repetitions: str | None = None,
 ) -> dict[str, Any]:
     """The grid config from a YAML file (or the embedded default) overridden by CLI options."""
     from mvbench.run.grid import DEFAULT_CONFIG, load_config
@@ -179,6 +187,8 @@ def grid_config(
     ):
         if value is not None:
             config[key] = value
+    if only_repetitions is not None:
+        config["only_repetitions"] = parse_ints(only_repetitions, "--only-repetitions")
     config.setdefault("experiment", "mvbench")
     for item in params:
         apply_param(config, item)
@@ -253,6 +263,11 @@ def apply_param(config: dict[str, Any], item: str) -> None:
     type=click.IntRange(min=1),
     help="Model seeds per repetition, all on the repetition's mask (default 1).",
 )
+@click.option(
+    "--only-repetitions",
+    help="Run only these of the --seeds repetitions (0-based, e.g. 3,4), with the masks and seeds they have "
+    "in the full grid: a grid split over machines or stores runs the same cells as the whole.",
+)
 @click.option("--experiment", help="MLflow experiment name (default: mvbench).")
 @click.option("--tracking-uri", help="MLflow tracking URI (default: sqlite:///mlflow.db here).")
 @click.option(
@@ -306,6 +321,7 @@ def run(
     subsample,
     seeds,
     model_seeds,
+    only_repetitions,
     experiment,
     tracking_uri,
     tracking_retry_seconds,
@@ -344,6 +360,7 @@ def run(
         params,
         missing_protocol,
         model_seeds,
+        only_repetitions,
     )
     spec = spec_from_config(config)
     kind, ray_address = choose_executor(config, executor, ray_address, workers)

@@ -63,6 +63,8 @@ def child_runs(db="mlflow.db", experiment="mvbench"):
         (["run", "--config", "nope.yaml"], "config file nope.yaml does not exist"),
         (["run", "--methods", "km", "--tracking-uri", "nosuch://store"], "cannot use tracking URI 'nosuch://store'"),
         (["run", "--seeds", "0"], "Invalid value for '--seeds'"),
+        (["run", "--methods", "km", "--seeds", "2", "--only-repetitions", "2"], "0 to 1 (seeds: 2); got [2]"),
+        (["run", "--methods", "km", "--only-repetitions", "x"], "--only-repetitions takes whole numbers"),
         (["report", "--experiment", "never"], "no experiment named 'never'"),
         (["datasets", "validate", "missing.h5"], "missing.h5 does not exist"),
         # refused before anything is logged, instead of a traceback or a failed cell at run time:

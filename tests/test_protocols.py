@@ -30,7 +30,7 @@ from mvbench.record.tracking import Tracker
 from mvbench.report.reported import RegistryError, compare, load_file, load_registry
 from mvbench.report.selection import select
 from mvbench.report.tables import runs_frame
-from mvbench.run.grid import Entry, GridSpec, spec_from_config
+from mvbench.run.grid import Entry, GridError, GridSpec, spec_from_config
 from mvbench.run.planning import plan
 from mvbench.run.runner import run_grid
 from mvbench.run.scoring import mask_sha256
@@ -189,6 +189,18 @@ def test_model_seeds_share_the_mask_of_their_repetition_and_vary_the_method_seed
         assert p["model_seed"] in ("0", "1")
     assert all(len(hashes) == 1 for hashes in masks.values())  # model seeds of a repetition: one mask
     assert len({next(iter(h)) for h in masks.values()}) == 4  # protocols and repetitions: different masks
+
+
+def test_only_repetitions_plans_the_full_grids_cells_for_those_repetitions():
+    config = {"methods": ["spy"], "datasets": [{"synthetic": {"n_samples": 120}}], "seeds": 5}
+    config["conditions"] = {"missing_rate": [0.3]}
+    full = {c.key: (c.repetition, c.seed) for c in plan(spec_from_config(config)).cells}
+    part = plan(spec_from_config({**config, "only_repetitions": [4, 3]})).cells
+    assert [c.repetition for c in part] == [3, 4]
+    assert {c.key: (c.repetition, c.seed) for c in part} == {k: v for k, v in full.items() if v[0] in (3, 4)}
+    for bad in ([5], [-1], [], ["1"], [True]):
+        with pytest.raises(GridError, match=r"only_repetitions must name repetitions of the grid, 0 to 4"):
+            spec_from_config({**config, "only_repetitions": bad})
 
 
 def test_mask_artifact_holds_the_mask_the_method_saw(tmp_path):

@@ -21,6 +21,7 @@ YAML config::
       missing_protocol: paired         # paired | pairs | per_view (mvbench.data.conditions)
       subsample: null                  # null = all samples
     seeds: 5                           # repetitions: each draws its own masks and subsamples
+    only_repetitions: [3, 4]           # optional: run only these of them (same masks and seeds as the full grid)
     model_seeds: 1                     # model seeds per repetition, all on the repetition's mask
     imputation: mean
     cell_timeout: 600                  # optional: seconds a cell may run (stopped and failed beyond)
@@ -167,6 +168,13 @@ class GridSpec:
     experiment: str = "mvbench"
     missing_protocols: list[str] = field(default_factory=lambda: ["paired"])
     model_seeds: int = 1  # model seeds per repetition (each repetition's mask is shared by them)
+    only_repetitions: list[int] | None = None  # run only these repetitions (0-based); None: all of them
+
+    def repetition_indices(self) -> list[int]:
+        """The repetitions this grid runs: ``only_repetitions``, else all ``repetitions`` of them. A
+        repetition's masks and seeds depend on its index alone, so a grid split this way (over machines
+        or stores) runs the same cells as the whole."""
+        return list(self.only_repetitions) if self.only_repetitions is not None else list(range(self.repetitions))
 
     def conditions(self) -> list[Condition]:
         out = []
@@ -236,6 +244,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         "conditions",
         "seeds",
         "model_seeds",
+        "only_repetitions",
         "imputation",
         "workers",
         "executor",
@@ -273,6 +282,15 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
     model_seeds = config.get("model_seeds", 1)
     if not isinstance(model_seeds, int) or isinstance(model_seeds, bool) or model_seeds < 1:
         raise GridError(f"model_seeds must be a positive integer, got {model_seeds!r}")
+    only = config.get("only_repetitions")
+    if only is not None:
+        only = as_list(only)
+        if not only or not all(isinstance(r, int) and not isinstance(r, bool) and 0 <= r < repetitions for r in only):
+            raise GridError(
+                f"only_repetitions must name repetitions of the grid, 0 to {repetitions - 1} (seeds: {repetitions}); "
+                f"got {config.get('only_repetitions')!r}"
+            )
+        only = sorted(set(only))
     imputation = config.get("imputation", "mean")
     if imputation not in ("mean", "zero"):
         raise GridError(f"unknown imputation {imputation!r}: use mean or zero")
@@ -287,6 +305,7 @@ def spec_from_config(config: dict[str, Any]) -> GridSpec:
         experiment=str(config.get("experiment", "mvbench")),
         missing_protocols=protocols,
         model_seeds=model_seeds,
+        only_repetitions=only,
     )
 
 

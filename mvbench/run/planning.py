@@ -110,7 +110,7 @@ def plan(
                         f"dataset {entry.name!r} has no view {condition.missing_view!r} for "
                         f"--missing-view: choose one of {', '.join(data.view_names)}"
                     )
-                for rep in range(spec.repetitions):
+                for rep in spec.repetition_indices():
                     try:
                         index, mask = condition.select(data, rep)
                     except ConditionError as exc:
@@ -125,7 +125,7 @@ def plan(
     for ds_name, ds_label, ds_params, sha, path, variant in datasets:
         for condition in conditions:
             for method_name, method_label, method_params, method_cls, group in methods:
-                for rep, model_seed in itertools.product(range(spec.repetitions), range(spec.model_seeds)):
+                for rep, model_seed in itertools.product(spec.repetition_indices(), range(spec.model_seeds)):
                     cell = Cell(
                         method_name,
                         method_label,
