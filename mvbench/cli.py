@@ -508,11 +508,12 @@ def report(
 
     keep_caches_in(DataPaths.resolve())
     named = split_list(metrics) if metrics is not None else None
-    tracker = None if records else Tracker(tracking_uri, experiment, create=False)
-    if tracker is None:
+    tracker: Tracker | None = None
+    if records:
         frame = frame_of_records(records, tracking_uri, fmt, log_report)
         source, rerun = f"records {', '.join(records)}", "have a later run in these records"
     else:
+        tracker = Tracker(tracking_uri, experiment, create=False)
         frame = runs_frame(tracker)
         source = f"experiment {experiment!r}"
         rerun = "ran an older version of their method's code and were re-run since"
