@@ -87,7 +87,13 @@ def is_transient(exc: BaseException) -> bool:
 def short_error(exc: BaseException) -> str:
     """The telling part of an error from the store, in one short line (the OS error when there is one)."""
     text = " ".join(str(exc).split())
-    for pattern in (r"\[Errno -?\d+\] ([^\"')(]+)", r"(too many \d+ error responses)", r"(Read timed out)"):
+    patterns = (
+        r"\[Errno -?\d+\] ([^\"')(]+)",
+        r"(too many \d+ error responses)",
+        r"(Read timed out)",
+        r"(Remote end closed connection without response)",  # the server went away mid-request
+    )
+    for pattern in patterns:
         found = re.search(pattern, text)
         if found:
             return found.group(1).strip()
