@@ -158,9 +158,15 @@ def refused() -> Exception:
 @pytest.mark.parametrize(
     "message, short",
     [
-        ('HTTPConnectionPool(...): Max retries exceeded (Caused by NewConnectionError("...: [Errno 111] Connection refused"))', "Connection refused"),
-        ("API request to http://h:5000/api/2.0/mlflow/experiments/create failed with exception ('Connection aborted.', "
-         "RemoteDisconnected('Remote end closed connection without response'))", "Remote end closed connection without response"),
+        (
+            'Max retries exceeded (Caused by NewConnectionError("...: [Errno 111] Connection refused"))',
+            "Connection refused",
+        ),
+        (
+            "API request to http://h:5000/api/2.0/mlflow/experiments/create failed with exception "
+            "('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))",
+            "Remote end closed connection without response",
+        ),
         ("HTTPConnectionPool(host='h', port=5000): Read timed out. (read timeout=30)", "Read timed out"),
         ("something else entirely", "RuntimeError: something else entirely"),
     ],
